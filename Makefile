@@ -1,0 +1,41 @@
+# The two commands that matter: `make demo` and `make test`. Everything else supports them.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STATE  := .state
+INSTALLED := $(VENV)/.installed
+
+.PHONY: help venv test test-fast lint demo sandbox-demo chromium bench clean
+
+help:  ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
+
+$(INSTALLED): pyproject.toml sandbox/pyproject.toml relay/pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
+		{ echo "Python >= 3.11 is required (PYTHON=$(PYTHON))"; exit 1; }
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv
+	$(BIN)/uv pip install --python $(BIN)/python -e . -e ./sandbox -e './relay[postgres]' --group dev
+	touch $@
+
+venv: $(INSTALLED)  ## Create .venv and install every distribution (editable) with the dev tools
+
+chromium:  ## Install Debian's Chromium for the browser tests (never downloaded by Playwright)
+	@test -x /usr/bin/chromium || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
+
+test: venv chromium  ## Run every test, slow end-to-end ones included
+	$(BIN)/ruff check .
+	$(BIN)/pytest
+
+test-fast: venv  ## Run the tests that need no Airflow stack
+	$(BIN)/pytest -m 'not slow'
+
+lint: venv  ## ruff
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+demo: venv  ## Run the whole system locally: Airflow, relay, simulators, a demo instance
+	$(BIN)/sandbox demo --state-dir $(STATE)/demo
+
+clean:  ## Remove the virtualenv and all local state
+	rm -rf $(VENV) $(STATE)
