@@ -6,6 +6,7 @@ services exactly as a user would.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -107,10 +108,8 @@ class ManagedProcess:
         )
 
     def _signal_group(self, sig: signal.Signals) -> None:
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(self.pid, sig)
-        except ProcessLookupError:
-            pass
 
     def kill(self) -> None:
         """SIGKILL the whole group: a crash, as far as the process can tell."""
@@ -124,10 +123,8 @@ class ManagedProcess:
             return
         if self.popen.poll() is None:
             self._signal_group(signal.SIGTERM)
-            try:
+            with contextlib.suppress(subprocess.TimeoutExpired):
                 self.popen.wait(self.stop_timeout)
-            except subprocess.TimeoutExpired:
-                pass
         # Children may survive their leader; sweep the group either way.
         self._signal_group(signal.SIGKILL)
         if self.popen.poll() is None:
