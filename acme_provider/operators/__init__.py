@@ -1,0 +1,1 @@
+"""Operators: webhook reconciliation and teardown, and record fetching for sync flows."""

@@ -1,0 +1,94 @@
+"""Operators that keep an owner's Acme ERP webhook subscriptions in the desired state."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from airflow.sdk import BaseOperator, Context
+
+from acme_provider.hooks.acme_erp import AcmeErpHook
+from acme_provider.operators.webhook_reconcile import (
+    ReconcileSummary,
+    SecretResolver,
+    delete_owned_webhooks,
+    reconcile_webhooks,
+)
+
+
+class AcmeEnsureWebhooksOperator(BaseOperator):
+    """Reconcile the subscriptions `owner` manages to `webhooks`; running it again is a no-op.
+
+    :param owner: who manages the subscriptions (stored in their metadata), e.g. an instance id.
+    :param webhooks: list of `{"url", "events", "key"}` (or an XComArg resolving to one);
+        `key` is a stable name such as the flow slug. Templated.
+    :param secret_resolver: called at execute time with each webhook mapping; returns the
+        signing secret to give Acme. Secrets never reach XCom, logs or the DAG definition;
+        only a fingerprint is stored in the subscription's metadata to detect drift.
+    :param acme_conn_id: the `acme_erp` connection.
+    :return: `{"created": [keys], "updated": [keys], "deleted": [ids], "unchanged": [keys]}`.
+    """
+
+    template_fields: Sequence[str] = ("owner", "webhooks")
+    ui_color = "#e8f1fb"
+
+    def __init__(
+        self,
+        *,
+        owner: str,
+        webhooks: Any,
+        secret_resolver: SecretResolver,
+        acme_conn_id: str = AcmeErpHook.default_conn_name,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        if not callable(secret_resolver):
+            raise TypeError("secret_resolver must be callable: (webhook mapping) -> secret")
+        self.owner = owner
+        self.webhooks = webhooks
+        self.secret_resolver = secret_resolver
+        self.acme_conn_id = acme_conn_id
+
+    def execute(self, context: Context) -> ReconcileSummary:
+        hook = AcmeErpHook(acme_conn_id=self.acme_conn_id)
+        try:
+            summary = reconcile_webhooks(
+                hook, owner=self.owner, webhooks=self.webhooks, secret_resolver=self.secret_resolver
+            )
+        finally:
+            hook.close()
+        self.log.info(
+            "Webhooks of %r: %d created, %d updated, %d deleted, %d unchanged",
+            self.owner,
+            len(summary["created"]),
+            len(summary["updated"]),
+            len(summary["deleted"]),
+            len(summary["unchanged"]),
+        )
+        return summary
+
+
+class AcmeDeleteWebhooksOperator(BaseOperator):
+    """Delete every subscription `owner` manages in Acme ERP (teardown); others are untouched.
+
+    :return: `{"deleted": [subscription ids]}`.
+    """
+
+    template_fields: Sequence[str] = ("owner",)
+    ui_color = "#fbe8e8"
+
+    def __init__(
+        self, *, owner: str, acme_conn_id: str = AcmeErpHook.default_conn_name, **kwargs: Any
+    ) -> None:
+        super().__init__(**kwargs)
+        self.owner = owner
+        self.acme_conn_id = acme_conn_id
+
+    def execute(self, context: Context) -> dict[str, list[str]]:
+        hook = AcmeErpHook(acme_conn_id=self.acme_conn_id)
+        try:
+            deleted = delete_owned_webhooks(hook, owner=self.owner)
+        finally:
+            hook.close()
+        self.log.info("Deleted %d Acme webhook(s) of %r", len(deleted), self.owner)
+        return {"deleted": deleted}
