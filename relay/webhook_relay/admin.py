@@ -1,0 +1,154 @@
+"""Admin API behind a bearer token: inspect events and batches, replay, pause/resume."""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import time
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel, Field, model_validator
+
+from webhook_relay.routes import InvalidRoute, Route
+from webhook_relay.store.repository import Store
+
+_bearer = HTTPBearer(auto_error=False)
+
+EventStatus = Literal["pending", "batched", "dispatched", "dead"]
+BatchStatus = Literal["open", "dispatched", "dead"]
+
+
+def require_admin(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> None:
+    expected = request.app.state.settings.admin_token
+    if expected is None or not expected.get_secret_value():
+        raise HTTPException(503, "admin API disabled: set RELAY_ADMIN_TOKEN")
+    if credentials is None:
+        raise HTTPException(401, "missing bearer token", {"WWW-Authenticate": "Bearer"})
+    if not hmac.compare_digest(
+        credentials.credentials.encode(), expected.get_secret_value().encode()
+    ):
+        raise HTTPException(401, "invalid bearer token", {"WWW-Authenticate": "Bearer"})
+
+
+router = APIRouter(prefix="/admin", dependencies=[Depends(require_admin)], tags=["admin"])
+
+
+def _store(request: Request) -> Store:
+    return request.app.state.store
+
+
+StoreDep = Annotated[Store, Depends(_store)]
+
+
+def _route(route: str) -> str:
+    try:
+        return Route.parse(route).path
+    except InvalidRoute as exc:
+        raise HTTPException(422, str(exc)) from None
+
+
+class ReplayRequest(BaseModel):
+    event_ids: list[int] = Field(default_factory=list, max_length=10_000)
+    dead_letters: bool = False
+    route: str | None = None
+
+    @model_validator(mode="after")
+    def _something_selected(self) -> ReplayRequest:
+        if not self.event_ids and not self.dead_letters:
+            raise ValueError("give event_ids, or dead_letters=true")
+        return self
+
+
+@router.get("/stats")
+async def stats(store: StoreDep) -> dict[str, Any]:
+    return await asyncio.to_thread(store.stats, time.time())
+
+
+@router.get("/events")
+async def list_events(
+    store: StoreDep,
+    route: str | None = None,
+    status: EventStatus | None = None,
+    webhook_id: str | None = None,
+    batch_id: str | None = None,
+    event_type: str | None = Query(None, alias="type"),
+    before_id: int | None = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> dict[str, Any]:
+    rows = await asyncio.to_thread(
+        store.list_events,
+        route=_route(route) if route else None,
+        status=status,
+        webhook_id=webhook_id,
+        batch_id=batch_id,
+        event_type=event_type,
+        before_id=before_id,
+        limit=limit,
+    )
+    return {"events": rows}
+
+
+@router.get("/batches")
+async def list_batches(
+    store: StoreDep,
+    route: str | None = None,
+    status: BatchStatus | None = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> dict[str, Any]:
+    rows = await asyncio.to_thread(
+        store.list_batches, route=_route(route) if route else None, status=status, limit=limit
+    )
+    return {"batches": rows}
+
+
+@router.get("/batches/{batch_id}")
+async def get_batch(store: StoreDep, batch_id: str) -> dict[str, Any]:
+    batch = await asyncio.to_thread(store.get_batch, batch_id)
+    if batch is None:
+        raise HTTPException(404, f"no batch {batch_id!r}")
+    return batch
+
+
+@router.post("/replay")
+async def replay(store: StoreDep, body: ReplayRequest, request: Request) -> dict[str, int]:
+    count = await asyncio.to_thread(
+        store.replay,
+        event_ids=body.event_ids,
+        dead_letters=body.dead_letters,
+        route=_route(body.route) if body.route else None,
+    )
+    _wake_dispatcher(request)
+    return {"replayed": count}
+
+
+@router.get("/routes")
+async def list_routes(store: StoreDep) -> dict[str, Any]:
+    return {"routes": await asyncio.to_thread(store.list_routes)}
+
+
+@router.post("/routes/{integration}/{instance}/{flow}/pause")
+async def pause(store: StoreDep, integration: str, instance: str, flow: str) -> dict[str, Any]:
+    route = _route(f"{integration}/{instance}/{flow}")
+    await asyncio.to_thread(store.set_paused, route, True, time.time())
+    return {"route": route, "paused": True}
+
+
+@router.post("/routes/{integration}/{instance}/{flow}/resume")
+async def resume(
+    store: StoreDep, integration: str, instance: str, flow: str, request: Request
+) -> dict[str, Any]:
+    route = _route(f"{integration}/{instance}/{flow}")
+    await asyncio.to_thread(store.set_paused, route, False, time.time())
+    _wake_dispatcher(request)
+    return {"route": route, "paused": False}
+
+
+def _wake_dispatcher(request: Request) -> None:
+    dispatcher = getattr(request.app.state, "dispatcher", None)
+    if dispatcher is not None:
+        dispatcher.wake()

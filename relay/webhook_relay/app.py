@@ -1,0 +1,90 @@
+"""The ASGI application: the ingest hot path in front, FastAPI for everything else.
+
+`RelayApp` sends `/hooks/...` straight to `IngestHandler` and all other traffic
+(health, metrics, admin, OpenAPI docs) to FastAPI, whose lifespan starts the group-commit
+writer and, unless disabled, the in-process dispatcher.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+from fastapi import FastAPI, Request, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from webhook_relay import __version__, metrics
+from webhook_relay.admin import router as admin_router
+from webhook_relay.airflow_client import AirflowClient
+from webhook_relay.dispatcher import Dispatcher
+from webhook_relay.ingest import HOOKS_PREFIX, IngestHandler, Receive, Scope, Send
+from webhook_relay.settings import RelaySettings
+from webhook_relay.store.repository import Store
+from webhook_relay.writer import GroupCommitWriter
+
+log = logging.getLogger(__name__)
+
+
+def airflow_client(settings: RelaySettings) -> AirflowClient:
+    return AirflowClient(
+        settings.airflow_url,
+        settings.airflow_username,
+        settings.airflow_password,
+        timeout=settings.airflow_timeout_seconds,
+        max_connections=settings.dispatch_concurrency,
+    )
+
+
+class RelayApp:
+    def __init__(self, ingest: IngestHandler, api: FastAPI) -> None:
+        self.ingest = ingest
+        self.api = api
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"].startswith(HOOKS_PREFIX):
+            await self.ingest(scope, receive, send)
+        else:
+            await self.api(scope, receive, send)
+
+
+def create_app(settings: RelaySettings, store: Store, *, with_dispatcher: bool = True) -> RelayApp:
+    writer = GroupCommitWriter(store, max_rows=settings.ingest_commit_max_rows)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        writer.start()
+        stop = asyncio.Event()
+        task = client = None
+        if with_dispatcher:
+            client = airflow_client(settings)
+            app.state.dispatcher = Dispatcher(settings, store, client)
+            task = asyncio.create_task(app.state.dispatcher.run(stop))
+        try:
+            yield
+        finally:
+            stop.set()
+            if task is not None:
+                await task
+            if client is not None:
+                await client.aclose()
+            writer.stop()
+
+    api = FastAPI(title="webhook-relay", version=__version__, lifespan=lifespan)
+    api.state.settings = settings
+    api.state.store = store
+    api.state.dispatcher = None
+    api.include_router(admin_router)
+
+    @api.get("/healthz")
+    async def healthz() -> dict[str, object]:
+        return {"status": "ok", "version": __version__, "dispatcher": with_dispatcher}
+
+    @api.get("/metrics")
+    async def metrics_endpoint(_request: Request) -> Response:
+        body = await asyncio.to_thread(generate_latest, metrics.REGISTRY)
+        return Response(body, media_type=CONTENT_TYPE_LATEST)
+
+    metrics.register_store(store)
+    return RelayApp(IngestHandler(settings, writer), api)

@@ -1,0 +1,180 @@
+"""`webhook-relay`: serve, dispatch, replay, stats, route-secret, migrate."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import signal
+import sys
+import time
+from typing import Annotated
+
+import typer
+from pydantic import ValidationError
+
+from webhook_relay.routes import InvalidRoute, Route
+from webhook_relay.settings import ConfigError, RelaySettings
+from webhook_relay.signatures import derive_route_secret
+
+app = typer.Typer(
+    help="Receive signed webhooks, store them durably, trigger Airflow DAG runs in batches.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+
+LogLevel = Annotated[str, typer.Option(help="Python log level")]
+
+
+def _fail(message: str) -> typer.Exit:
+    typer.echo(f"error: {message}", err=True)
+    return typer.Exit(2)
+
+
+def _settings() -> RelaySettings:
+    try:
+        return RelaySettings()
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"RELAY_{'_'.join(str(p) for p in err['loc']).upper()}: {err['msg']}"
+            for err in exc.errors()
+        )
+        raise _fail(f"invalid settings: {problems}") from None
+
+
+def _store(settings: RelaySettings, *, migrate: bool = True):
+    from webhook_relay.store.engine import create_store_engine
+    from webhook_relay.store.migrate import upgrade_to_head
+    from webhook_relay.store.repository import Store
+
+    engine = create_store_engine(settings.resolved_database_url)
+    if migrate:
+        upgrade_to_head(engine)
+    return Store(engine)
+
+
+def _configure_logging(level: str) -> None:
+    logging.basicConfig(
+        level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    for noisy in ("alembic", "httpx", "httpcore"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def _require_keys(settings: RelaySettings) -> None:
+    try:
+        settings.signing_key_list  # noqa: B018 - validates
+    except ConfigError as exc:
+        raise _fail(str(exc)) from None
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to bind")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port")] = 8000,
+    no_dispatcher: Annotated[
+        bool, typer.Option("--no-dispatcher", help="Only ingest; run `dispatch` separately")
+    ] = False,
+    log_level: LogLevel = "info",
+) -> None:
+    """Run the HTTP service (ingest, health, metrics, admin) and, by default, a dispatcher."""
+    import uvicorn
+
+    from webhook_relay.app import create_app
+
+    _configure_logging(log_level)
+    settings = _settings()
+    _require_keys(settings)
+    relay = create_app(settings, _store(settings), with_dispatcher=not no_dispatcher)
+    uvicorn.run(
+        relay,
+        host=host,
+        port=port,
+        loop="uvloop",
+        http="httptools",
+        access_log=False,
+        log_level=log_level.lower(),
+        backlog=4096,
+        timeout_graceful_shutdown=15,
+    )
+
+
+@app.command()
+def dispatch(log_level: LogLevel = "info") -> None:
+    """Run a dispatcher only (several may run against one PostgreSQL store)."""
+    from webhook_relay.app import airflow_client
+    from webhook_relay.dispatcher import Dispatcher
+
+    _configure_logging(log_level)
+    settings = _settings()
+    store = _store(settings)
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        client = airflow_client(settings)
+        try:
+            await Dispatcher(settings, store, client).run(stop)
+        finally:
+            await client.aclose()
+
+    asyncio.run(main())
+
+
+@app.command()
+def replay(
+    event_id: Annotated[
+        list[int] | None, typer.Option("--event-id", help="Event to replay (repeatable)")
+    ] = None,
+    dead_letters: Annotated[
+        bool, typer.Option("--dead-letters", help="Replay every dead-lettered event")
+    ] = False,
+    route: Annotated[str | None, typer.Option(help="Limit to INTEGRATION/INSTANCE/FLOW")] = None,
+) -> None:
+    """Send finished events again, in new batches with new run ids."""
+    if not event_id and not dead_letters:
+        raise _fail("give --event-id ID (repeatable) or --dead-letters")
+    route_path = _parse_route(route).path if route else None
+    store = _store(_settings())
+    count = store.replay(event_ids=event_id or (), dead_letters=dead_letters, route=route_path)
+    typer.echo(json.dumps({"replayed": count}))
+
+
+@app.command()
+def stats() -> None:
+    """Print queue depth, event and batch counts, paused routes (JSON)."""
+    store = _store(_settings())
+    typer.echo(json.dumps(store.stats(time.time()), indent=2))
+
+
+@app.command("route-secret")
+def route_secret(
+    route: Annotated[str, typer.Argument(help="INTEGRATION/INSTANCE/FLOW")],
+) -> None:
+    """Print the route's `whsec_…` secret, derived from the current signing key."""
+    settings = _settings()
+    _require_keys(settings)
+    typer.echo(derive_route_secret(settings.signing_key_list[0], _parse_route(route).path))
+
+
+@app.command()
+def migrate() -> None:
+    """Create or upgrade the database schema (serve and dispatch also do this)."""
+    _store(_settings())
+    typer.echo("database schema is up to date")
+
+
+def _parse_route(text: str) -> Route:
+    try:
+        return Route.parse(text)
+    except InvalidRoute as exc:
+        raise _fail(str(exc)) from None
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.exit(130)

@@ -1,0 +1,1 @@
+"""Durable storage of events and batches (SQLite in WAL mode or PostgreSQL)."""

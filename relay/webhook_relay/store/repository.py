@@ -1,0 +1,409 @@
+"""Every query the relay runs, in one place, for both SQLite and PostgreSQL.
+
+Claims use `FOR UPDATE SKIP LOCKED` (PostgreSQL; SQLite serialises writers with
+BEGIN IMMEDIATE instead) and leases: a batch whose lease expired is claimable again and is
+re-sent with the same run id, which Airflow answers with 409 if the first send got through.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Engine, Select, func, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from webhook_relay.routes import Route
+from webhook_relay.store.models import batches, events, route_settings
+
+PENDING, BATCHED, DISPATCHED, DEAD, OPEN = "pending", "batched", "dispatched", "dead", "open"
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimedBatch:
+    """A batch this dispatcher holds the lease for and should send now."""
+
+    id: str
+    route: str
+    dag_id: str
+    dag_run_id: str
+    conf: dict[str, Any]
+    attempts: int
+    created_at: float
+
+
+def new_batch_id() -> str:
+    return uuid.uuid4().hex
+
+
+def run_id_for(batch_id: str) -> str:
+    """Derived from the batch, so a re-send is recognised (409); a replay gets a new batch."""
+    return f"relay__{batch_id}"
+
+
+def _paused_routes() -> Select:
+    return select(route_settings.c.route).where(route_settings.c.paused.is_(True))
+
+
+def _thin_event(row: Any) -> dict[str, Any]:
+    return {
+        "id": row.webhook_id,
+        "type": row.event_type,
+        "object_id": row.object_id,
+        "occurred_at": row.occurred_at,
+    }
+
+
+class Store:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        insert = pg_insert if engine.dialect.name == "postgresql" else sqlite_insert
+        self._insert_events = (
+            insert(events)
+            .on_conflict_do_nothing(index_elements=["route", "webhook_id"])
+            .returning(events.c.route, events.c.webhook_id)
+        )
+
+    # --- ingest -------------------------------------------------------------------------
+
+    def insert_events(self, rows: Sequence[dict[str, Any]]) -> set[tuple[str, str]]:
+        """Insert in one transaction; returns the (route, webhook_id) keys that were new."""
+        with self.engine.begin() as conn:
+            result = conn.execute(self._insert_events, list(rows))
+            return {(r.route, r.webhook_id) for r in result}
+
+    # --- dispatch -----------------------------------------------------------------------
+
+    def form_batches(
+        self,
+        *,
+        owner: str,
+        now: float,
+        max_events: int,
+        max_wait_s: float,
+        lease_s: float,
+        limit: int,
+    ) -> list[ClaimedBatch]:
+        """Group pending events of unpaused routes into new batches leased to `owner`.
+
+        A route gets a full batch as soon as it has `max_events` pending events, and a
+        partial one once its oldest pending event has waited `max_wait_s`.
+        """
+        with self.engine.connect() as conn:
+            candidates = conn.execute(
+                select(events.c.route, func.min(events.c.received_at))
+                .where(events.c.status == PENDING, events.c.route.not_in(_paused_routes()))
+                .group_by(events.c.route)
+            ).all()
+        claimed: list[ClaimedBatch] = []
+        for route, oldest in candidates:
+            due_by_age = oldest <= now - max_wait_s
+            while len(claimed) < limit:
+                batch = self._claim_events(route, owner, now, max_events, lease_s, due_by_age)
+                if batch is None:
+                    break
+                claimed.append(batch)
+                if len(batch.conf["events"]) < max_events:
+                    break
+        return claimed
+
+    def _claim_events(
+        self,
+        route: str,
+        owner: str,
+        now: float,
+        max_events: int,
+        lease_s: float,
+        allow_partial: bool,
+    ) -> ClaimedBatch | None:
+        with self.engine.begin() as conn:
+            rows = conn.execute(
+                select(
+                    events.c.id,
+                    events.c.webhook_id,
+                    events.c.event_type,
+                    events.c.object_id,
+                    events.c.occurred_at,
+                )
+                .where(events.c.status == PENDING, events.c.route == route)
+                .order_by(events.c.id)
+                .limit(max_events)
+                .with_for_update(skip_locked=True)
+            ).all()
+            if not rows or (len(rows) < max_events and not allow_partial):
+                return None
+            batch_id = new_batch_id()
+            conf = {"batch_id": batch_id, "events": [_thin_event(r) for r in rows]}
+            conn.execute(
+                update(events)
+                .where(events.c.id.in_([r.id for r in rows]))
+                .values(status=BATCHED, batch_id=batch_id)
+            )
+            batch = ClaimedBatch(
+                id=batch_id,
+                route=route,
+                dag_id=Route.parse(route).dag_id,
+                dag_run_id=run_id_for(batch_id),
+                conf=conf,
+                attempts=0,
+                created_at=now,
+            )
+            conn.execute(
+                batches.insert().values(
+                    id=batch.id,
+                    route=route,
+                    dag_id=batch.dag_id,
+                    dag_run_id=batch.dag_run_id,
+                    conf=json.dumps(conf, separators=(",", ":")),
+                    event_count=len(rows),
+                    status=OPEN,
+                    attempts=0,
+                    next_attempt_at=now,
+                    lease_owner=owner,
+                    lease_until=now + lease_s,
+                    created_at=now,
+                )
+            )
+            return batch
+
+    def claim_due_batches(
+        self, *, owner: str, now: float, lease_s: float, limit: int
+    ) -> list[ClaimedBatch]:
+        """Lease open batches that are due (retry time reached, no live lease)."""
+        if limit <= 0:
+            return []
+        with self.engine.begin() as conn:
+            ids = (
+                conn.execute(
+                    select(batches.c.id)
+                    .where(
+                        batches.c.status == OPEN,
+                        batches.c.next_attempt_at <= now,
+                        or_(batches.c.lease_until.is_(None), batches.c.lease_until < now),
+                        batches.c.route.not_in(_paused_routes()),
+                    )
+                    .order_by(batches.c.next_attempt_at)
+                    .limit(limit)
+                    .with_for_update(skip_locked=True)
+                )
+                .scalars()
+                .all()
+            )
+            if not ids:
+                return []
+            conn.execute(
+                update(batches)
+                .where(batches.c.id.in_(ids))
+                .values(lease_owner=owner, lease_until=now + lease_s)
+            )
+            rows = conn.execute(select(batches).where(batches.c.id.in_(ids))).all()
+        return [
+            ClaimedBatch(
+                id=r.id,
+                route=r.route,
+                dag_id=r.dag_id,
+                dag_run_id=r.dag_run_id,
+                conf=json.loads(r.conf),
+                attempts=r.attempts,
+                created_at=r.created_at,
+            )
+            for r in rows
+        ]
+
+    def _finish(self, batch_id: str, now: float, batch_status: str, error: str | None) -> None:
+        event_status = DISPATCHED if batch_status == DISPATCHED else DEAD
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(batches)
+                .where(batches.c.id == batch_id, batches.c.status == OPEN)
+                .values(
+                    status=batch_status,
+                    attempts=batches.c.attempts + 1,
+                    dispatched_at=now if batch_status == DISPATCHED else None,
+                    lease_owner=None,
+                    lease_until=None,
+                    last_error=error,
+                )
+            )
+            conn.execute(
+                update(events)
+                .where(events.c.batch_id == batch_id, events.c.status == BATCHED)
+                .values(status=event_status)
+            )
+
+    def mark_dispatched(self, batch_id: str, now: float, note: str | None = None) -> None:
+        self._finish(batch_id, now, DISPATCHED, note)
+
+    def mark_dead(self, batch_id: str, now: float, reason: str) -> None:
+        self._finish(batch_id, now, DEAD, reason)
+
+    def mark_retry(self, batch_id: str, owner: str, next_attempt_at: float, error: str) -> None:
+        """Release the lease and schedule the next attempt (any dispatcher may take it)."""
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(batches)
+                .where(
+                    batches.c.id == batch_id,
+                    batches.c.status == OPEN,
+                    batches.c.lease_owner == owner,
+                )
+                .values(
+                    attempts=batches.c.attempts + 1,
+                    next_attempt_at=next_attempt_at,
+                    lease_owner=None,
+                    lease_until=None,
+                    last_error=error,
+                )
+            )
+
+    def release(self, batch_ids: Iterable[str], owner: str) -> None:
+        """Give back leases on shutdown so another dispatcher need not wait for expiry."""
+        ids = list(batch_ids)
+        if not ids:
+            return
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(batches)
+                .where(batches.c.id.in_(ids), batches.c.lease_owner == owner)
+                .values(lease_owner=None, lease_until=None)
+            )
+
+    # --- operations ---------------------------------------------------------------------
+
+    def replay(
+        self,
+        *,
+        event_ids: Sequence[int] = (),
+        dead_letters: bool = False,
+        route: str | None = None,
+    ) -> int:
+        """Put finished events (dead or dispatched) back to pending; they get new batches."""
+        conditions = []
+        if event_ids:
+            conditions.append(
+                events.c.id.in_(list(event_ids)) & events.c.status.in_([DEAD, DISPATCHED])
+            )
+        if dead_letters:
+            conditions.append(events.c.status == DEAD)
+        if not conditions:
+            return 0
+        stmt = update(events).where(or_(*conditions))
+        if route:
+            stmt = stmt.where(events.c.route == route)
+        with self.engine.begin() as conn:
+            result = conn.execute(
+                stmt.values(status=PENDING, batch_id=None, replays=events.c.replays + 1)
+            )
+            return result.rowcount
+
+    def set_paused(self, route: str, paused: bool, now: float) -> None:
+        insert = pg_insert if self.engine.dialect.name == "postgresql" else sqlite_insert
+        stmt = insert(route_settings).values(route=route, paused=paused, updated_at=now)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["route"], set_={"paused": paused, "updated_at": now}
+        )
+        with self.engine.begin() as conn:
+            conn.execute(stmt)
+
+    def list_routes(self) -> list[dict[str, Any]]:
+        with self.engine.connect() as conn:
+            counts = conn.execute(
+                select(events.c.route, events.c.status, func.count()).group_by(
+                    events.c.route, events.c.status
+                )
+            ).all()
+            paused = {r.route: r.paused for r in conn.execute(select(route_settings)).all()}
+        routes: dict[str, dict[str, Any]] = {
+            r: {"route": r, "paused": p, "events": {}} for r, p in paused.items()
+        }
+        for route, status, count in counts:
+            entry = routes.setdefault(route, {"route": route, "paused": False, "events": {}})
+            entry["events"][status] = count
+        return sorted(routes.values(), key=lambda e: e["route"])
+
+    def list_events(
+        self,
+        *,
+        route: str | None = None,
+        status: str | None = None,
+        webhook_id: str | None = None,
+        batch_id: str | None = None,
+        event_type: str | None = None,
+        before_id: int | None = None,
+        limit: int = 100,
+    ) -> list[dict[str, Any]]:
+        stmt = select(events).order_by(events.c.id.desc()).limit(limit)
+        for column, value in (
+            (events.c.route, route),
+            (events.c.status, status),
+            (events.c.webhook_id, webhook_id),
+            (events.c.batch_id, batch_id),
+            (events.c.event_type, event_type),
+        ):
+            if value is not None:
+                stmt = stmt.where(column == value)
+        if before_id is not None:
+            stmt = stmt.where(events.c.id < before_id)
+        with self.engine.connect() as conn:
+            return [dict(r._mapping) for r in conn.execute(stmt)]
+
+    def list_batches(
+        self,
+        *,
+        route: str | None = None,
+        status: str | None = None,
+        limit: int = 100,
+    ) -> list[dict[str, Any]]:
+        stmt = select(batches).order_by(batches.c.created_at.desc()).limit(limit)
+        if route is not None:
+            stmt = stmt.where(batches.c.route == route)
+        if status is not None:
+            stmt = stmt.where(batches.c.status == status)
+        with self.engine.connect() as conn:
+            return [_batch_dict(r) for r in conn.execute(stmt)]
+
+    def get_batch(self, batch_id: str) -> dict[str, Any] | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(batches).where(batches.c.id == batch_id)).first()
+        return _batch_dict(row) if row else None
+
+    def stats(self, now: float) -> dict[str, Any]:
+        with self.engine.connect() as conn:
+            by_status = dict(
+                conn.execute(select(events.c.status, func.count()).group_by(events.c.status)).all()
+            )
+            oldest = conn.execute(
+                select(func.min(events.c.received_at)).where(
+                    events.c.status.in_([PENDING, BATCHED])
+                )
+            ).scalar()
+            batch_status = dict(
+                conn.execute(
+                    select(batches.c.status, func.count()).group_by(batches.c.status)
+                ).all()
+            )
+            paused = (
+                conn.execute(
+                    select(route_settings.c.route).where(route_settings.c.paused.is_(True))
+                )
+                .scalars()
+                .all()
+            )
+        return {
+            "events": {s: by_status.get(s, 0) for s in (PENDING, BATCHED, DISPATCHED, DEAD)},
+            "queue_depth": by_status.get(PENDING, 0) + by_status.get(BATCHED, 0),
+            "oldest_queued_age_seconds": round(now - oldest, 3) if oldest else 0.0,
+            "dead_letters": by_status.get(DEAD, 0),
+            "batches": {s: batch_status.get(s, 0) for s in (OPEN, DISPATCHED, DEAD)},
+            "paused_routes": sorted(paused),
+        }
+
+
+def _batch_dict(row: Any) -> dict[str, Any]:
+    data = dict(row._mapping)
+    data["conf"] = json.loads(data["conf"])
+    return data

@@ -1,0 +1,1 @@
+"""Test doubles shipped with the relay (used by its tests and benchmarks)."""

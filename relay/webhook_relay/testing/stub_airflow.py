@@ -1,0 +1,229 @@
+"""A stand-in for Airflow's REST API v2, run as a real process in tests and benchmarks.
+
+It answers the two endpoints the relay uses as Airflow 3.3 does: `POST /auth/token`
+(201 + JWT-ish token, 401 on bad credentials) and `POST /api/v2/dags/{dag_id}/dagRuns`
+(200 queued run, 409 duplicate run id, 404 unknown DAG, 401 bad/expired token, 422 for a
+body that is not `logical_date` + known keys, 400 when the DAG's params reject the conf).
+Latency and capacity are configurable so a benchmark can mimic a real api-server (about
+70 triggers/s on this machine); `/_stub/*` lets a test inspect runs and inject faults.
+
+    python -m webhook_relay.testing.stub_airflow --port 8080 --latency-ms 30-60 --capacity 3
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import random
+import secrets
+from datetime import UTC, datetime
+from typing import Any
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+ALLOWED_TRIGGER_KEYS = {
+    "dag_run_id",
+    "logical_date",
+    "data_interval_start",
+    "data_interval_end",
+    "run_after",
+    "conf",
+    "note",
+}
+
+
+class StubState:
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.username = args.username
+        self.password = args.password
+        low, _, high = args.latency_ms.partition("-")
+        self.latency = (float(low) / 1000, float(high or low) / 1000)
+        self.capacity = asyncio.Semaphore(args.capacity) if args.capacity else None
+        self.tokens: set[str] = set()
+        self.runs: dict[tuple[str, str], dict[str, Any]] = {}
+        self.attempts: list[dict[str, Any]] = []
+        self.token_requests = 0
+        self.missing_dags: set[str] = set()
+        self.reject_conf_dags: set[str] = set()
+        self.fail_next: list[dict[str, Any]] = []
+        self.hold = False
+        self.released = asyncio.Event()
+        self.held = 0
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat()
+
+
+def create_app(args: argparse.Namespace) -> Starlette:
+    state = StubState(args)
+
+    async def token(request: Request) -> JSONResponse:
+        state.token_requests += 1
+        try:
+            body = await request.json()
+        except ValueError:
+            return JSONResponse({"detail": "Invalid JSON"}, 422)
+        if body.get("username") != state.username or body.get("password") != state.password:
+            return JSONResponse({"detail": "Invalid credentials"}, 401)
+        access = secrets.token_urlsafe(24)
+        state.tokens.add(access)
+        return JSONResponse({"access_token": access}, 201)
+
+    async def trigger(request: Request) -> JSONResponse:
+        if state.capacity is None:
+            return await _trigger(request)
+        async with state.capacity:
+            return await _trigger(request)
+
+    async def _trigger(request: Request) -> JSONResponse:
+        if state.latency[1] > 0:
+            await asyncio.sleep(random.uniform(*state.latency))
+        dag_id = request.path_params["dag_id"]
+        auth = request.headers.get("authorization", "")
+        if not auth.startswith("Bearer "):
+            return JSONResponse({"detail": "Not authenticated"}, 401)
+        if auth.removeprefix("Bearer ") not in state.tokens:
+            return JSONResponse({"detail": "Token Expired"}, 401)
+        try:
+            body = await request.json()
+        except ValueError:
+            return JSONResponse({"detail": "Invalid JSON"}, 422)
+        if not isinstance(body, dict) or "logical_date" not in body:
+            return JSONResponse({"detail": [{"loc": ["body", "logical_date"]}]}, 422)
+        extra = set(body) - ALLOWED_TRIGGER_KEYS
+        if extra or not isinstance(body.get("conf", {}), dict):
+            return JSONResponse({"detail": [{"loc": ["body", *sorted(extra)]}]}, 422)
+        run_id = body.get("dag_run_id") or f"manual__{_now()}"
+        attempt = {"dag_id": dag_id, "dag_run_id": run_id, "conf": body.get("conf"), "at": _now()}
+        state.attempts.append(attempt)
+
+        failure = state.fail_next.pop(0) if state.fail_next else None
+        if failure and not failure.get("after_create"):
+            attempt["status"] = failure["status"]
+            return _failure_response(failure)
+        if dag_id in state.missing_dags:
+            attempt["status"] = 404
+            return JSONResponse({"detail": f"The Dag with ID: `{dag_id}` was not found"}, 404)
+        if dag_id in state.reject_conf_dags:
+            attempt["status"] = 400
+            return JSONResponse({"detail": "Invalid input for param customer: required"}, 400)
+        if (dag_id, run_id) in state.runs:
+            attempt["status"] = 409
+            return JSONResponse(
+                {
+                    "detail": {
+                        "reason": "Unique constraint violation",
+                        "statement": "INSERT INTO dag_run ...",
+                        "orig_error": f"duplicate key value ({dag_id}, {run_id})",
+                    }
+                },
+                409,
+            )
+        run = {
+            "dag_run_id": run_id,
+            "dag_id": dag_id,
+            "logical_date": None,
+            "queued_at": _now(),
+            "start_date": None,
+            "end_date": None,
+            "data_interval_start": None,
+            "data_interval_end": None,
+            "run_after": _now(),
+            "last_scheduling_decision": None,
+            "run_type": "manual",
+            "state": "queued",
+            "triggered_by": "rest_api",
+            "conf": body.get("conf") or {},
+            "note": body.get("note"),
+            "dag_versions": [],
+            "bundle_version": None,
+            "dag_display_name": dag_id,
+        }
+        state.runs[(dag_id, run_id)] = run
+        if failure:  # the run exists, but the caller never learns it (lost response)
+            attempt["status"] = failure["status"]
+            return _failure_response(failure)
+        if state.hold:
+            state.held += 1
+            try:
+                await state.released.wait()
+            finally:
+                state.held -= 1
+        attempt["status"] = 200
+        return JSONResponse(run, 200)
+
+    async def runs(_request: Request) -> JSONResponse:
+        return JSONResponse(
+            {
+                "runs": list(state.runs.values()),
+                "attempts": state.attempts,
+                "token_requests": state.token_requests,
+                "held": state.held,
+            }
+        )
+
+    async def configure(request: Request) -> JSONResponse:
+        body = await request.json()
+        if "missing_dags" in body:
+            state.missing_dags = set(body["missing_dags"])
+        if "reject_conf_dags" in body:
+            state.reject_conf_dags = set(body["reject_conf_dags"])
+        if "fail_next" in body:
+            state.fail_next = list(body["fail_next"])
+        if body.get("expire_tokens"):
+            state.tokens.clear()
+        if "hold" in body:
+            state.hold = bool(body["hold"])
+            if state.hold:
+                state.released.clear()
+            else:
+                state.released.set()
+        return JSONResponse({"ok": True})
+
+    async def health(_request: Request) -> JSONResponse:
+        return JSONResponse({"status": "healthy"})
+
+    return Starlette(
+        routes=[
+            Route("/auth/token", token, methods=["POST"]),
+            Route("/api/v2/dags/{dag_id}/dagRuns", trigger, methods=["POST"]),
+            Route("/api/v2/monitor/health", health, methods=["GET"]),
+            Route("/_stub/runs", runs, methods=["GET"]),
+            Route("/_stub/configure", configure, methods=["POST"]),
+        ]
+    )
+
+
+def _failure_response(failure: dict[str, Any]) -> JSONResponse:
+    headers = {}
+    if failure.get("retry_after") is not None:
+        headers["Retry-After"] = str(failure["retry_after"])
+    return JSONResponse({"detail": "injected failure"}, failure["status"], headers=headers)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--username", default="admin")
+    parser.add_argument("--password", default="admin")
+    parser.add_argument("--latency-ms", default="0", help="per trigger, e.g. 30-60")
+    parser.add_argument("--capacity", type=int, default=0, help="concurrent triggers (0: any)")
+    args = parser.parse_args(argv)
+    uvicorn.run(
+        create_app(args),
+        host=args.host,
+        port=args.port,
+        log_level="warning",
+        access_log=False,
+        backlog=4096,
+    )
+
+
+if __name__ == "__main__":
+    main()
