@@ -1,0 +1,1 @@
+"""The Acme ERP simulator: customers, inventory, webhook subscriptions and signed deliveries."""

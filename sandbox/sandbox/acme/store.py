@@ -1,0 +1,336 @@
+"""Acme ERP data access. Each public function is one transaction: it all happens or none of it.
+
+A write to a customer or inventory item bumps its `version`, moves it to the end of the change
+feed (`change_seq`) and, in the same transaction, records the event and one pending delivery
+per matching subscription (an outbox), so no event is lost if the process dies.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
+
+from sandbox.acme.models import (
+    Customer,
+    Delivery,
+    DeliveryAttempt,
+    Event,
+    InventoryItem,
+    WebhookSubscription,
+)
+from sandbox.acme.schemas import (
+    CustomerCreate,
+    CustomerPatch,
+    InventoryCreate,
+    InventoryPatch,
+    Stats,
+    WebhookCreate,
+    WebhookPatch,
+)
+from sandbox.common.db import Database, utcnow
+from sandbox.common.paging import ListParams, page
+
+
+class Conflict(Exception):
+    """The write would break a uniqueness rule (e.g. a SKU that already exists)."""
+
+
+def new_id(prefix: str) -> str:
+    return f"{prefix}_{secrets.token_hex(8)}"
+
+
+class AcmeStore:
+    """All reads and writes of one Acme simulator, scoped by account id."""
+
+    def __init__(self, db: Database, on_enqueue: Callable[[], None] = lambda: None) -> None:
+        self.db = db
+        self._on_enqueue = on_enqueue
+
+    # -- customers ----------------------------------------------------------------------
+
+    def create_customer(self, account: str, body: CustomerCreate) -> Customer:
+        now = utcnow()
+        with self.db.write() as session:
+            customer = Customer(
+                id=new_id("cus"),
+                account_id=account,
+                **body.model_dump(),
+                version=1,
+                change_seq=self.db.next_sequence(session, Customer.change_seq),
+                created_at=now,
+                updated_at=now,
+            )
+            session.add(customer)
+            self._emit(session, account, "customer.created", customer.id)
+        self._on_enqueue()
+        return customer
+
+    def update_customer(
+        self, account: str, customer_id: str, body: CustomerPatch
+    ) -> Customer | None:
+        with self.db.write() as session:
+            customer = self._customer(session, account, customer_id)
+            if customer is None:
+                return None
+            for name, value in body.model_dump(exclude_unset=True).items():
+                setattr(customer, name, value)
+            customer.version += 1
+            customer.change_seq = self.db.next_sequence(session, Customer.change_seq)
+            customer.updated_at = utcnow()
+            self._emit(session, account, "customer.updated", customer.id)
+        self._on_enqueue()
+        return customer
+
+    def get_customer(self, account: str, customer_id: str) -> Customer | None:
+        with self.db.read() as session:
+            return self._customer(session, account, customer_id)
+
+    def list_customers(self, account: str, params: ListParams) -> tuple[list[Customer], str | None]:
+        with self.db.read() as session:
+            return page(
+                session,
+                select(Customer).where(Customer.account_id == account),
+                params,
+                insertion_seq=Customer.seq,
+                change_seq=Customer.change_seq,
+                updated_at=Customer.updated_at,
+                id_column=Customer.id,
+            )
+
+    @staticmethod
+    def _customer(session: Session, account: str, customer_id: str) -> Customer | None:
+        return session.scalar(
+            select(Customer).where(Customer.account_id == account, Customer.id == customer_id)
+        )
+
+    # -- inventory ----------------------------------------------------------------------
+
+    def create_item(self, account: str, body: InventoryCreate) -> InventoryItem:
+        now = utcnow()
+        with self.db.write() as session:
+            if self._item(session, account, body.sku) is not None:
+                raise Conflict(f"an inventory item with sku {body.sku!r} already exists")
+            item = InventoryItem(
+                account_id=account,
+                **body.model_dump(),
+                version=1,
+                change_seq=self.db.next_sequence(session, InventoryItem.change_seq),
+                created_at=now,
+                updated_at=now,
+            )
+            session.add(item)
+            self._emit(session, account, "inventory.updated", item.sku)
+        self._on_enqueue()
+        return item
+
+    def update_item(self, account: str, sku: str, body: InventoryPatch) -> InventoryItem | None:
+        with self.db.write() as session:
+            item = self._item(session, account, sku)
+            if item is None:
+                return None
+            for name, value in body.model_dump(exclude_unset=True).items():
+                setattr(item, name, value)
+            item.version += 1
+            item.change_seq = self.db.next_sequence(session, InventoryItem.change_seq)
+            item.updated_at = utcnow()
+            self._emit(session, account, "inventory.updated", item.sku)
+        self._on_enqueue()
+        return item
+
+    def get_item(self, account: str, sku: str) -> InventoryItem | None:
+        with self.db.read() as session:
+            return self._item(session, account, sku)
+
+    def list_items(
+        self, account: str, params: ListParams
+    ) -> tuple[list[InventoryItem], str | None]:
+        with self.db.read() as session:
+            return page(
+                session,
+                select(InventoryItem).where(InventoryItem.account_id == account),
+                params,
+                insertion_seq=InventoryItem.seq,
+                change_seq=InventoryItem.change_seq,
+                updated_at=InventoryItem.updated_at,
+                id_column=InventoryItem.sku,
+            )
+
+    @staticmethod
+    def _item(session: Session, account: str, sku: str) -> InventoryItem | None:
+        return session.scalar(
+            select(InventoryItem).where(
+                InventoryItem.account_id == account, InventoryItem.sku == sku
+            )
+        )
+
+    # -- webhook subscriptions ----------------------------------------------------------
+
+    def create_webhook(self, account: str, body: WebhookCreate) -> WebhookSubscription:
+        now = utcnow()
+        fields = body.model_dump()
+        with self.db.write() as session:
+            webhook = WebhookSubscription(
+                id=new_id("wh"),
+                account_id=account,
+                url=fields["url"],
+                events=fields["events"],
+                secret=fields["secret"],
+                meta=fields["metadata"],
+                enabled=fields["enabled"],
+                created_at=now,
+                updated_at=now,
+            )
+            session.add(webhook)
+        return webhook
+
+    def update_webhook(
+        self, account: str, webhook_id: str, body: WebhookPatch
+    ) -> WebhookSubscription | None:
+        with self.db.write() as session:
+            webhook = self._webhook(session, account, webhook_id)
+            if webhook is None:
+                return None
+            for name, value in body.model_dump(exclude_unset=True).items():
+                setattr(webhook, "meta" if name == "metadata" else name, value)
+            webhook.updated_at = utcnow()
+        return webhook
+
+    def delete_webhook(self, account: str, webhook_id: str) -> bool:
+        """Delete the subscription and cancel what it still owed (attempts stay recorded)."""
+        with self.db.write() as session:
+            webhook = self._webhook(session, account, webhook_id)
+            if webhook is None:
+                return False
+            session.delete(webhook)
+            for delivery in session.scalars(
+                select(Delivery).where(
+                    Delivery.subscription_id == webhook_id, Delivery.status == "pending"
+                )
+            ):
+                delivery.status = "cancelled"
+                delivery.completed_at = utcnow()
+        return True
+
+    def get_webhook(self, account: str, webhook_id: str) -> WebhookSubscription | None:
+        with self.db.read() as session:
+            return self._webhook(session, account, webhook_id)
+
+    def list_webhooks(
+        self, account: str, params: ListParams
+    ) -> tuple[list[WebhookSubscription], str | None]:
+        with self.db.read() as session:
+            return page(
+                session,
+                select(WebhookSubscription).where(WebhookSubscription.account_id == account),
+                params,
+                insertion_seq=WebhookSubscription.seq,
+                change_seq=WebhookSubscription.seq,
+                updated_at=WebhookSubscription.updated_at,
+            )
+
+    @staticmethod
+    def _webhook(session: Session, account: str, webhook_id: str) -> WebhookSubscription | None:
+        return session.scalar(
+            select(WebhookSubscription).where(
+                WebhookSubscription.account_id == account, WebhookSubscription.id == webhook_id
+            )
+        )
+
+    # -- deliveries ---------------------------------------------------------------------
+
+    def list_deliveries(
+        self, account: str, webhook_id: str, params: ListParams
+    ) -> tuple[list[dict[str, Any]], str | None] | None:
+        """A subscription's deliveries with their attempts, oldest first (None: no such hook)."""
+        with self.db.read() as session:
+            if self._webhook(session, account, webhook_id) is None:
+                return None
+            deliveries, cursor = page(
+                session,
+                select(Delivery).where(
+                    Delivery.account_id == account, Delivery.subscription_id == webhook_id
+                ),
+                params,
+                insertion_seq=Delivery.seq,
+                change_seq=Delivery.seq,
+                updated_at=Delivery.created_at,
+            )
+            return [self._delivery_view(session, d) for d in deliveries], cursor
+
+    @staticmethod
+    def _delivery_view(session: Session, delivery: Delivery) -> dict[str, Any]:
+        event = session.get_one(Event, delivery.event_seq)
+        attempts = session.scalars(
+            select(DeliveryAttempt)
+            .where(DeliveryAttempt.delivery_seq == delivery.seq)
+            .order_by(DeliveryAttempt.seq)
+        )
+        return {"delivery": delivery, "event": event, "attempts": list(attempts)}
+
+    def stats(self) -> Stats:
+        with self.db.read() as session:
+            counts = dict(
+                session.execute(select(Delivery.status, func.count()).group_by(Delivery.status))
+                .tuples()
+                .all()
+            )
+            return Stats(
+                pending_deliveries=counts.get("pending", 0),
+                delivered=counts.get("delivered", 0),
+                failed=counts.get("failed", 0),
+                events=session.scalar(select(func.count()).select_from(Event)) or 0,
+                attempts=session.scalar(select(func.count()).select_from(DeliveryAttempt)) or 0,
+            )
+
+    def reset(self) -> None:
+        """Delete every record of every account (test isolation)."""
+        with self.db.write() as session:
+            for model in (
+                DeliveryAttempt,
+                Delivery,
+                Event,
+                WebhookSubscription,
+                InventoryItem,
+                Customer,
+            ):
+                session.execute(delete(model))
+
+    # -- events -------------------------------------------------------------------------
+
+    @staticmethod
+    def _emit(session: Session, account: str, event_type: str, object_id: str) -> None:
+        now = utcnow()
+        event = Event(
+            id=new_id("evt"),
+            account_id=account,
+            type=event_type,
+            object_id=object_id,
+            occurred_at=now,
+        )
+        session.add(event)
+        session.flush()
+        subscriptions = session.scalars(
+            select(WebhookSubscription).where(
+                WebhookSubscription.account_id == account,
+                WebhookSubscription.enabled.is_(True),
+            )
+        )
+        for subscription in subscriptions:
+            if event_type in subscription.events:
+                session.add(
+                    Delivery(
+                        id=new_id("dlv"),
+                        event_seq=event.seq,
+                        subscription_id=subscription.id,
+                        account_id=account,
+                        status="pending",
+                        attempt_count=0,
+                        next_attempt_at=now,
+                        created_at=now,
+                        completed_at=None,
+                    )
+                )

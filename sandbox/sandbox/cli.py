@@ -1,0 +1,149 @@
+"""The `sandbox` command: run the Acme ERP and Progix simulators, the load generator, the stack."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from sandbox.common.auth import Credential, KeyRegistry
+from sandbox.common.body_limit import DEFAULT_MAX_BODY_BYTES
+
+app = typer.Typer(
+    help="Local simulators of Acme ERP and Progix, and tools around them.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+
+Host = Annotated[str, typer.Option(help="Interface to listen on.")]
+Db = Annotated[
+    Path | None, typer.Option(help="SQLite file to keep data in (default: a temporary one).")
+]
+LatencyMs = Annotated[int, typer.Option(min=0, help="Latency added to every /v1 request (ms).")]
+ErrorRate = Annotated[
+    float, typer.Option(min=0.0, max=1.0, help="Probability of an injected 5xx per /v1 request.")
+]
+RateLimit = Annotated[
+    float | None,
+    typer.Option(min=0.001, help="Requests per second per API key; beyond it 429 + Retry-After."),
+]
+RateBurst = Annotated[
+    int | None, typer.Option(min=1, help="Burst size of the rate limit (default: the rate).")
+]
+MaxBody = Annotated[int, typer.Option(min=1024, help="Largest request body accepted (bytes).")]
+AccessLog = Annotated[bool, typer.Option(help="Log every request.")]
+
+
+def _registry(values: list[str], option: str) -> KeyRegistry:
+    if not values:
+        raise typer.BadParameter(f"give at least one {option} ID:API_KEY", param_hint=option)
+    try:
+        return KeyRegistry(Credential.parse(v) for v in values)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint=option) from exc
+
+
+@app.command()
+def acme(
+    port: Annotated[int, typer.Option(help="TCP port.")],
+    account: Annotated[
+        list[str],
+        typer.Option(help="ACCOUNT_ID:API_KEY, repeatable.", show_default=False),
+    ] = [],  # noqa: B006 (typer reads the default)
+    host: Host = "127.0.0.1",
+    db: Db = None,
+    latency_ms: LatencyMs = 0,
+    error_rate: ErrorRate = 0.0,
+    rate_limit: RateLimit = None,
+    rate_limit_burst: RateBurst = None,
+    duplicate_rate: Annotated[
+        float, typer.Option(min=0.0, max=1.0, help="Probability a delivered event is resent.")
+    ] = 0.0,
+    reorder_window: Annotated[
+        int, typer.Option(min=0, help="Hold this many due deliveries and send them shuffled.")
+    ] = 0,
+    reorder_hold_ms: Annotated[
+        int, typer.Option(min=0, help="Longest a delivery waits for its reorder window (ms).")
+    ] = 500,
+    retry_base_seconds: Annotated[
+        float, typer.Option(min=0.01, help="First retry delay; doubles on every failure.")
+    ] = 1.0,
+    retry_max_seconds: Annotated[
+        float, typer.Option(min=0.01, help="Longest retry delay.")
+    ] = 300.0,
+    max_attempts: Annotated[int, typer.Option(min=1, help="Attempts before `failed`.")] = 10,
+    max_body_bytes: MaxBody = DEFAULT_MAX_BODY_BYTES,
+    access_log: AccessLog = False,
+) -> None:
+    """Run the Acme ERP simulator (API docs at /docs)."""
+    from sandbox.acme.app import create_app
+    from sandbox.acme.delivery import RetryPolicy
+    from sandbox.acme.schemas import AcmeFaults
+    from sandbox.serve import serve
+
+    keys = _registry(account, "--account")
+    faults = AcmeFaults(
+        latency_ms=latency_ms,
+        error_rate=error_rate,
+        rate_limit_per_second=rate_limit,
+        rate_limit_burst=rate_limit_burst,
+        duplicate_rate=duplicate_rate,
+        reorder_window=reorder_window,
+        reorder_hold_ms=reorder_hold_ms,
+    )
+    retry = RetryPolicy(retry_base_seconds, retry_max_seconds, max_attempts)
+    serve(
+        lambda path: create_app(
+            db_path=path, keys=keys, faults=faults, retry=retry, max_body_bytes=max_body_bytes
+        ),
+        host=host,
+        port=port,
+        db=db,
+        db_name="acme.sqlite3",
+        access_log=access_log,
+    )
+
+
+@app.command()
+def progix(
+    port: Annotated[int, typer.Option(help="TCP port.")],
+    tenant: Annotated[
+        list[str],
+        typer.Option(help="TENANT_ID:API_KEY, repeatable.", show_default=False),
+    ] = [],  # noqa: B006 (typer reads the default)
+    host: Host = "127.0.0.1",
+    db: Db = None,
+    latency_ms: LatencyMs = 0,
+    error_rate: ErrorRate = 0.0,
+    rate_limit: RateLimit = None,
+    rate_limit_burst: RateBurst = None,
+    max_body_bytes: MaxBody = DEFAULT_MAX_BODY_BYTES,
+    access_log: AccessLog = False,
+) -> None:
+    """Run the Progix API simulator (API docs at /docs)."""
+    from sandbox.common.faults import ApiFaults
+    from sandbox.progix.app import create_app
+    from sandbox.serve import serve
+
+    keys = _registry(tenant, "--tenant")
+    faults = ApiFaults(
+        latency_ms=latency_ms,
+        error_rate=error_rate,
+        rate_limit_per_second=rate_limit,
+        rate_limit_burst=rate_limit_burst,
+    )
+    serve(
+        lambda path: create_app(
+            db_path=path, keys=keys, faults=faults, max_body_bytes=max_body_bytes
+        ),
+        host=host,
+        port=port,
+        db=db,
+        db_name="progix.sqlite3",
+        access_log=access_log,
+    )
+
+
+def main() -> None:
+    app()

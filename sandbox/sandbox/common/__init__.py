@@ -1,0 +1,1 @@
+"""Pieces both simulators share: accounts and API keys, faults, body limits, storage, paging."""
