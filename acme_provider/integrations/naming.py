@@ -7,6 +7,7 @@ from here, so a contract changes everywhere at once or not at all.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 
 INSTANCE_ID_PATTERN = r"^[a-z][a-z0-9-]{1,62}$"
 _INSTANCE_ID = re.compile(INSTANCE_ID_PATTERN)
@@ -46,3 +47,23 @@ def connection_id(prefix: str, instance_id: str) -> str:
 def deploy_run_id(generation: int) -> str:
     """Run id of the Initialization run for one deploy generation (409 = already ran)."""
     return f"deploy__generation_{generation}"
+
+
+def parse_dag_id(
+    integration: str, dag_id: str, flow_slugs: Iterable[str]
+) -> tuple[str, str] | None:
+    """`(instance id, flow slug)` for one of `integration`'s DAG ids, else None.
+
+    The inverse of `dag_id`: instance ids never contain `_`, so once the known prefix and a
+    known flow suffix are stripped, the middle maps back to exactly one instance id.
+    """
+    prefix = f"{_snake(integration)}__"
+    if not dag_id.startswith(prefix):
+        return None
+    for slug in flow_slugs:
+        suffix = f"__{_snake(slug)}"
+        if dag_id.endswith(suffix) and len(dag_id) > len(prefix) + len(suffix):
+            instance_id = dag_id[len(prefix) : -len(suffix)].replace("_", "-")
+            if is_valid_instance_id(instance_id):
+                return instance_id, slug
+    return None
