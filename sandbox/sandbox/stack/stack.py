@@ -1,0 +1,228 @@
+"""The whole local system: embedded PostgreSQL, Airflow, the relay and both simulators.
+
+`Stack` is what `sandbox demo` and the pytest `stack` fixture start, so the tests exercise the
+same processes, settings and ports logic a user runs. Secrets (Airflow passwords, the relay's
+signing key, API keys) are random per run and live only in this object and in the child
+processes' environments; a stack therefore always starts from an empty state directory.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sandbox.processes import ManagedProcess, free_port
+from sandbox.simulators import new_api_key
+from sandbox.stack.airflow import AirflowSettings, AirflowStandalone
+from sandbox.stack.postgres import EmbeddedPostgres
+from sandbox.stack.rest import AirflowRest
+from sandbox.stack.services import acme_process, progix_process, relay_process
+
+REPO_ROOT = Path(__file__).resolve().parents[3]
+
+
+@dataclass(frozen=True)
+class StackPorts:
+    """TCP ports on 127.0.0.1. The defaults are the demo's; tests use `StackPorts.free()`."""
+
+    airflow: int = 8080
+    relay: int = 8700
+    acme: int = 8701
+    progix: int = 8702
+    postgres: int | None = None  # None: any free port (nobody needs to type it)
+
+    @classmethod
+    def free(cls) -> StackPorts:
+        return cls(airflow=free_port(), relay=free_port(), acme=free_port(), progix=free_port())
+
+
+@dataclass
+class StackOptions:
+    state_dir: Path
+    ports: StackPorts = field(default_factory=StackPorts)
+    acme_accounts: Sequence[str] = ("acme-demo",)
+    progix_tenants: Sequence[str] = ("progix-demo",)
+    acme_args: Sequence[str] = ()  # extra `sandbox acme` flags (faults, retry timing)
+    progix_args: Sequence[str] = ()
+    relay_env: Mapping[str, str] = field(default_factory=dict)  # e.g. RELAY_BATCH_MAX_EVENTS
+    relay_on_postgres: bool = False  # default: SQLite in the state dir, as in production docs
+    airflow_parallelism: int = 4
+    dags_folder: Path = REPO_ROOT / "dags"
+    plugins_folder: Path = REPO_ROOT / "plugins"
+
+
+class Stack:
+    """Start everything with `start()`, stop it all (reverse order) with `stop()`."""
+
+    def __init__(self, options: StackOptions) -> None:
+        self.options = options
+        self.state_dir = Path(options.state_dir).resolve()
+        self.log_dir = self.state_dir / "logs"
+        self.ports = options.ports
+        self.signing_key = secrets.token_urlsafe(32)
+        self.relay_admin_token = secrets.token_urlsafe(24)
+        self.acme_keys: dict[str, str] = {a: new_api_key("acme") for a in options.acme_accounts}
+        self.progix_keys: dict[str, str] = {
+            t: new_api_key("progix") for t in options.progix_tenants
+        }
+        self.postgres = EmbeddedPostgres(
+            self.state_dir, port=self.ports.postgres, log_dir=self.log_dir
+        )
+        self.airflow: AirflowStandalone | None = None
+        self._processes: list[ManagedProcess] = []  # started order, stopped in reverse
+        self._started = False
+
+    # -- addresses and credentials ---------------------------------------------------
+    @property
+    def airflow_url(self) -> str:
+        return f"http://127.0.0.1:{self.ports.airflow}"
+
+    @property
+    def relay_url(self) -> str:
+        return f"http://127.0.0.1:{self.ports.relay}"
+
+    @property
+    def acme_url(self) -> str:
+        return f"http://127.0.0.1:{self.ports.acme}"
+
+    @property
+    def progix_url(self) -> str:
+        return f"http://127.0.0.1:{self.ports.progix}"
+
+    @property
+    def instances_dir(self) -> Path:
+        return self.state_dir / "instances"
+
+    def airflow_password(self, user: str = "admin") -> str:
+        assert self.airflow is not None, "start() first"
+        return self.airflow.settings.passwords[user]
+
+    def rest(self, user: str = "admin") -> AirflowRest:
+        """An Airflow REST API v2 client logged in as `user` (admin, relay or viewer)."""
+        return AirflowRest(self.airflow_url, user, self.airflow_password(user))
+
+    def process_logs(self) -> dict[str, Path]:
+        logs = {process.name: process.log_path for process in self._processes}
+        logs["postgres"] = self.log_dir / "postgres.log"
+        return logs
+
+    def log_tails(self, lines: int = 40) -> str:
+        """The last lines of every process log, for a failing test's report."""
+        parts = []
+        for process in self._processes:
+            parts.append(f"----- {process.name} ({process.log_path}) -----\n")
+            parts.append(process.log_tail(lines) + "\n")
+        return "".join(parts)
+
+    # -- lifecycle ---------------------------------------------------------------------
+    def start(self) -> Stack:
+        """Start everything; Airflow boots (migrates) while the small services start."""
+        if self._started:
+            raise RuntimeError("this Stack was already started")
+        self._started = True
+        if self.state_dir.exists() and any(self.state_dir.iterdir()):
+            raise RuntimeError(f"{self.state_dir} is not empty: a stack starts from a clean state")
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            self._start_all()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _start_all(self) -> None:
+        self.postgres.start()
+        settings = AirflowSettings(
+            home=self.state_dir / "airflow",
+            dags_folder=self.options.dags_folder,
+            plugins_folder=self.options.plugins_folder,
+            instances_dir=self.instances_dir,
+            database_url=self.postgres.create_database("airflow"),
+            relay_public_url=self.relay_url,
+            relay_signing_key=self.signing_key,
+            port=self.ports.airflow,
+            parallelism=self.options.airflow_parallelism,
+        )
+        self.airflow = AirflowStandalone(settings, log_dir=self.log_dir)
+        self.airflow.launch()
+        self._processes.append(self.airflow.process)  # type: ignore[arg-type]
+        relay_db = (
+            self.postgres.create_database("relay")
+            if self.options.relay_on_postgres
+            else f"sqlite:///{self.state_dir / 'relay' / 'relay.db'}"
+        )
+        (self.state_dir / "relay").mkdir(exist_ok=True)
+        self._run(
+            relay_process(
+                port=self.ports.relay,
+                database_url=relay_db,
+                signing_key=self.signing_key,
+                airflow_url=self.airflow_url,
+                airflow_password=settings.passwords["relay"],
+                admin_token=self.relay_admin_token,
+                state_dir=self.state_dir / "relay",
+                log_path=self.log_dir / "relay.log",
+                extra_env=self.options.relay_env,
+            )
+        )
+        self._run(
+            acme_process(
+                port=self.ports.acme,
+                accounts=self.acme_keys,
+                db=self.state_dir / "acme.sqlite3",
+                log_path=self.log_dir / "acme.log",
+                extra_args=self.options.acme_args,
+            )
+        )
+        self._run(
+            progix_process(
+                port=self.ports.progix,
+                tenants=self.progix_keys,
+                db=self.state_dir / "progix.sqlite3",
+                log_path=self.log_dir / "progix.log",
+                extra_args=self.options.progix_args,
+            )
+        )
+        self.airflow.wait_ready()
+
+    def _run(self, process: ManagedProcess) -> None:
+        self._processes.append(process)
+        process.start(wait=True)
+
+    def stop(self) -> None:
+        """Stop every process this stack started, newest first, then PostgreSQL."""
+        for process in reversed(self._processes):
+            process.stop()
+        self.postgres.stop()
+
+    def __enter__(self) -> Stack:
+        return self.start()
+
+    def __exit__(self, *_exc: object) -> None:
+        self.stop()
+
+    # -- for clients such as the `acme-erp` CLI -----------------------------------------
+    def client_environment(self) -> dict[str, str]:
+        """Environment for a lifecycle client talking to this stack as admin."""
+        bin_dir = str(Path(sys.executable).parent)
+        return {
+            **os.environ,
+            "PATH": bin_dir + os.pathsep + os.environ.get("PATH", ""),
+            "AIRFLOW_URL": self.airflow_url,
+            "AIRFLOW_USERNAME": "admin",
+            "AIRFLOW_PASSWORD": self.airflow_password("admin"),
+            "INTEGRATION_INSTANCES_DIR": str(self.instances_dir),
+            "RELAY_PUBLIC_URL": self.relay_url,
+        }
+
+
+def reset_state_dir(state_dir: Path) -> None:
+    """Empty a stack's state directory (it only ever holds what a previous run left)."""
+    state_dir = Path(state_dir)
+    if state_dir.exists():
+        shutil.rmtree(state_dir)
