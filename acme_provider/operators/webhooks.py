@@ -1,4 +1,8 @@
-"""Operators that keep an owner's Acme ERP webhook subscriptions in the desired state."""
+"""Operators that keep an owner's Acme ERP webhook subscriptions in the desired state.
+
+The owner argument is `managed_by`, not `owner`: `BaseOperator.owner` is the task's Airflow
+owner, and templating a BaseOperator field makes the DAG fail to serialize.
+"""
 
 from __future__ import annotations
 
@@ -17,9 +21,9 @@ from acme_provider.operators.webhook_reconcile import (
 
 
 class AcmeEnsureWebhooksOperator(BaseOperator):
-    """Reconcile the subscriptions `owner` manages to `webhooks`; running it again is a no-op.
+    """Reconcile the subscriptions `managed_by` manages to `webhooks`; running it again is a no-op.
 
-    :param owner: who manages the subscriptions (stored in their metadata), e.g. an instance id.
+    :param managed_by: who manages the subscriptions (stored in their metadata), e.g. an instance id.
     :param webhooks: list of `{"url", "events", "key"}` (or an XComArg resolving to one);
         `key` is a stable name such as the flow slug. Templated.
     :param secret_resolver: called at execute time with each webhook mapping; returns the
@@ -29,13 +33,13 @@ class AcmeEnsureWebhooksOperator(BaseOperator):
     :return: `{"created": [keys], "updated": [keys], "deleted": [ids], "unchanged": [keys]}`.
     """
 
-    template_fields: Sequence[str] = ("owner", "webhooks")
+    template_fields: Sequence[str] = ("managed_by", "webhooks")
     ui_color = "#e8f1fb"
 
     def __init__(
         self,
         *,
-        owner: str,
+        managed_by: str,
         webhooks: Any,
         secret_resolver: SecretResolver,
         acme_conn_id: str = AcmeErpHook.default_conn_name,
@@ -44,7 +48,7 @@ class AcmeEnsureWebhooksOperator(BaseOperator):
         super().__init__(**kwargs)
         if not callable(secret_resolver):
             raise TypeError("secret_resolver must be callable: (webhook mapping) -> secret")
-        self.owner = owner
+        self.managed_by = managed_by
         self.webhooks = webhooks
         self.secret_resolver = secret_resolver
         self.acme_conn_id = acme_conn_id
@@ -53,13 +57,16 @@ class AcmeEnsureWebhooksOperator(BaseOperator):
         hook = AcmeErpHook(acme_conn_id=self.acme_conn_id)
         try:
             summary = reconcile_webhooks(
-                hook, owner=self.owner, webhooks=self.webhooks, secret_resolver=self.secret_resolver
+                hook,
+                owner=self.managed_by,
+                webhooks=self.webhooks,
+                secret_resolver=self.secret_resolver,
             )
         finally:
             hook.close()
         self.log.info(
             "Webhooks of %r: %d created, %d updated, %d deleted, %d unchanged",
-            self.owner,
+            self.managed_by,
             len(summary["created"]),
             len(summary["updated"]),
             len(summary["deleted"]),
@@ -69,26 +76,26 @@ class AcmeEnsureWebhooksOperator(BaseOperator):
 
 
 class AcmeDeleteWebhooksOperator(BaseOperator):
-    """Delete every subscription `owner` manages in Acme ERP (teardown); others are untouched.
+    """Delete every subscription `managed_by` manages in Acme ERP (teardown); others are untouched.
 
     :return: `{"deleted": [subscription ids]}`.
     """
 
-    template_fields: Sequence[str] = ("owner",)
+    template_fields: Sequence[str] = ("managed_by",)
     ui_color = "#fbe8e8"
 
     def __init__(
-        self, *, owner: str, acme_conn_id: str = AcmeErpHook.default_conn_name, **kwargs: Any
+        self, *, managed_by: str, acme_conn_id: str = AcmeErpHook.default_conn_name, **kwargs: Any
     ) -> None:
         super().__init__(**kwargs)
-        self.owner = owner
+        self.managed_by = managed_by
         self.acme_conn_id = acme_conn_id
 
     def execute(self, context: Context) -> dict[str, list[str]]:
         hook = AcmeErpHook(acme_conn_id=self.acme_conn_id)
         try:
-            deleted = delete_owned_webhooks(hook, owner=self.owner)
+            deleted = delete_owned_webhooks(hook, owner=self.managed_by)
         finally:
             hook.close()
-        self.log.info("Deleted %d Acme webhook(s) of %r", len(deleted), self.owner)
+        self.log.info("Deleted %d Acme webhook(s) of %r", len(deleted), self.managed_by)
         return {"deleted": deleted}
