@@ -97,7 +97,7 @@ def _build_initialization(context: FlowContext) -> None:
 
     ensure = AcmeEnsureWebhooksOperator(
         task_id="ensure_webhooks",
-        owner=context.owner,
+        managed_by=context.owner,
         webhooks=desired_webhooks(webhook_urls()),
         secret_resolver=RouteSecretResolver(integration.slug, instance.id),
         acme_conn_id=acme_conn_id,
@@ -120,7 +120,7 @@ def _build_initialization(context: FlowContext) -> None:
 def _build_teardown(context: FlowContext) -> None:
     AcmeDeleteWebhooksOperator(
         task_id="delete_webhooks",
-        owner=context.owner,
+        managed_by=context.owner,
         acme_conn_id=context.conn_id(ACME_CONNECTION),
     )
 
