@@ -175,9 +175,9 @@ def _fail(error: LifecycleError) -> typer.Exit:
     elif isinstance(error, InvalidRequest) and len(error.errors) > 1:
         err.print(f"[red]error:[/red] {error.source}:", highlight=False)
         for item in error.errors:
-            err.print(f"  - {item.field}: {item.reason}", highlight=False)
+            err.print(f"  - {item.field}: {item.reason}", highlight=False, soft_wrap=True)
     else:
-        err.print(f"[red]error:[/red] {error}", highlight=False)
+        err.print(f"[red]error:[/red] {error}", highlight=False, soft_wrap=True)
     return typer.Exit(int(error.exit_code))
 
 

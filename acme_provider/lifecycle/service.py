@@ -450,11 +450,15 @@ class InstanceService:
 
     # -- waiting -----------------------------------------------------------------------------
 
-    def _reparse_integration_files(self) -> None:
-        """Ask Airflow to re-read every DAG file of this integration now; a new instance in a
-        known factory file then appears within seconds instead of the next parse interval."""
-        tag = f"integration:{self.integration.slug}"
-        tokens = {d.fileloc: d.file_token for d in self.airflow.list_dags(tags=[tag])}
+    def _reparse_files(self, instance_id: str) -> None:
+        """Ask Airflow to re-read the DAG file holding the instance now, instead of at its next
+        parse interval. Which factory shard holds a known instance is visible on its DAGs (stale
+        ones included); for a new instance, every file of the integration is re-read. A file
+        without any DAG yet has no token: Airflow's periodic parse finds it."""
+        dags = self.airflow.list_dags(tags=[f"instance:{instance_id}"], include_stale=True)
+        if not dags:
+            dags = self.airflow.list_dags(tags=[f"integration:{self.integration.slug}"])
+        tokens = {dag.fileloc: dag.file_token for dag in dags if dag.file_token}
         for token in tokens.values():
             self.airflow.request_reparse(token)
 
@@ -464,7 +468,7 @@ class InstanceService:
         """Every flow's DAG, once Airflow has parsed it (after `parsed_after`); None on timeout."""
         wanted = self.dag_ids(instance_id)
         report(f"Waiting for Airflow to parse {len(wanted)} DAGs of {instance_id}")
-        self._reparse_integration_files()
+        self._reparse_files(instance_id)
         deadline = time.monotonic() + self.settings.dag_timeout
         next_reparse = time.monotonic() + 15
         while True:
@@ -482,7 +486,7 @@ class InstanceService:
             if time.monotonic() >= deadline:
                 return None
             if time.monotonic() >= next_reparse:
-                self._reparse_integration_files()
+                self._reparse_files(instance_id)
                 next_reparse = time.monotonic() + 15
             time.sleep(self.settings.poll_interval)
 
@@ -619,7 +623,7 @@ class InstanceService:
             if self.airflow.delete_connection(conn_id):
                 deleted.append(conn_id)
                 report(f"Deleted connection {conn_id}")
-        self._reparse_integration_files()
+        self._reparse_files(instance_id)
         return RemoveResult(instance_id, True, outcome, deleted_connections=tuple(deleted))
 
     # -- status, pause, resume ---------------------------------------------------------------
