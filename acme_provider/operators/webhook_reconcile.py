@@ -83,7 +83,7 @@ def parse_desired(webhooks: Any) -> list[DesiredWebhook]:
 
 def check_owner(owner: Any) -> str:
     if not isinstance(owner, str) or not owner.strip():
-        raise ValueError("owner must be a non-empty string")
+        raise ValueError("managed_by must be a non-empty string")
     return owner
 
 
@@ -169,16 +169,16 @@ def ownership_metadata(owner: str, key: str, fingerprint: str) -> dict[str, str]
 def reconcile_webhooks(
     hook: AcmeErpHook,
     *,
-    owner: str,
+    managed_by: str,
     webhooks: Any,
     secret_resolver: SecretResolver,
 ) -> ReconcileSummary:
-    """Make `owner`'s subscriptions in Acme match `webhooks`; return what changed.
+    """Make `managed_by`'s subscriptions in Acme match `webhooks`; return what changed.
 
     Everything is validated and every secret resolved before the first write, so bad input
     changes nothing. Creates and updates run before deletes, so a moved URL keeps receiving.
     """
-    owner = check_owner(owner)
+    owner = check_owner(managed_by)
     desired = parse_desired(webhooks)
     secrets, fingerprints = resolve_fingerprints(desired, secret_resolver)
     plan = plan_webhooks(desired, fingerprints, owned_by(owner, hook.iter_webhooks()))
@@ -230,9 +230,9 @@ def delete_subscriptions(
     return deleted
 
 
-def delete_owned_webhooks(hook: AcmeErpHook, *, owner: str) -> list[str]:
-    """Delete every subscription `owner` manages; others stay. Returns the ids deleted."""
-    return delete_subscriptions(hook, owned_by(check_owner(owner), hook.iter_webhooks()))
+def delete_owned_webhooks(hook: AcmeErpHook, *, managed_by: str) -> list[str]:
+    """Delete every subscription `managed_by` owns; others stay. Returns the ids deleted."""
+    return delete_subscriptions(hook, owned_by(check_owner(managed_by), hook.iter_webhooks()))
 
 
 def _is_http_url(url: str) -> bool:

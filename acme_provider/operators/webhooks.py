@@ -21,9 +21,10 @@ from acme_provider.operators.webhook_reconcile import (
 
 
 class AcmeEnsureWebhooksOperator(BaseOperator):
-    """Reconcile the subscriptions `managed_by` manages to `webhooks`; running it again is a no-op.
+    """Reconcile the subscriptions `managed_by` owns to `webhooks`; running it again is a no-op.
 
-    :param managed_by: who manages the subscriptions (stored in their metadata), e.g. an instance id.
+    :param managed_by: who owns the subscriptions (stored in their metadata), e.g.
+        `acme-erp/<instance>`. Templated.
     :param webhooks: list of `{"url", "events", "key"}` (or an XComArg resolving to one);
         `key` is a stable name such as the flow slug. Templated.
     :param secret_resolver: called at execute time with each webhook mapping; returns the
@@ -58,7 +59,7 @@ class AcmeEnsureWebhooksOperator(BaseOperator):
         try:
             summary = reconcile_webhooks(
                 hook,
-                owner=self.managed_by,
+                managed_by=self.managed_by,
                 webhooks=self.webhooks,
                 secret_resolver=self.secret_resolver,
             )
@@ -76,7 +77,7 @@ class AcmeEnsureWebhooksOperator(BaseOperator):
 
 
 class AcmeDeleteWebhooksOperator(BaseOperator):
-    """Delete every subscription `managed_by` manages in Acme ERP (teardown); others are untouched.
+    """Delete every subscription `managed_by` owns in Acme ERP (teardown); others stay.
 
     :return: `{"deleted": [subscription ids]}`.
     """
@@ -94,7 +95,7 @@ class AcmeDeleteWebhooksOperator(BaseOperator):
     def execute(self, context: Context) -> dict[str, list[str]]:
         hook = AcmeErpHook(acme_conn_id=self.acme_conn_id)
         try:
-            deleted = delete_owned_webhooks(hook, owner=self.managed_by)
+            deleted = delete_owned_webhooks(hook, managed_by=self.managed_by)
         finally:
             hook.close()
         self.log.info("Deleted %d Acme webhook(s) of %r", len(deleted), self.managed_by)

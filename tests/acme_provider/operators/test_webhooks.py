@@ -8,6 +8,7 @@ from collections.abc import Mapping
 
 import pytest
 from airflow.sdk import DAG
+from airflow.serialization.serialized_objects import DagSerialization
 from standardwebhooks import Webhook
 
 from acme_provider.hooks.acme_erp import AcmeErpHook
@@ -43,10 +44,12 @@ def resolver(signing_key: str = SIGNING_KEY):
     return resolve
 
 
-def ensure(conn_id: str, webhooks: list[dict], secret_resolver=None, owner: str = OWNER) -> dict:
+def ensure(
+    conn_id: str, webhooks: list[dict], secret_resolver=None, managed_by: str = OWNER
+) -> dict:
     operator = AcmeEnsureWebhooksOperator(
         task_id="ensure_webhooks",
-        managed_by=owner,
+        managed_by=managed_by,
         webhooks=webhooks,
         secret_resolver=secret_resolver or resolver(),
         acme_conn_id=conn_id,
@@ -73,6 +76,23 @@ def test_template_fields_render_owner_and_webhooks() -> None:
     operator.render_template_fields({"params": {"instance": "shop-9", "relay": "https://r.test"}})
     assert operator.managed_by == "acme-erp/shop-9"
     assert operator.webhooks[0]["url"] == "https://r.test/hooks/k"
+
+
+def test_dags_using_the_operators_serialize() -> None:
+    """`owner` is BaseOperator's (the task's human owner): templating it broke serialization."""
+    with DAG("serialize_check", schedule=None, default_args={"owner": "data-team"}) as dag:
+        AcmeEnsureWebhooksOperator(
+            task_id="ensure",
+            managed_by="acme-erp/{{ params.instance }}",
+            webhooks=[],
+            secret_resolver=resolver(),
+        )
+        AcmeDeleteWebhooksOperator(task_id="teardown", managed_by=OWNER)
+    serialized = DagSerialization.to_dict(dag)
+    tasks = {t["__var"]["task_id"]: t["__var"] for t in serialized["dag"]["tasks"]}
+    assert tasks["ensure"]["managed_by"] == "acme-erp/{{ params.instance }}"
+    assert tasks["teardown"]["managed_by"] == OWNER
+    assert dag.get_task("ensure").owner == "data-team"
 
 
 def test_operators_need_keyword_arguments_and_a_callable_resolver() -> None:
