@@ -47,7 +47,9 @@ def _store(settings: RelaySettings, *, migrate: bool = True):
     from webhook_relay.store.migrate import upgrade_to_head
     from webhook_relay.store.repository import Store
 
-    engine = create_store_engine(settings.resolved_database_url)
+    engine = create_store_engine(
+        settings.resolved_database_url, sqlite_synchronous=settings.sqlite_synchronous
+    )
     if migrate:
         upgrade_to_head(engine)
     return Store(engine)
@@ -86,6 +88,9 @@ def serve(
     settings = _settings()
     _require_keys(settings)
     relay = create_app(settings, _store(settings), with_dispatcher=not no_dispatcher)
+    # The group-commit writer thread and the event loop pass the GIL back and forth several
+    # times per commit; with the default 5 ms switch interval each pass can stall that long.
+    sys.setswitchinterval(0.0005)
     uvicorn.run(
         relay,
         host=host,
@@ -178,3 +183,7 @@ def main() -> None:
         app()
     except KeyboardInterrupt:
         sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

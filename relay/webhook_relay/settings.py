@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from functools import cached_property
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -41,6 +42,9 @@ class RelaySettings(BaseSettings):
     retry_base_seconds: float = Field(1.0, gt=0)
     retry_max_seconds: float = Field(300.0, gt=0)
     retry_give_up_hours: float = Field(48.0, gt=0)
+    sqlite_synchronous: Literal["FULL", "NORMAL", "EXTRA"] = Field(
+        "FULL", description="FULL: fsync per commit (power-loss safe); NORMAL: crash safe only"
+    )
     ingest_commit_max_rows: int = Field(1000, gt=0)
 
     @property

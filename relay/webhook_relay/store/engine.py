@@ -7,10 +7,16 @@ from pathlib import Path
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
+READ_ONLY = "relay_read_only"
 
-def create_store_engine(url: str) -> Engine:
-    """SQLite: WAL, fsync on commit (durability before ack), BEGIN IMMEDIATE so claims are
-    serialised. PostgreSQL: a small pool, `FOR UPDATE SKIP LOCKED` does the rest."""
+
+def create_store_engine(url: str, *, sqlite_synchronous: str = "FULL") -> Engine:
+    """SQLite: WAL, BEGIN IMMEDIATE so claims are serialised, and `synchronous=FULL` by
+    default: every commit is fsync'd before the sender gets its 200, so an acknowledged
+    event survives a power loss (NORMAL survives process crashes only).
+    PostgreSQL: a small pool; `FOR UPDATE SKIP LOCKED` does the rest."""
+    if sqlite_synchronous not in ("FULL", "NORMAL", "EXTRA"):
+        raise ValueError(f"unsupported SQLite synchronous mode {sqlite_synchronous!r}")
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
         return create_engine(url, pool_size=8, max_overflow=8, pool_pre_ping=True)
@@ -24,13 +30,16 @@ def create_store_engine(url: str) -> Engine:
         dbapi_conn.isolation_level = None  # let SQLAlchemy's BEGIN below take over
         cursor = dbapi_conn.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA synchronous=FULL")
+        cursor.execute(f"PRAGMA synchronous={sqlite_synchronous}")
         cursor.execute("PRAGMA busy_timeout=30000")
         cursor.close()
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # Writers take the lock up front (no upgrade deadlocks); readers must not take it,
+        # or a metrics scrape would stall ingest commits.
+        read_only = conn.get_execution_options().get(READ_ONLY, False)
+        conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
     return engine
 

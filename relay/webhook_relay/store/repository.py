@@ -13,11 +13,12 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Engine, Select, func, or_, select, update
+from sqlalchemy import Connection, Engine, Select, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from webhook_relay.routes import Route
+from webhook_relay.store.engine import READ_ONLY
 from webhook_relay.store.models import batches, events, route_settings
 
 PENDING, BATCHED, DISPATCHED, DEAD, OPEN = "pending", "batched", "dispatched", "dead", "open"
@@ -68,6 +69,10 @@ class Store:
             .returning(events.c.route, events.c.webhook_id)
         )
 
+    def _read(self) -> Connection:
+        """A connection for queries only (on SQLite: no write lock)."""
+        return self.engine.connect().execution_options(**{READ_ONLY: True})
+
     # --- ingest -------------------------------------------------------------------------
 
     def insert_events(self, rows: Sequence[dict[str, Any]]) -> set[tuple[str, str]]:
@@ -93,7 +98,7 @@ class Store:
         A route gets a full batch as soon as it has `max_events` pending events, and a
         partial one once its oldest pending event has waited `max_wait_s`.
         """
-        with self.engine.connect() as conn:
+        with self._read() as conn:
             candidates = conn.execute(
                 select(events.c.route, func.min(events.c.received_at))
                 .where(events.c.status == PENDING, events.c.route.not_in(_paused_routes()))
@@ -310,7 +315,7 @@ class Store:
             conn.execute(stmt)
 
     def list_routes(self) -> list[dict[str, Any]]:
-        with self.engine.connect() as conn:
+        with self._read() as conn:
             counts = conn.execute(
                 select(events.c.route, events.c.status, func.count()).group_by(
                     events.c.route, events.c.status
@@ -348,7 +353,7 @@ class Store:
                 stmt = stmt.where(column == value)
         if before_id is not None:
             stmt = stmt.where(events.c.id < before_id)
-        with self.engine.connect() as conn:
+        with self._read() as conn:
             return [dict(r._mapping) for r in conn.execute(stmt)]
 
     def list_batches(
@@ -363,16 +368,16 @@ class Store:
             stmt = stmt.where(batches.c.route == route)
         if status is not None:
             stmt = stmt.where(batches.c.status == status)
-        with self.engine.connect() as conn:
+        with self._read() as conn:
             return [_batch_dict(r) for r in conn.execute(stmt)]
 
     def get_batch(self, batch_id: str) -> dict[str, Any] | None:
-        with self.engine.connect() as conn:
+        with self._read() as conn:
             row = conn.execute(select(batches).where(batches.c.id == batch_id)).first()
         return _batch_dict(row) if row else None
 
     def stats(self, now: float) -> dict[str, Any]:
-        with self.engine.connect() as conn:
+        with self._read() as conn:
             by_status = dict(
                 conn.execute(select(events.c.status, func.count()).group_by(events.c.status)).all()
             )

@@ -167,6 +167,15 @@ def create_app(args: argparse.Namespace) -> Starlette:
             }
         )
 
+    async def summary(_request: Request) -> JSONResponse:
+        return JSONResponse(
+            {
+                "runs": len(state.runs),
+                "events": sum(len(r["conf"].get("events", [])) for r in state.runs.values()),
+                "attempts": len(state.attempts),
+            }
+        )
+
     async def configure(request: Request) -> JSONResponse:
         body = await request.json()
         if "missing_dags" in body:
@@ -194,6 +203,7 @@ def create_app(args: argparse.Namespace) -> Starlette:
             Route("/api/v2/dags/{dag_id}/dagRuns", trigger, methods=["POST"]),
             Route("/api/v2/monitor/health", health, methods=["GET"]),
             Route("/_stub/runs", runs, methods=["GET"]),
+            Route("/_stub/summary", summary, methods=["GET"]),
             Route("/_stub/configure", configure, methods=["POST"]),
         ]
     )

@@ -1,0 +1,416 @@
+"""Webhook relay ingest benchmark: the relay against its ceiling and a naive relay.
+
+Offers signed ~1 KB Standard Webhooks deliveries over loopback for a fixed time and reports
+accepted events/s and acknowledgement latency for:
+
+- the relay (`webhook-relay serve`, SQLite store, in-process dispatcher), saturated by
+  `--connections` keep-alive connections, and at a fixed offered rate (`--rate`, 500/s);
+- (a) the ceiling: a bare uvicorn endpoint that only answers 200;
+- (b) a naive relay: FastAPI, verifies the signature, then triggers the DAG run synchronously
+  per request against the stub Airflow API.
+
+The stub Airflow (`webhook_relay.testing.stub_airflow`) answers like Airflow 3.3's REST API
+with 30-60 ms per trigger and 4 triggers at a time, close to the ~70 triggers/s a
+standalone Airflow sustained on this machine (AIRFLOW-NOTES.md). The relay dispatches to the
+same stub, which gives DAG runs per 1,000 events. The load generator is a small asyncio
+HTTP/1.1 client (wrk may not be installed); ceiling and relay share it, so their ratio is
+fair. Last line: one JSON object.
+
+    python benchmarks/relay_ingest.py [--duration 10] [--connections 32] [--rate 500]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import itertools
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+from fastapi import FastAPI, HTTPException, Request
+
+from sandbox.processes import ManagedProcess, free_port
+from webhook_relay.routes import Route
+from webhook_relay.signatures import SignatureError, derive_route_key, sign, verify
+
+SIGNING_KEY = "bench-signing-key"
+ROUTE = "acme-erp/bench-shop/sync-customer-data"
+ADMIN_TOKEN = "bench-admin-token"
+STUB_LATENCY_MS = "30-60"
+STUB_CAPACITY = 4
+BODY_SIZE = 1024
+
+
+# --- servers started as subprocesses of this script ---------------------------------------
+
+
+def bare_app():
+    async def app(scope, receive, send):
+        if scope["type"] != "http":
+            return
+        while (await receive()).get("more_body"):
+            pass
+        await send(
+            {"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"0")]}
+        )
+        await send({"type": "http.response.body", "body": b""})
+
+    return app
+
+
+def naive_app(airflow_url: str):
+    """The obvious relay: verify, then trigger one DAG run per request, then answer."""
+    app = FastAPI()
+    client = httpx.AsyncClient(base_url=airflow_url, limits=httpx.Limits(max_connections=64))
+    token: dict[str, str] = {}
+
+    @app.post("/hooks/{integration}/{instance}/{flow}")
+    async def hook(integration: str, instance: str, flow: str, request: Request):
+        route = Route(integration, instance, flow)
+        raw = await request.body()
+        headers = request.headers
+        try:
+            verify(
+                [derive_route_key(SIGNING_KEY, route.path)],
+                headers["webhook-id"],
+                headers["webhook-timestamp"],
+                headers["webhook-signature"],
+                raw,
+            )
+        except (KeyError, SignatureError):
+            raise HTTPException(401, "invalid signature") from None
+        event = json.loads(raw)
+        if "t" not in token:
+            r = await client.post("/auth/token", json={"username": "admin", "password": "admin"})
+            token["t"] = r.json()["access_token"]
+        response = await client.post(
+            f"/api/v2/dags/{route.dag_id}/dagRuns",
+            json={
+                "dag_run_id": f"naive__{headers['webhook-id']}",
+                "logical_date": None,
+                "conf": {"events": [{k: event.get(k) for k in ("id", "type", "object_id")}]},
+            },
+            headers={"Authorization": f"Bearer {token['t']}"},
+        )
+        if response.status_code not in (200, 409):
+            raise HTTPException(502, "airflow failed")
+        return {"status": "accepted"}
+
+    return app
+
+
+def serve_baseline(kind: str, port: int, airflow_url: str) -> None:
+    import uvicorn
+
+    app = bare_app() if kind == "bare" else naive_app(airflow_url)
+    uvicorn.run(
+        app,
+        host="127.0.0.1",
+        port=port,
+        loop="uvloop",
+        http="httptools",
+        access_log=False,
+        log_level="warning",
+        backlog=4096,
+    )
+
+
+# --- load generator ----------------------------------------------------------------------
+
+
+class Deliveries:
+    """Signed ~1 KB requests with unique webhook ids (a fresh signature each time)."""
+
+    def __init__(self, host: str, port: int, tag: str) -> None:
+        self.key = derive_route_key(SIGNING_KEY, ROUTE)
+        self.head = f"POST /hooks/{ROUTE} HTTP/1.1\r\nHost: {host}:{port}\r\n"
+        self.counter = itertools.count()
+        self.tag = tag
+        template = {
+            "id": "",
+            "type": "customer.updated",
+            "object_id": "cust-000000",
+            "occurred_at": "2026-11-28T00:00:00Z",
+            "account_id": "acct-bench",
+            "padding": "",
+        }
+        base = len(json.dumps(template, separators=(",", ":")))
+        self.padding = "x" * (BODY_SIZE - base - 24)
+
+    def next(self) -> bytes:
+        n = next(self.counter)
+        msg_id = f"msg_{self.tag}_{n:09d}"
+        body = json.dumps(
+            {
+                "id": msg_id,
+                "type": "customer.updated",
+                "object_id": f"cust-{n % 100000:06d}",
+                "occurred_at": "2026-11-28T00:00:00Z",
+                "account_id": "acct-bench",
+                "padding": self.padding,
+            },
+            separators=(",", ":"),
+        ).encode()
+        ts = int(time.time())
+        signature = sign(self.key, msg_id, ts, body)
+        headers = (
+            f"{self.head}Content-Type: application/json\r\nContent-Length: {len(body)}\r\n"
+            f"webhook-id: {msg_id}\r\nwebhook-timestamp: {ts}\r\n"
+            f"webhook-signature: {signature}\r\n\r\n"
+        )
+        return headers.encode() + body
+
+
+async def _exchange(reader, writer, request: bytes) -> int:
+    writer.write(request)
+    head = await reader.readuntil(b"\r\n\r\n")
+    status = int(head[9:12])
+    length = 0
+    for line in head.split(b"\r\n"):
+        if line[:15].lower() == b"content-length:":
+            length = int(line[15:])
+    if length:
+        await reader.readexactly(length)
+    return status
+
+
+class Result:
+    def __init__(self) -> None:
+        self.latencies: list[float] = []
+        self.ok = 0
+        self.errors = 0
+        self.elapsed = 0.0
+
+    def summary(self) -> dict[str, float]:
+        lat = sorted(self.latencies) or [0.0]
+
+        def pct(p: float) -> float:
+            return round(lat[min(len(lat) - 1, int(len(lat) * p))] * 1000, 2)
+
+        return {
+            "accepted_per_s": round(self.ok / self.elapsed, 1) if self.elapsed else 0.0,
+            "errors": self.errors,
+            "p50_ms": pct(0.50),
+            "p99_ms": pct(0.99),
+            "mean_ms": round(statistics.fmean(lat) * 1000, 2),
+        }
+
+
+async def closed_loop(port: int, connections: int, duration: float, tag: str) -> Result:
+    """Each connection sends the next request as soon as the previous one is answered."""
+    deliveries = Deliveries("127.0.0.1", port, tag)
+    result = Result()
+    stop_at = time.perf_counter() + duration
+
+    async def worker() -> None:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        try:
+            while time.perf_counter() < stop_at:
+                request = deliveries.next()
+                started = time.perf_counter()
+                status = await _exchange(reader, writer, request)
+                result.latencies.append(time.perf_counter() - started)
+                if status == 200:
+                    result.ok += 1
+                else:
+                    result.errors += 1
+        finally:
+            writer.close()
+
+    started = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(connections)))
+    result.elapsed = time.perf_counter() - started
+    return result
+
+
+async def open_loop(port: int, rate: float, duration: float, tag: str, pool: int = 64) -> Result:
+    """Requests start on a fixed schedule; latency counts from the scheduled time, so a slow
+    answer is not hidden by the generator waiting for it (no coordinated omission)."""
+    deliveries = Deliveries("127.0.0.1", port, tag)
+    result = Result()
+    idle: asyncio.Queue = asyncio.Queue()
+    for _ in range(pool):
+        idle.put_nowait(await asyncio.open_connection("127.0.0.1", port))
+
+    async def one(scheduled: float) -> None:
+        reader, writer = await idle.get()
+        try:
+            status = await _exchange(reader, writer, deliveries.next())
+        finally:
+            idle.put_nowait((reader, writer))
+        result.latencies.append(time.perf_counter() - scheduled)
+        if status == 200:
+            result.ok += 1
+        else:
+            result.errors += 1
+
+    start = time.perf_counter()
+    tasks = []
+    for i in range(int(rate * duration)):
+        scheduled = start + i / rate
+        delay = scheduled - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        tasks.append(asyncio.create_task(one(scheduled)))
+    await asyncio.gather(*tasks)
+    result.elapsed = time.perf_counter() - start
+    while not idle.empty():
+        idle.get_nowait()[1].close()
+    return result
+
+
+# --- orchestration -----------------------------------------------------------------------
+
+
+def start(name: str, argv: list[str], port: int, workdir: Path, env: dict[str, str]):
+    return ManagedProcess(
+        name,
+        argv,
+        log_path=workdir / f"{name}.log",
+        env=env,
+        ready_url=f"http://127.0.0.1:{port}/healthz" if name == "relay" else None,
+        ready_timeout=90,
+    ).start()
+
+
+def wait_port(port: int, timeout: float = 60.0) -> None:
+    import socket
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.1)
+    raise RuntimeError(f"nothing listening on {port}")
+
+
+def wait_drained(relay_port: int, timeout: float) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    stats: dict[str, Any] = {}
+    while time.monotonic() < deadline:
+        stats = httpx.get(
+            f"http://127.0.0.1:{relay_port}/admin/stats",
+            headers={"Authorization": f"Bearer {ADMIN_TOKEN}"},
+            timeout=10,
+        ).json()
+        if stats["queue_depth"] == 0:
+            break
+        time.sleep(0.5)
+    return stats
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    python = sys.executable
+    me = str(Path(__file__).resolve())
+    workdir = Path(tempfile.mkdtemp(prefix="relay-bench-"))
+    stub_port, relay_port, bare_port, naive_port = (free_port() for _ in range(4))
+    airflow_url = f"http://127.0.0.1:{stub_port}"
+    env = {
+        "RELAY_STATE_DIR": str(workdir),
+        "RELAY_SIGNING_KEYS": SIGNING_KEY,
+        "RELAY_AIRFLOW_URL": airflow_url,
+        "RELAY_AIRFLOW_USERNAME": "admin",
+        "RELAY_AIRFLOW_PASSWORD": "admin",
+        "RELAY_ADMIN_TOKEN": ADMIN_TOKEN,
+        "RELAY_SQLITE_SYNCHRONOUS": args.sqlite_synchronous,
+    }
+    stub_argv = [python, "-m", "webhook_relay.testing.stub_airflow", "--port", str(stub_port)]
+    stub_argv += ["--latency-ms", STUB_LATENCY_MS, "--capacity", str(STUB_CAPACITY)]
+    out: dict[str, Any] = {}
+    processes = []
+    try:
+        processes.append(start("stub-airflow", stub_argv, stub_port, workdir, env))
+        wait_port(stub_port)
+
+        bare = start(
+            "bare", [python, me, "--serve", "bare", "--port", str(bare_port)], 0, workdir, env
+        )
+        processes.append(bare)
+        wait_port(bare_port)
+        asyncio.run(closed_loop(bare_port, args.connections, 1.0, "warmup-bare"))
+        ceiling = asyncio.run(closed_loop(bare_port, args.connections, args.duration, "bare"))
+        bare.stop()
+        out["ceiling"] = ceiling.summary()
+
+        relay_argv = [python, "-m", "webhook_relay.cli", "serve", "--port", str(relay_port)]
+        relay = start("relay", relay_argv, relay_port, workdir, env)
+        processes.append(relay)
+        asyncio.run(closed_loop(relay_port, args.connections, 1.0, "warmup-relay"))
+        saturated = asyncio.run(closed_loop(relay_port, args.connections, args.duration, "sat"))
+        out["relay_saturated"] = saturated.summary()
+        wait_drained(relay_port, 120)
+        paced = asyncio.run(open_loop(relay_port, args.rate, args.duration, "paced"))
+        out["relay_at_rate"] = paced.summary()
+        stats = wait_drained(relay_port, 120)
+        summary = httpx.get(f"{airflow_url}/_stub/summary", timeout=30).json()
+        out["relay_dispatch"] = {"queue_depth_after": stats["queue_depth"], **summary}
+
+        naive_argv = [python, me, "--serve", "naive", "--port", str(naive_port)]
+        naive_argv += ["--airflow-url", airflow_url]
+        processes.append(start("naive", naive_argv, naive_port, workdir, env))
+        wait_port(naive_port)
+        naive = asyncio.run(closed_loop(naive_port, args.connections, args.duration, "naive"))
+        out["naive"] = naive.summary()
+    finally:
+        for process in reversed(processes):
+            process.stop()
+
+    accepted = out["relay_saturated"]["accepted_per_s"]
+    dispatched = out["relay_dispatch"]
+    return {
+        "accepted_per_s": accepted,
+        "p50_ms": out["relay_at_rate"]["p50_ms"],
+        "p99_ms": out["relay_at_rate"]["p99_ms"],
+        "offered_per_s": args.rate,
+        "saturated_p50_ms": out["relay_saturated"]["p50_ms"],
+        "saturated_p99_ms": out["relay_saturated"]["p99_ms"],
+        "ceiling_per_s": out["ceiling"]["accepted_per_s"],
+        "naive_per_s": out["naive"]["accepted_per_s"],
+        "naive_p99_ms": out["naive"]["p99_ms"],
+        "runs_per_1000_events": round(1000 * dispatched["runs"] / max(1, dispatched["events"]), 2),
+        "events_dispatched": dispatched["events"],
+        "errors": {k: v["errors"] for k, v in out.items() if "errors" in v},
+        "ratio_to_ceiling": round(accepted / max(1.0, out["ceiling"]["accepted_per_s"]), 3),
+        "speedup_vs_naive": round(accepted / max(1.0, out["naive"]["accepted_per_s"]), 1),
+        "connections": args.connections,
+        "duration_s": args.duration,
+        "cpus": os.cpu_count(),
+        "stub_airflow": {"latency_ms": STUB_LATENCY_MS, "capacity": STUB_CAPACITY},
+        "logs": str(workdir),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--duration", type=float, default=10.0, help="seconds per measurement")
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--rate", type=float, default=500.0, help="offered events/s for latency")
+    parser.add_argument("--sqlite-synchronous", default="FULL", choices=["FULL", "NORMAL"])
+    parser.add_argument("--serve", choices=["bare", "naive"], help=argparse.SUPPRESS)
+    parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--airflow-url", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.serve:
+        serve_baseline(args.serve, args.port, args.airflow_url)
+        return
+    try:
+        import uvloop
+
+        uvloop.install()
+    except ImportError:
+        pass
+    result = run(args)
+    print(json.dumps(result, indent=2))
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()
