@@ -1,0 +1,204 @@
+"""Real relay and stub-Airflow processes for the relay tests, and a signing client."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import httpx
+
+from sandbox.processes import ManagedProcess, free_port
+from webhook_relay.signatures import derive_route_secret, secret_to_key, sign
+
+SIGNING_KEY = "relay-test-key-1"
+OLD_SIGNING_KEY = "relay-test-key-0"
+ADMIN_TOKEN = "test-admin-token"
+AIRFLOW_USER, AIRFLOW_PASSWORD = "relay", "relay-airflow-password"
+T = TypeVar("T")
+
+
+def wait_for(check: Callable[[], T], *, timeout: float = 60.0, what: str = "condition") -> T:
+    """Poll `check` until it returns something truthy (no fixed sleeps in tests)."""
+    deadline = time.monotonic() + timeout
+    last: Any = None
+    while time.monotonic() < deadline:
+        last = check()
+        if last:
+            return last
+        time.sleep(0.1)
+    raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}; last: {last!r}")
+
+
+def unique_route(flow: str = "sync-customer-data") -> str:
+    return f"acme-erp/shop-{uuid.uuid4().hex[:10]}/{flow}"
+
+
+def dag_id_of(route: str) -> str:
+    return "__".join(p.replace("-", "_") for p in route.split("/"))
+
+
+class StubAirflow:
+    def __init__(self, tmp: Path, *, port: int | None = None, latency_ms: str = "0") -> None:
+        self.port = port or free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.process = ManagedProcess(
+            f"stub-airflow-{self.port}",
+            [
+                sys.executable,
+                "-m",
+                "webhook_relay.testing.stub_airflow",
+                "--port",
+                str(self.port),
+                "--username",
+                AIRFLOW_USER,
+                "--password",
+                AIRFLOW_PASSWORD,
+                "--latency-ms",
+                latency_ms,
+            ],
+            log_path=tmp / f"stub-airflow-{self.port}.log",
+            ready_url=f"{self.url}/api/v2/monitor/health",
+        )
+
+    def start(self) -> StubAirflow:
+        self.process.start()
+        return self
+
+    def stop(self) -> None:
+        self.process.stop()
+
+    def state(self) -> dict[str, Any]:
+        return httpx.get(f"{self.url}/_stub/runs", timeout=10).json()
+
+    def configure(self, **changes: Any) -> None:
+        httpx.post(f"{self.url}/_stub/configure", json=changes, timeout=10).raise_for_status()
+
+    def runs_for(self, dag_id: str) -> list[dict[str, Any]]:
+        return [r for r in self.state()["runs"] if r["dag_id"] == dag_id]
+
+    def event_ids_in_runs(self, dag_id: str) -> list[str]:
+        return [e["id"] for r in self.runs_for(dag_id) for e in r["conf"]["events"]]
+
+
+class Relay:
+    """`webhook-relay serve` (or `dispatch`) as a real process, plus an HTTP client for it."""
+
+    def __init__(
+        self,
+        tmp: Path,
+        database_url: str,
+        *,
+        airflow_url: str,
+        command: str = "serve",
+        no_dispatcher: bool = False,
+        signing_keys: str = SIGNING_KEY,
+        extra_env: dict[str, str] | None = None,
+    ) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        argv = [sys.executable, "-m", "webhook_relay.cli", command]
+        if command == "serve":
+            argv += ["--host", "127.0.0.1", "--port", str(self.port)]
+            if no_dispatcher:
+                argv.append("--no-dispatcher")
+        self.env = {
+            "RELAY_STATE_DIR": str(tmp),
+            "RELAY_DATABASE_URL": database_url,
+            "RELAY_SIGNING_KEYS": signing_keys,
+            "RELAY_PUBLIC_URL": self.url,
+            "RELAY_AIRFLOW_URL": airflow_url,
+            "RELAY_AIRFLOW_USERNAME": AIRFLOW_USER,
+            "RELAY_AIRFLOW_PASSWORD": AIRFLOW_PASSWORD,
+            "RELAY_ADMIN_TOKEN": ADMIN_TOKEN,
+            "RELAY_BATCH_MAX_EVENTS": "10",
+            "RELAY_BATCH_MAX_WAIT_MS": "100",
+            "RELAY_DISPATCH_POLL_MS": "50",
+            "RELAY_RETRY_BASE_SECONDS": "0.2",
+            "RELAY_RETRY_MAX_SECONDS": "1",
+            **(extra_env or {}),
+        }
+        name = f"relay-{command}-{uuid.uuid4().hex[:6]}"
+        self.process = ManagedProcess(
+            name,
+            argv,
+            log_path=tmp / f"{name}.log",
+            env=self.env,
+            ready_url=f"{self.url}/healthz" if command == "serve" else None,
+            ready_timeout=90,
+        )
+        self.http = httpx.Client(base_url=self.url, timeout=30)
+
+    def start(self) -> Relay:
+        self.process.start()
+        return self
+
+    def stop(self) -> None:
+        self.http.close()
+        self.process.stop()
+
+    # --- ingest -----------------------------------------------------------------------
+
+    def deliver(
+        self,
+        route: str,
+        webhook_id: str | None = None,
+        *,
+        body: bytes | None = None,
+        secret: str | None = None,
+        timestamp: int | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> httpx.Response:
+        """POST one delivery signed the way Acme signs it (override any part)."""
+        webhook_id = webhook_id or f"msg_{uuid.uuid4().hex}"
+        if body is None:
+            body = thin_event_body(webhook_id)
+        secret = secret or derive_route_secret(SIGNING_KEY, route)
+        ts = int(time.time()) if timestamp is None else timestamp
+        signed = {
+            "webhook-id": webhook_id,
+            "webhook-timestamp": str(ts),
+            "webhook-signature": sign(secret_to_key(secret), webhook_id, ts, body),
+            "content-type": "application/json",
+        }
+        signed.update(headers or {})
+        return self.http.post(f"/hooks/{route}", content=body, headers=signed)
+
+    # --- admin ------------------------------------------------------------------------
+
+    def admin(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        headers = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+        return self.http.request(method, f"/admin{path}", headers=headers, **kwargs)
+
+    def events(self, route: str, **filters: Any) -> list[dict[str, Any]]:
+        response = self.admin("GET", "/events", params={"route": route, "limit": 1000, **filters})
+        response.raise_for_status()
+        return response.json()["events"]
+
+    def batches(self, route: str, **filters: Any) -> list[dict[str, Any]]:
+        response = self.admin("GET", "/batches", params={"route": route, **filters})
+        response.raise_for_status()
+        return response.json()["batches"]
+
+    def wait_all_dispatched(self, route: str, count: int, timeout: float = 60.0) -> None:
+        wait_for(
+            lambda: len(self.events(route, status="dispatched")) == count,
+            timeout=timeout,
+            what=f"{count} dispatched events on {route}",
+        )
+
+
+def thin_event_body(webhook_id: str, **overrides: Any) -> bytes:
+    event = {
+        "id": webhook_id,
+        "type": "customer.updated",
+        "object_id": f"cust-{webhook_id[-6:]}",
+        "occurred_at": "2026-11-28T12:00:00Z",
+        "account_id": "acct-1",
+        **overrides,
+    }
+    return json.dumps(event).encode()
