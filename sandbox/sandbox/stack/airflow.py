@@ -23,6 +23,9 @@ from sandbox.processes import ManagedProcess, ProcessFailed, free_port
 # Roles as SimpleAuthManager names them. The relay triggers runs, so it needs "user";
 # the lifecycle service writes connections, which needs "op" or above (admin here).
 USERS = {"admin": "admin", "relay": "user", "viewer": "viewer"}
+# Standalone migrates a fresh database before anything answers: ~50 s on an idle 2-core box,
+# several minutes when the machine is shared with other heavy jobs.
+AIRFLOW_READY_TIMEOUT = 480.0
 HEALTHY_COMPONENTS = ("metadatabase", "scheduler", "dag_processor", "triggerer")
 
 
@@ -124,11 +127,11 @@ class AirflowStandalone:
         with os.fdopen(fd, "w") as handle:
             json.dump(self.settings.passwords, handle)
 
-    def start(self, timeout: float = 240.0) -> None:
+    def start(self, timeout: float = AIRFLOW_READY_TIMEOUT) -> None:
         self.launch(timeout)
         self.wait_ready(timeout)
 
-    def launch(self, timeout: float = 240.0) -> None:
+    def launch(self, timeout: float = AIRFLOW_READY_TIMEOUT) -> None:
         """Start standalone without waiting (it migrates the DB first: the slow part)."""
         self.settings.home.mkdir(parents=True, exist_ok=True)
         self.settings.instances_dir.mkdir(parents=True, exist_ok=True)
@@ -144,11 +147,12 @@ class AirflowStandalone:
             stop_timeout=30.0,
         ).start(wait=False)
 
-    def wait_ready(self, timeout: float = 240.0) -> None:
+    def wait_ready(self, timeout: float = AIRFLOW_READY_TIMEOUT) -> None:
         """Block until the API answers and every component heartbeats."""
         assert self.process is not None, "launch() first"
+        started = time.monotonic()
         self.process.wait_ready(timeout)
-        self._wait_components_healthy(timeout)
+        self._wait_components_healthy(max(timeout - (time.monotonic() - started), 30.0))
 
     def health(self) -> dict[str, str]:
         """`{component: status}` from `/api/v2/monitor/health`."""

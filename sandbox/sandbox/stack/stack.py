@@ -75,6 +75,7 @@ class Stack:
         )
         self.airflow: AirflowStandalone | None = None
         self._processes: list[ManagedProcess] = []  # started order, stopped in reverse
+        self._relay_db = ""
         self._started = False
 
     # -- addresses and credentials ---------------------------------------------------
@@ -106,10 +107,12 @@ class Stack:
         """An Airflow REST API v2 client logged in as `user` (admin, relay or viewer)."""
         return AirflowRest(self.airflow_url, user, self.airflow_password(user))
 
-    def process_logs(self) -> dict[str, Path]:
-        logs = {process.name: process.log_path for process in self._processes}
-        logs["postgres"] = self.log_dir / "postgres.log"
-        return logs
+    def process(self, name: str) -> ManagedProcess:
+        """A started process by name: airflow, relay, acme or progix."""
+        for process in self._processes:
+            if process.name == name:
+                return process
+        raise KeyError(f"no process {name!r}; started: {[p.name for p in self._processes]}")
 
     def log_tails(self, lines: int = 40) -> str:
         """The last lines of every process log, for a failing test's report."""
@@ -151,25 +154,13 @@ class Stack:
         self.airflow = AirflowStandalone(settings, log_dir=self.log_dir)
         self.airflow.launch()
         self._processes.append(self.airflow.process)  # type: ignore[arg-type]
-        relay_db = (
+        self._relay_db = (
             self.postgres.create_database("relay")
             if self.options.relay_on_postgres
             else f"sqlite:///{self.state_dir / 'relay' / 'relay.db'}"
         )
         (self.state_dir / "relay").mkdir(exist_ok=True)
-        self._run(
-            relay_process(
-                port=self.ports.relay,
-                database_url=relay_db,
-                signing_key=self.signing_key,
-                airflow_url=self.airflow_url,
-                airflow_password=settings.passwords["relay"],
-                admin_token=self.relay_admin_token,
-                state_dir=self.state_dir / "relay",
-                log_path=self.log_dir / "relay.log",
-                extra_env=self.options.relay_env,
-            )
-        )
+        self._run(self._relay(self.options.relay_env))
         self._run(
             acme_process(
                 port=self.ports.acme,
@@ -190,6 +181,28 @@ class Stack:
         )
         self.airflow.wait_ready()
 
+    def _relay(self, extra_env: Mapping[str, str]) -> ManagedProcess:
+        assert self.airflow is not None
+        return relay_process(
+            port=self.ports.relay,
+            database_url=self._relay_db,
+            signing_key=self.signing_key,
+            airflow_url=self.airflow_url,
+            airflow_password=self.airflow.settings.passwords["relay"],
+            admin_token=self.relay_admin_token,
+            state_dir=self.state_dir / "relay",
+            log_path=self.log_dir / "relay.log",
+            extra_env=extra_env,
+        )
+
+    def restart_relay(self, relay_env: Mapping[str, str]) -> None:
+        """Restart the relay with other settings (same port, store and keys): the benchmark
+        uses it to compare batch sizes on one stack. Events it had stored survive."""
+        index = next(i for i, p in enumerate(self._processes) if p.name == "relay")
+        self._processes[index].stop()
+        self._processes[index] = self._relay({**self.options.relay_env, **relay_env})
+        self._processes[index].start(wait=True)
+
     def _run(self, process: ManagedProcess) -> None:
         self._processes.append(process)
         process.start(wait=True)
@@ -208,16 +221,18 @@ class Stack:
 
     # -- for clients such as the `acme-erp` CLI -----------------------------------------
     def client_environment(self) -> dict[str, str]:
-        """Environment for a lifecycle client talking to this stack as admin."""
+        """Environment for the `acme-erp` CLI talking to this stack as admin.
+
+        The variable names are the lifecycle service's (`acme_provider.lifecycle.settings`).
+        """
         bin_dir = str(Path(sys.executable).parent)
         return {
             **os.environ,
             "PATH": bin_dir + os.pathsep + os.environ.get("PATH", ""),
-            "AIRFLOW_URL": self.airflow_url,
-            "AIRFLOW_USERNAME": "admin",
-            "AIRFLOW_PASSWORD": self.airflow_password("admin"),
+            "ACME_ERP_AIRFLOW_URL": self.airflow_url,
+            "ACME_ERP_AIRFLOW_USERNAME": "admin",
+            "ACME_ERP_AIRFLOW_PASSWORD": self.airflow_password("admin"),
             "INTEGRATION_INSTANCES_DIR": str(self.instances_dir),
-            "RELAY_PUBLIC_URL": self.relay_url,
         }
 
 

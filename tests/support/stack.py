@@ -1,0 +1,104 @@
+"""The session-scoped `stack` fixture: the whole local system, started once per test session.
+
+Registered in `tests/conftest.py` (`pytest_plugins`). Starts, on free loopback ports, exactly
+what `make demo` starts (`sandbox.stack.Stack`): embedded PostgreSQL, Airflow standalone, the
+relay and both simulators, with two Acme accounts and two Progix tenants so tests can check
+isolation. Logs stay in `.state/artifacts/stack-<time>-<pid>/logs/`; when a test that used the
+stack fails, the tail of every process log is attached to its report.
+
+Fixture ``stack`` -> :class:`StackHandle`
+    ``.stack`` the running `Stack` (URLs, ``rest(user)``, ``client_environment()``...)
+    ``.acme`` / ``.progix`` `AcmeSimulator` / `ProgixSimulator` handles (tests/support/simulators)
+    for the first account/tenant, with ``other_*`` for the second.
+    ``.acme_for(account)`` / ``.progix_for(tenant)`` the same, bound to that account/tenant.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from sandbox.stack import Stack, StackOptions, StackPorts
+from tests.support.simulators import ACME_TEST_FLAGS, AcmeSimulator, ProgixSimulator
+
+ACME_ACCOUNTS = ("acme-one", "acme-two")
+PROGIX_TENANTS = ("progix-one", "progix-two")
+_STACK_KEY = pytest.StashKey["Stack"]()
+# Small batches waiting briefly: tests see runs within a second and still see batching.
+RELAY_TEST_ENV = {"RELAY_BATCH_MAX_WAIT_MS": "300", "RELAY_RETRY_BASE_SECONDS": "0.5"}
+
+
+@dataclass
+class StackHandle:
+    stack: Stack
+
+    def acme_for(self, account: str) -> AcmeSimulator:
+        other = next(a for a in ACME_ACCOUNTS if a != account)
+        keys = self.stack.acme_keys
+        process = self.stack.process("acme")
+        return AcmeSimulator(
+            self.stack.acme_url, keys[account], keys[other], process, account, other
+        )
+
+    def progix_for(self, tenant: str) -> ProgixSimulator:
+        other = next(t for t in PROGIX_TENANTS if t != tenant)
+        keys = self.stack.progix_keys
+        process = self.stack.process("progix")
+        return ProgixSimulator(
+            self.stack.progix_url, keys[tenant], keys[other], process, tenant, other
+        )
+
+    @property
+    def acme(self) -> AcmeSimulator:
+        return self.acme_for(ACME_ACCOUNTS[0])
+
+    @property
+    def progix(self) -> ProgixSimulator:
+        return self.progix_for(PROGIX_TENANTS[0])
+
+
+def _state_dir(artifacts_dir: Path) -> Path:
+    return artifacts_dir / f"stack-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}"
+
+
+@pytest.fixture(scope="session")
+def stack(request: pytest.FixtureRequest, artifacts_dir: Path) -> Iterator[StackHandle]:
+    """The running local stack (see the module docstring); stopped at the end of the session."""
+    running = Stack(
+        StackOptions(
+            state_dir=_state_dir(artifacts_dir),
+            ports=StackPorts.free(),
+            acme_accounts=ACME_ACCOUNTS,
+            progix_tenants=PROGIX_TENANTS,
+            acme_args=ACME_TEST_FLAGS,
+            relay_env=RELAY_TEST_ENV,
+        )
+    )
+    try:
+        running.start()
+    except Exception as error:
+        shutil.rmtree(running.postgres.data_dir, ignore_errors=True)
+        raise RuntimeError(f"the stack did not start: {error}\n{running.log_tails()}") from error
+    request.config.stash[_STACK_KEY] = running
+    try:
+        yield StackHandle(running)
+    finally:
+        running.stop()
+        # The database files are big and useless after the run; the logs stay.
+        shutil.rmtree(running.postgres.data_dir, ignore_errors=True)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):
+    """Attach every stack process's log tail to the report of a failed stack test."""
+    report = yield
+    running = item.config.stash.get(_STACK_KEY, None)
+    if report.failed and running is not None and "stack" in getattr(item, "fixturenames", ()):
+        report.sections.append(("stack process logs (tails)", running.log_tails()))
+    return report
