@@ -9,6 +9,7 @@ import typer
 
 from sandbox.common.auth import Credential, KeyRegistry
 from sandbox.common.body_limit import DEFAULT_MAX_BODY_BYTES
+from sandbox.stack.demo_command import demo
 
 app = typer.Typer(
     help="Local simulators of Acme ERP and Progix, and tools around them.",
@@ -77,12 +78,13 @@ def acme(
     access_log: AccessLog = False,
 ) -> None:
     """Run the Acme ERP simulator (API docs at /docs)."""
+    keys = _registry(account, "--account")
+
     from sandbox.acme.app import create_app
     from sandbox.acme.delivery import RetryPolicy
     from sandbox.acme.schemas import AcmeFaults
     from sandbox.serve import serve
 
-    keys = _registry(account, "--account")
     faults = AcmeFaults(
         latency_ms=latency_ms,
         error_rate=error_rate,
@@ -122,11 +124,12 @@ def progix(
     access_log: AccessLog = False,
 ) -> None:
     """Run the Progix API simulator (API docs at /docs)."""
+    keys = _registry(tenant, "--tenant")
+
     from sandbox.common.faults import ApiFaults
     from sandbox.progix.app import create_app
     from sandbox.serve import serve
 
-    keys = _registry(tenant, "--tenant")
     faults = ApiFaults(
         latency_ms=latency_ms,
         error_rate=error_rate,
@@ -143,6 +146,93 @@ def progix(
         db_name="progix.sqlite3",
         access_log=access_log,
     )
+
+
+@app.command()
+def load(
+    acme_url: Annotated[str, typer.Option(help="Base URL of the Acme ERP simulator.")],
+    api_key: Annotated[
+        str, typer.Option(envvar="ACME_API_KEY", help="API key of the account to load.")
+    ],
+    customers: Annotated[int, typer.Option(min=0, help="Customers to create.")] = 100,
+    items: Annotated[int, typer.Option(min=0, help="Inventory items to create.")] = 100,
+    updates: Annotated[int, typer.Option(min=0, help="Random updates to apply afterwards.")] = 200,
+    rate: Annotated[
+        float, typer.Option(min=0.0, help="Most requests per second overall (0 = unpaced).")
+    ] = 50.0,
+    concurrency: Annotated[int, typer.Option(min=1, max=64, help="Parallel requests.")] = 4,
+    seed: Annotated[int | None, typer.Option(help="Random seed, for repeatable runs.")] = None,
+) -> None:
+    """Create customers and items in Acme, then update them at random; print a JSON summary."""
+    import json
+
+    from sandbox.load import LoadGenerator, LoadPlan
+
+    plan = LoadPlan(customers, items, updates, rate, concurrency, seed)
+
+    def progress(counters: dict[str, int]) -> None:
+        typer.echo(
+            f"customers {counters['customers_created']}/{customers}  "
+            f"items {counters['items_created']}/{items}  "
+            f"updates {counters['updates_applied']}/{updates}  "
+            f"429s {counters['throttled_429']}  failed {counters['failed']}",
+            err=True,
+        )
+
+    summary = LoadGenerator(acme_url.rstrip("/"), api_key, plan).run(progress)
+    typer.echo(json.dumps(summary))
+    if summary["failed"]:
+        raise typer.Exit(1)
+
+
+@app.command()
+def up(
+    state_dir: Annotated[Path, typer.Option(help="Where the simulators keep data and logs.")],
+    acme_port: Annotated[int, typer.Option(help="Acme ERP simulator port.")] = 8701,
+    progix_port: Annotated[int, typer.Option(help="Progix simulator port.")] = 8702,
+    host: Host = "127.0.0.1",
+) -> None:
+    """Start both simulators with demo data, print URLs and API keys, stop them on Ctrl-C."""
+    import signal
+    import sys
+    import time
+
+    from sandbox.processes import ProcessFailed
+    from sandbox.simulators import PortInUse, start_demo_simulators
+
+    try:
+        simulators = start_demo_simulators(
+            state_dir.resolve(), acme_port=acme_port, progix_port=progix_port, host=host
+        )
+    except (PortInUse, ProcessFailed) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from exc
+    signal.signal(signal.SIGTERM, _interrupt)
+    for sim in simulators:
+        kind = "account" if sim.name == "Acme ERP" else "tenant"
+        typer.echo(f"{sim.name:9} {sim.url}   docs {sim.docs_url}")
+        typer.echo(f"{'':9} {kind} {sim.principal_id!r}   API key {sim.api_key}")
+    typer.echo(f"Data and logs in {state_dir}. Ctrl-C stops both.")
+    sys.stdout.flush()
+    try:
+        while all(sim.process.is_running() for sim in simulators):
+            time.sleep(0.5)
+        dead = next(sim for sim in simulators if not sim.process.is_running())
+        typer.echo(f"error: {dead.name} exited:\n{dead.process.log_tail()}", err=True)
+        raise typer.Exit(1)
+    except KeyboardInterrupt:
+        typer.echo("stopping...")
+    finally:
+        for sim in simulators:
+            sim.process.stop()
+
+
+def _interrupt(*_: object) -> None:
+    """SIGTERM stops `sandbox up` the same way Ctrl-C does."""
+    raise KeyboardInterrupt
+
+
+app.command()(demo)  # the whole system on loopback: see sandbox/stack/demo.py
 
 
 def main() -> None:

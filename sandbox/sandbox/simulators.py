@@ -7,6 +7,7 @@ so every one of them runs the simulators exactly as a user would.
 from __future__ import annotations
 
 import secrets
+import socket
 import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -93,3 +94,88 @@ def seed_demo_data(acme_url: str, api_key: str) -> DemoRecords:
         for item in DEMO_ITEMS:
             client.post("/v1/inventory", json=item).raise_for_status()
     return DemoRecords(len(DEMO_CUSTOMERS), len(DEMO_ITEMS), seeded=True)
+
+
+@dataclass(frozen=True)
+class RunningSimulator:
+    """One started simulator and the credentials of its demo account/tenant."""
+
+    name: str
+    url: str
+    principal_id: str
+    api_key: str
+    process: ManagedProcess
+
+    @property
+    def docs_url(self) -> str:
+        return f"{self.url}/docs"
+
+
+class PortInUse(RuntimeError):
+    """A port asked for on the command line is taken."""
+
+
+def ensure_port_free(host: str, port: int, option: str) -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        try:
+            sock.bind((host, port))
+        except OSError as exc:
+            raise PortInUse(f"{host}:{port} is already in use; choose another {option}") from exc
+
+
+def start_demo_simulators(
+    state_dir: Path,
+    *,
+    acme_port: int = 8701,
+    progix_port: int = 8702,
+    host: str = "127.0.0.1",
+    account_id: str = "demo",
+    tenant_id: str = "demo",
+) -> tuple[RunningSimulator, RunningSimulator]:
+    """Start Acme and Progix with their data under `state_dir` and fresh API keys; seed Acme.
+
+    Data persists across runs (the SQLite files stay in `state_dir`); the keys are new every
+    time and are only handed back, never written to disk.
+    """
+    ensure_port_free(host, acme_port, "--acme-port")
+    ensure_port_free(host, progix_port, "--progix-port")
+    acme_key, progix_key = new_api_key("sk_acme"), new_api_key("sk_progix")
+    acme_url, progix_url = f"http://{host}:{acme_port}", f"http://{host}:{progix_port}"
+    acme = simulator_process(
+        "acme",
+        acme_command(
+            port=acme_port,
+            host=host,
+            accounts=[(account_id, acme_key)],
+            db=state_dir / "acme.sqlite3",
+        ),
+        url=acme_url,
+        log_path=state_dir / "logs" / "acme.log",
+    )
+    progix = simulator_process(
+        "progix",
+        progix_command(
+            port=progix_port,
+            host=host,
+            tenants=[(tenant_id, progix_key)],
+            db=state_dir / "progix.sqlite3",
+        ),
+        url=progix_url,
+        log_path=state_dir / "logs" / "progix.log",
+    )
+    started: list[ManagedProcess] = []
+    try:
+        for process in (acme, progix):
+            process.start(wait=False)
+            started.append(process)
+        for process in started:
+            process.wait_ready()
+        seed_demo_data(acme_url, acme_key)
+    except BaseException:
+        for process in started:
+            process.stop()
+        raise
+    return (
+        RunningSimulator("Acme ERP", acme_url, account_id, acme_key, acme),
+        RunningSimulator("Progix", progix_url, tenant_id, progix_key, progix),
+    )

@@ -10,7 +10,7 @@ Fixtures
 ``acme_simulator`` -> :class:`AcmeSimulator` (function scope, empty data, no faults)
     Accounts: ``account_id``/``api_key`` ("acme-test") and ``other_account_id``/
     ``other_api_key`` ("acme-other", for isolation tests). Deliveries retry fast
-    (first retry after 0.2 s, doubling, at most 2 s apart, 8 attempts).
+    (first retry after 0.1 s, doubling, at most 1 s apart, 8 attempts).
 ``progix_simulator`` -> :class:`ProgixSimulator` (function scope, empty data, no faults)
     Tenants: ``tenant_id``/``api_key`` ("progix-test") and ``other_tenant_id``/``other_api_key``.
 ``webhook_receiver`` -> :class:`WebhookReceiver` (function scope)
@@ -64,9 +64,9 @@ from sandbox.simulators import acme_command, progix_command, simulator_process
 ALL_EVENTS = ("customer.created", "customer.updated", "inventory.updated")
 ACME_TEST_FLAGS = (
     "--retry-base-seconds",
-    "0.2",
+    "0.1",
     "--retry-max-seconds",
-    "2",
+    "1",
     "--max-attempts",
     "8",
 )

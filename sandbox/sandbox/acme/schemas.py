@@ -218,5 +218,6 @@ class Stats(BaseModel):
     pending_deliveries: int
     delivered: int
     failed: int
+    cancelled: int
     events: int
     attempts: int

@@ -282,6 +282,7 @@ class AcmeStore:
                 pending_deliveries=counts.get("pending", 0),
                 delivered=counts.get("delivered", 0),
                 failed=counts.get("failed", 0),
+                cancelled=counts.get("cancelled", 0),
                 events=session.scalar(select(func.count()).select_from(Event)) or 0,
                 attempts=session.scalar(select(func.count()).select_from(DeliveryAttempt)) or 0,
             )

@@ -7,9 +7,10 @@ from contextlib import AbstractAsyncContextManager
 
 from fastapi import FastAPI
 
+from sandbox.common.admin import faults_router
 from sandbox.common.auth import KeyRegistry
 from sandbox.common.body_limit import DEFAULT_MAX_BODY_BYTES, BodyLimitMiddleware
-from sandbox.common.faults import ApiFaults, FaultMiddleware, FaultState, faults_router
+from sandbox.common.faults import ApiFaults, FaultMiddleware, FaultState
 
 
 def build_app(

@@ -16,7 +16,6 @@ import threading
 import time
 from typing import Generic, TypeVar
 
-from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -165,19 +164,3 @@ async def _respond(
         }
     )
     await send({"type": "http.response.body", "body": payload})
-
-
-def faults_router(state: FaultState[FaultsT], model: type[FaultsT]) -> APIRouter:
-    """`GET|PUT /_sandbox/faults`: read or replace the settings (omitted fields = off)."""
-    router = APIRouter(prefix="/_sandbox", tags=["sandbox admin"])
-
-    @router.get("/faults", response_model=model)
-    def get_faults() -> FaultsT:
-        return state.settings
-
-    @router.put("/faults", response_model=model)
-    def put_faults(settings: model) -> FaultsT:  # type: ignore[valid-type]
-        state.replace(settings)
-        return settings
-
-    return router
