@@ -1,0 +1,90 @@
+"""Who is calling, and what Airflow lets them do.
+
+Authentication is Airflow's own (`GetUserDep`: a bearer token or the UI's `_token` cookie);
+authorization asks Airflow's auth manager, so roles mean here what they mean everywhere else
+in Airflow. The caller's token is kept so the REST API calls made on their behalf carry
+their own permissions.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+
+from airflow.api_fastapi.app import get_auth_manager
+from airflow.api_fastapi.auth.managers.base_auth_manager import COOKIE_NAME_JWT_TOKEN
+from airflow.api_fastapi.auth.managers.models.base_user import BaseUser
+from airflow.api_fastapi.auth.managers.models.resource_details import DagAccessEntity
+from airflow.api_fastapi.core_api.security import GetUserDep
+from fastapi import Depends, HTTPException, Request, status
+
+
+@dataclass(frozen=True)
+class Caller:
+    """The authenticated Airflow user of one request, with their token and permissions."""
+
+    name: str
+    token: str
+    can_trigger: bool  # trigger DAG runs, pause/unpause: needed for every action here
+    can_manage_connections: bool  # deploy and remove also write the instance's connections
+
+    @property
+    def can_deploy(self) -> bool:
+        return self.can_trigger and self.can_manage_connections
+
+
+def request_token(request: Request) -> str | None:
+    """The JWT this request was authenticated with: an explicit bearer token wins over the cookie."""
+    scheme, _, credentials = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() == "bearer" and credentials:
+        return credentials.strip()
+    return request.cookies.get(COOKIE_NAME_JWT_TOKEN)
+
+
+def _caller_for(user: BaseUser, token: str) -> Caller:
+    manager = get_auth_manager()
+    return Caller(
+        name=user.get_name(),
+        token=token,
+        can_trigger=manager.is_authorized_dag(
+            method="POST", access_entity=DagAccessEntity.RUN, user=user
+        ),
+        can_manage_connections=manager.is_authorized_connection(method="POST", user=user),
+    )
+
+
+def get_caller(request: Request, user: GetUserDep) -> Caller:
+    token = request_token(request)
+    if not token:
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "Not authenticated")
+    return _caller_for(user, token)
+
+
+CallerDep = Annotated[Caller, Depends(get_caller)]
+
+
+def require_trigger(caller: CallerDep) -> Caller:
+    """Every mutating action: Airflow must let the caller trigger DAG runs."""
+    if not caller.can_trigger:
+        raise HTTPException(
+            status.HTTP_403_FORBIDDEN,
+            f"User {caller.name!r} may not trigger DAG runs, which this action needs; "
+            "ask an Airflow admin for the 'user' role or higher.",
+        )
+    return caller
+
+
+def require_deploy(caller: CallerDep) -> Caller:
+    """Deploy and remove also create or delete the instance's Airflow connections."""
+    require_trigger(caller)
+    if not caller.can_manage_connections:
+        raise HTTPException(
+            status.HTTP_403_FORBIDDEN,
+            f"User {caller.name!r} may not manage Airflow connections, which deploying and "
+            "removing an instance need; ask an Airflow admin for the 'op' role or higher.",
+        )
+    return caller
+
+
+TriggerCallerDep = Annotated[Caller, Depends(require_trigger)]
+DeployCallerDep = Annotated[Caller, Depends(require_deploy)]

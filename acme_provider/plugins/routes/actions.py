@@ -1,0 +1,247 @@
+"""Lifecycle actions on one instance, each through the lifecycle service as the caller.
+
+Pause and resume are quick and answer at once; redeploy, test and remove wait for a DAG run,
+so they run as background jobs whose progress the browser follows.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Form, HTTPException, Request, status
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+
+from acme_provider.integrations.instances import InstanceState
+from acme_provider.lifecycle.request import DeployRequest
+from acme_provider.lifecycle.service import InstanceService
+from acme_provider.plugins.auth import CallerDep, DeployCallerDep, TriggerCallerDep
+from acme_provider.plugins.deps import IntegrationDep, ServiceFactory, ServiceFactoryDep
+from acme_provider.plugins.jobs import JOBS, JobAlreadyRunning, JobKind, Work
+from acme_provider.plugins.rendering import render
+from acme_provider.plugins.urls import mount_base
+
+router = APIRouter()
+IN_PROGRESS = {InstanceState.DEPLOYING: "deploying", InstanceState.REMOVING: "removing"}
+
+
+def _detail_url(request: Request, instance_id: str) -> str:
+    return f"{mount_base(request)}/instances/{instance_id}"
+
+
+def _start(request: Request, instance_id: str, kind: JobKind, work: Work) -> Response:
+    detail_url = _detail_url(request, instance_id)
+    try:
+        JOBS.start(instance_id, kind, work, fallback_url=detail_url)
+    except JobAlreadyRunning as running:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(running)) from None
+    return RedirectResponse(f"{detail_url}/progress", status_code=303)
+
+
+@router.post("/instances/{instance_id}/pause")
+def pause(
+    instance_id: str, request: Request, caller: TriggerCallerDep, services: ServiceFactoryDep
+) -> Response:
+    service = services()
+    try:
+        service.pause(instance_id)
+    finally:
+        service.close()
+    return RedirectResponse(f"{_detail_url(request, instance_id)}?notice=paused", status_code=303)
+
+
+@router.post("/instances/{instance_id}/resume")
+def resume(
+    instance_id: str, request: Request, caller: TriggerCallerDep, services: ServiceFactoryDep
+) -> Response:
+    service = services()
+    try:
+        service.resume(instance_id)
+    finally:
+        service.close()
+    return RedirectResponse(f"{_detail_url(request, instance_id)}?notice=resumed", status_code=303)
+
+
+def _redeploy_request(service: InstanceService, instance_id: str) -> DeployRequest:
+    """The instance's current config again: connection hosts from Airflow, secrets kept."""
+    instance = service.get_instance(instance_id)
+    connections = {}
+    for variable in service.integration.connection_variables:
+        assert variable.connection is not None
+        stored = service.airflow.get_connection(instance.connections.get(variable.key, "")) or {}
+        connections[variable.key] = {
+            spec.name: str(stored.get(spec.name) or "")
+            for spec in variable.connection.fields
+            if not spec.secret
+        }
+    data = {"customer": instance.customer, "config": instance.config, "connections": connections}
+    return DeployRequest.from_mapping(data, source="Redeploy")
+
+
+@router.post("/instances/{instance_id}/redeploy")
+def redeploy(
+    instance_id: str, request: Request, caller: DeployCallerDep, services: ServiceFactoryDep
+) -> Response:
+    service = services()
+    try:
+        deploy_request = _redeploy_request(service, instance_id)
+        service.validate(instance_id, deploy_request)
+    finally:
+        service.close()
+    detail_url = _detail_url(request, instance_id)
+
+    def work(progress):  # type: ignore[no-untyped-def]
+        worker = services()
+        try:
+            result = worker.deploy(instance_id, deploy_request, progress=progress)
+        finally:
+            worker.close()
+        notice = {"deployed": "deployed", "unchanged": "unchanged"}.get(
+            result.outcome, "deploy-failed"
+        )
+        return result.ok, result.message, f"{detail_url}?notice={notice}"
+
+    return _start(request, instance_id, "deploying", work)
+
+
+@router.post("/instances/{instance_id}/test")
+def test_flow(
+    instance_id: str,
+    request: Request,
+    caller: TriggerCallerDep,
+    services: ServiceFactoryDep,
+    flow: Annotated[str, Form()],
+) -> Response:
+    service = services()
+    try:
+        service.get_instance(instance_id)
+        selected = service.flow(flow)
+    finally:
+        service.close()
+    detail_url = _detail_url(request, instance_id)
+
+    def work(progress):  # type: ignore[no-untyped-def]
+        worker = services()
+        try:
+            result = worker.test_flow(instance_id, selected.slug, progress=progress)
+        finally:
+            worker.close()
+        ok = result.run.succeeded
+        message = f"Test run {result.run.run_id} of {selected.name}: {result.run.state}"
+        return ok, message, f"{detail_url}?notice={'test-success' if ok else 'test-failed'}"
+
+    return _start(request, instance_id, "testing", work)
+
+
+@router.get("/instances/{instance_id}/remove", response_class=HTMLResponse)
+def confirm_remove(
+    instance_id: str,
+    request: Request,
+    caller: DeployCallerDep,
+    integration: IntegrationDep,
+    services: ServiceFactoryDep,
+) -> HTMLResponse:
+    service = services()
+    try:
+        instance = service.get_instance(instance_id)
+    finally:
+        service.close()
+    crumbs = [(instance_id, _detail_url(request, instance_id)), ("Remove", None)]
+    return render(request, "remove.html", row=instance, error=None, crumbs=crumbs)
+
+
+@router.post("/instances/{instance_id}/remove")
+def remove(
+    instance_id: str,
+    request: Request,
+    caller: DeployCallerDep,
+    services: ServiceFactoryDep,
+    confirm: Annotated[str, Form()] = "",
+) -> Response:
+    service = services()
+    try:
+        instance = service.get_instance(instance_id)
+    finally:
+        service.close()
+    if confirm.strip() != instance_id:
+        crumbs = [(instance_id, _detail_url(request, instance_id)), ("Remove", None)]
+        error = f"Type the instance id {instance_id!r} exactly to confirm; nothing was removed."
+        return render(
+            request, "remove.html", status_code=400, row=instance, error=error, crumbs=crumbs
+        )
+    base = mount_base(request)
+    return _start(request, instance_id, "removing", _remove_work(services, instance_id, base))
+
+
+def _remove_work(services: ServiceFactory, instance_id: str, base: str) -> Work:
+    def work(progress):  # type: ignore[no-untyped-def]
+        worker = services()
+        try:
+            result = worker.remove(instance_id, progress=progress)
+        finally:
+            worker.close()
+        if result.removed:
+            return True, f"{instance_id} removed", f"{base}/?notice=removed"
+        return (
+            False,
+            result.reason or "Teardown failed",
+            f"{base}/instances/{instance_id}?notice=remove-failed",
+        )
+
+    return work
+
+
+def _progress(
+    request: Request, instance_id: str, caller_services: ServiceFactory
+) -> dict[str, object]:
+    """This worker's job if it has one; otherwise what the instance file says."""
+    job = JOBS.get(instance_id)
+    if job is not None:
+        return job.snapshot()
+    detail_url = _detail_url(request, instance_id)
+    service = caller_services()
+    try:
+        if not service.store.exists(instance_id):
+            return {
+                "instance": instance_id,
+                "kind": "removing",
+                "steps": [f"{instance_id} is not deployed"],
+                "finished": True,
+                "failed": False,
+                "next_url": f"{mount_base(request)}/",
+            }
+        instance = service.get_instance(instance_id)
+    finally:
+        service.close()
+    running = instance.state in IN_PROGRESS
+    line = instance.status.reason or f"{instance_id} is {instance.state}"
+    return {
+        "instance": instance_id,
+        "kind": IN_PROGRESS.get(instance.state, "deploying"),
+        "steps": [line],
+        "finished": not running,
+        "failed": instance.state is InstanceState.FAILED,
+        "next_url": detail_url,
+    }
+
+
+@router.get("/instances/{instance_id}/progress.json")
+def progress_status(
+    instance_id: str, request: Request, caller: CallerDep, services: ServiceFactoryDep
+) -> JSONResponse:
+    return JSONResponse(_progress(request, instance_id, services))
+
+
+@router.get("/instances/{instance_id}/progress", response_class=HTMLResponse)
+def progress_page(
+    instance_id: str, request: Request, caller: CallerDep, services: ServiceFactoryDep
+) -> HTMLResponse:
+    state = _progress(request, instance_id, services)
+    crumbs = [(instance_id, _detail_url(request, instance_id)), ("Progress", None)]
+    return render(
+        request,
+        "progress.html",
+        instance_id=instance_id,
+        verb=state["kind"],
+        status=state,
+        crumbs=crumbs,
+    )

@@ -1,0 +1,82 @@
+"""What the pages show, as plain data: built from the lifecycle service's answers.
+
+Templates only read these; they never call the service or Airflow themselves.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+@dataclass(frozen=True)
+class RunRow:
+    """One execution of one flow."""
+
+    flow_slug: str
+    flow_name: str
+    dag_id: str
+    run_id: str
+    state: str
+    trigger: str  # webhook batch, deploy, test, manual, ...
+    started: datetime | None
+    duration: float | None
+    log_task_id: str | None = None  # the task whose log explains the outcome
+
+
+@dataclass(frozen=True)
+class FlowCell:
+    slug: str
+    name: str
+    trigger: str
+    dag_id: str
+    paused: bool | None = None
+    last_run: RunRow | None = None
+
+
+@dataclass(frozen=True)
+class InstanceRow:
+    id: str
+    customer: str
+    state: str
+    generation: int
+    paused: bool
+    flows: tuple[FlowCell, ...]
+
+
+@dataclass(frozen=True)
+class SettingRow:
+    """One config value or connection field as shown: secrets are masked before they get here."""
+
+    label: str
+    value: str
+    secret: bool = False
+    mono: bool = False
+
+
+@dataclass(frozen=True)
+class ConnectionBlock:
+    label: str
+    conn_id: str
+    fields: tuple[SettingRow, ...]
+
+
+@dataclass(frozen=True)
+class WebhookRow:
+    flow_slug: str
+    flow_name: str
+    events: tuple[str, ...]
+    url: str
+
+
+@dataclass(frozen=True)
+class InstanceDetail:
+    row: InstanceRow
+    integration_name: str
+    status_reason: str | None
+    status_log_url: str | None
+    settings: tuple[SettingRow, ...]
+    connections: tuple[ConnectionBlock, ...]
+    webhooks: tuple[WebhookRow, ...]
+    runs: tuple[RunRow, ...]
+    testable_flows: tuple[FlowCell, ...] = field(default_factory=tuple)
