@@ -18,8 +18,12 @@ MUTATIONS = [
 ]
 
 
-@pytest.mark.parametrize(("method", "path", "data"), MUTATIONS, ids=[m[1].rsplit("/", 1)[1] for m in MUTATIONS])
-def test_viewer_gets_403_on_every_mutation_and_nothing_changes(client_as, store, fake_airflow, method, path, data):
+@pytest.mark.parametrize(
+    ("method", "path", "data"), MUTATIONS, ids=[m[1].rsplit("/", 1)[1] for m in MUTATIONS]
+)
+def test_viewer_gets_403_on_every_mutation_and_nothing_changes(
+    client_as, store, fake_airflow, method, path, data
+):
     deploy_fixture_instance(store, fake_airflow)
     before = store.path_for("shop-1").read_text()
     response = getattr(client_as(VIEWER), method)(path, data=data, headers=HTML)
@@ -48,7 +52,9 @@ def test_pause_and_resume_go_through_the_service_for_every_dag(client_as, store,
 
 def test_user_without_connection_rights_may_not_remove(client_as, store, fake_airflow):
     deploy_fixture_instance(store, fake_airflow)
-    response = client_as(USER).post("/integrations/instances/shop-1/remove", data={"confirm": "shop-1"}, headers=HTML)
+    response = client_as(USER).post(
+        "/integrations/instances/shop-1/remove", data={"confirm": "shop-1"}, headers=HTML
+    )
     assert response.status_code == 403
     assert "may not manage Airflow connections" in response.text
     assert store.exists("shop-1")
@@ -60,7 +66,9 @@ def test_remove_needs_the_typed_confirmation(client_as, store, fake_airflow):
     confirm_page = client.get("/integrations/instances/shop-1/remove", headers=HTML)
     assert confirm_page.status_code == 200
     assert "Teardown" in confirm_page.text
-    response = client.post("/integrations/instances/shop-1/remove", data={"confirm": "shop"}, headers=HTML)
+    response = client.post(
+        "/integrations/instances/shop-1/remove", data={"confirm": "shop"}, headers=HTML
+    )
     assert response.status_code == 400
     assert "nothing was removed" in response.text
     assert store.exists("shop-1")
@@ -69,7 +77,9 @@ def test_remove_needs_the_typed_confirmation(client_as, store, fake_airflow):
 
 def test_testing_an_unknown_flow_is_a_404_listing_the_flows(client_as, store, fake_airflow):
     deploy_fixture_instance(store, fake_airflow)
-    response = client_as(ADMIN).post("/integrations/instances/shop-1/test", data={"flow": "nope"}, headers=HTML)
+    response = client_as(ADMIN).post(
+        "/integrations/instances/shop-1/test", data={"flow": "nope"}, headers=HTML
+    )
     assert response.status_code == 404
     for flow in ACME_ERP.flows:
         assert flow.slug in response.text

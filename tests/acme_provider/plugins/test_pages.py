@@ -21,7 +21,9 @@ def test_viewers_are_not_offered_the_wizard(client_as):
     assert "/integrations/new" not in page.text
 
 
-def test_list_shows_each_instance_with_its_flows_last_runs_and_dag_links(client_as, store, fake_airflow):
+def test_list_shows_each_instance_with_its_flows_last_runs_and_dag_links(
+    client_as, store, fake_airflow
+):
     deploy_fixture_instance(store, fake_airflow)
     page = client_as(VIEWER).get("/integrations/", headers=HTML).text
     assert "Shop One" in page
@@ -54,7 +56,9 @@ def test_detail_masks_secrets_and_shows_config(client_as, store, fake_airflow):
     assert page.count("••••••••") == 2
 
 
-def test_detail_hides_connection_fields_from_users_who_may_not_read_connections(client_as, store, fake_airflow):
+def test_detail_hides_connection_fields_from_users_who_may_not_read_connections(
+    client_as, store, fake_airflow
+):
     deploy_fixture_instance(store, fake_airflow)
     page = client_as(VIEWER).get("/integrations/instances/shop-1", headers=HTML).text
     assert "acme_erp__shop-1" in page
@@ -62,7 +66,9 @@ def test_detail_hides_connection_fields_from_users_who_may_not_read_connections(
     assert not any(path.startswith("/api/v2/connections") for _, path in fake_airflow.requests)
 
 
-def test_detail_lists_recent_executions_of_all_flows_with_run_and_log_links(client_as, store, fake_airflow):
+def test_detail_lists_recent_executions_of_all_flows_with_run_and_log_links(
+    client_as, store, fake_airflow
+):
     deploy_fixture_instance(store, fake_airflow)
     page = client_as(VIEWER).get("/integrations/instances/shop-1", headers=HTML).text
     rows = re.findall(r'<tr data-flow="([a-z-]+)" data-state="([a-z_]+)">', page)
@@ -91,7 +97,11 @@ def test_admin_sees_every_action(client_as, store, fake_airflow):
 
 def test_names_with_html_are_escaped_everywhere(client_as, store, fake_airflow):
     deploy_fixture_instance(store, fake_airflow, customer='<script>alert("x")</script> & Co')
-    for path in ("/integrations/", "/integrations/instances/shop-1", "/integrations/instances/shop-1/remove"):
+    for path in (
+        "/integrations/",
+        "/integrations/instances/shop-1",
+        "/integrations/instances/shop-1/remove",
+    ):
         page = client_as(ADMIN).get(path, headers=HTML).text
         assert "<script>alert" not in page
         assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt; &amp; Co" in page
@@ -105,12 +115,16 @@ def test_unknown_instance_is_a_404_naming_the_known_ones(client_as, store, fake_
 
 
 def test_errors_are_json_for_scripts(client_as):
-    response = client_as(VIEWER).get("/integrations/instances/nope", headers={"Accept": "application/json"})
+    response = client_as(VIEWER).get(
+        "/integrations/instances/nope", headers={"Accept": "application/json"}
+    )
     assert response.status_code == 404
     assert response.json() == {"detail": "no instance 'nope'; valid instances: none"}
 
 
-def test_broken_instance_files_are_reported_not_hidden(client_as, store, fake_airflow, instances_dir):
+def test_broken_instance_files_are_reported_not_hidden(
+    client_as, store, fake_airflow, instances_dir
+):
     deploy_fixture_instance(store, fake_airflow)
     (instances_dir / "broken.yaml").write_text("id: broken\ncustomer: [\n")
     page = client_as(VIEWER).get("/integrations/", headers=HTML).text
@@ -124,4 +138,5 @@ def test_static_assets_are_served_locally(client_as):
     assert css.status_code == 200
     assert "prefers-color-scheme: dark" in css.text
     page = client.get("/integrations/", headers=HTML).text
-    assert "http://" not in page.split("<body>")[0] and "https://" not in page.split("<body>")[0]
+    assert "http://" not in page.split("<body>")[0]
+    assert "https://" not in page.split("<body>")[0]

@@ -56,7 +56,9 @@ def test_only_users_who_may_deploy_get_the_wizard(client_as, caller):
     assert "may not" in response.text
 
 
-def test_invalid_input_comes_back_inline_and_nothing_is_deployed(client_as, fake_airflow, instances_dir):
+def test_invalid_input_comes_back_inline_and_nothing_is_deployed(
+    client_as, fake_airflow, instances_dir
+):
     form = {
         **VALID_FORM,
         "instance_id": "Bad Id",
@@ -73,7 +75,8 @@ def test_invalid_input_comes_back_inline_and_nothing_is_deployed(client_as, fake
     assert 'aria-invalid="true"' in page
     # Entered values come back, secrets do not.
     assert 'value="Shop Two"' in page
-    assert "acme-secret-key" not in page and "progix-secret-key" not in page
+    assert "acme-secret-key" not in page
+    assert "progix-secret-key" not in page
     # The steps holding errors are flagged so the wizard opens there.
     assert page.count('class="has-error"') == 3  # Instance, Acme ERP, Progix
     assert not list(instances_dir.glob("*.yaml"))
@@ -90,7 +93,9 @@ def test_missing_secret_on_a_first_deploy_is_an_inline_error(client_as, fake_air
 
 def test_an_existing_id_cannot_be_deployed_as_new(client_as, store, fake_airflow):
     deploy_fixture_instance(store, fake_airflow)
-    response = client_as(ADMIN).post("/integrations/new", data={**VALID_FORM, "instance_id": "shop-1"}, headers=HTML)
+    response = client_as(ADMIN).post(
+        "/integrations/new", data={**VALID_FORM, "instance_id": "shop-1"}, headers=HTML
+    )
     assert response.status_code == 400
     assert "edit it instead" in _field_error(response.text, "instance_id")
     assert fake_airflow.writes == []
@@ -99,7 +104,8 @@ def test_an_existing_id_cannot_be_deployed_as_new(client_as, store, fake_airflow
 def test_html_in_entered_values_is_escaped_when_shown_back(client_as):
     form = {**VALID_FORM, "instance_id": "<b>x</b>", "customer": '"><script>alert(1)</script>'}
     page = client_as(ADMIN).post("/integrations/new", data=form, headers=HTML).text
-    assert "<script>alert(1)" not in page and "<b>x</b>" not in page
+    assert "<script>alert(1)" not in page
+    assert "<b>x</b>" not in page
     assert "&#34;&gt;&lt;script&gt;alert(1)&lt;/script&gt;" in page
 
 
