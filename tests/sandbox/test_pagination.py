@@ -12,7 +12,7 @@ from tests.support.simulators import AcmeSimulator
 def test_pagination_walks_every_record_exactly_once_while_writes_happen(
     acme_simulator: AcmeSimulator,
 ) -> None:
-    existing = {acme_simulator.create_customer()["id"] for _ in range(60)}
+    existing = {acme_simulator.create_customer()["id"] for _ in range(30)}
     stop = threading.Event()
     writes = Counter[str]()
 
@@ -36,7 +36,7 @@ def test_pagination_walks_every_record_exactly_once_while_writes_happen(
         with acme_simulator.client() as client:
             cursor = None
             while True:
-                params = {"limit": 7, **({"cursor": cursor} if cursor else {})}
+                params = {"limit": 4, **({"cursor": cursor} if cursor else {})}
                 page = client.get("/v1/customers", params=params).json()
                 seen += [c["id"] for c in page["data"]]
                 cursor = page["next_cursor"]
