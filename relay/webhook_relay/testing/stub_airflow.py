@@ -49,8 +49,8 @@ class StubState:
         self.token_requests = 0
         self.missing_dags: set[str] = set()
         self.reject_conf_dags: set[str] = set()
-        self.fail_next: list[dict[str, Any]] = []
-        self.hold = False
+        self.fail_next: dict[str, list[dict[str, Any]]] = {}
+        self.hold_dags: set[str] = set()
         self.released = asyncio.Event()
         self.held = 0
 
@@ -102,7 +102,8 @@ def create_app(args: argparse.Namespace) -> Starlette:
         attempt = {"dag_id": dag_id, "dag_run_id": run_id, "conf": body.get("conf"), "at": _now()}
         state.attempts.append(attempt)
 
-        failure = state.fail_next.pop(0) if state.fail_next else None
+        queued = state.fail_next.get(dag_id)
+        failure = queued.pop(0) if queued else None
         if failure and not failure.get("after_create"):
             attempt["status"] = failure["status"]
             return _failure_response(failure)
@@ -148,7 +149,7 @@ def create_app(args: argparse.Namespace) -> Starlette:
         if failure:  # the run exists, but the caller never learns it (lost response)
             attempt["status"] = failure["status"]
             return _failure_response(failure)
-        if state.hold:
+        if dag_id in state.hold_dags:
             state.held += 1
             try:
                 await state.released.wait()
@@ -182,13 +183,13 @@ def create_app(args: argparse.Namespace) -> Starlette:
             state.missing_dags = set(body["missing_dags"])
         if "reject_conf_dags" in body:
             state.reject_conf_dags = set(body["reject_conf_dags"])
-        if "fail_next" in body:
-            state.fail_next = list(body["fail_next"])
+        if "fail_next" in body:  # {dag_id: [{"status", "retry_after", "after_create"}]}
+            state.fail_next.update({k: list(v) for k, v in body["fail_next"].items()})
         if body.get("expire_tokens"):
             state.tokens.clear()
-        if "hold" in body:
-            state.hold = bool(body["hold"])
-            if state.hold:
+        if "hold_dags" in body:  # answer these DAGs' triggers only when released
+            state.hold_dags = set(body["hold_dags"])
+            if state.hold_dags:
                 state.released.clear()
             else:
                 state.released.set()
