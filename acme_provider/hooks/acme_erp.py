@@ -15,7 +15,6 @@ from typing import Any, Literal, cast
 from urllib.parse import quote
 
 import requests
-import tenacity
 from airflow.sdk import BaseHook
 
 from acme_provider import __version__
@@ -29,7 +28,12 @@ from acme_provider.exceptions import (
     acme_error_for_status,
 )
 from acme_provider.hooks.acme_connection import CONN_TYPE, AcmeConnectionSettings
-from acme_provider.hooks.retry import RetryPolicy, build_retrying, parse_retry_after
+from acme_provider.hooks.retry import (
+    RetryPolicy,
+    build_retrying,
+    log_retries,
+    parse_retry_after,
+)
 
 Resource = Literal["customers", "inventory"]
 AcmeRecord = dict[str, Any]
@@ -216,7 +220,7 @@ class AcmeErpHook(BaseHook):
         retrying = build_retrying(
             policy,
             lambda error: is_retryable(error, idempotent=idempotent),
-            before_sleep=_log_retry(method, path, policy.max_attempts),
+            before_sleep=log_retries(log, f"Acme ERP {method} {path}", policy.max_attempts),
         )
         return retrying(send)
 
@@ -418,23 +422,3 @@ def _api_error(response: requests.Response, method: str, path: str) -> AcmeApiEr
         path=path,
         retry_after=parse_retry_after(response.headers.get("Retry-After")),
     )
-
-
-def _log_retry(method: str, path: str, max_attempts: int):
-    def before_sleep(state: tenacity.RetryCallState) -> None:
-        error = state.outcome.exception() if state.outcome else None
-        reason = (
-            f"HTTP {error.status_code}" if isinstance(error, AcmeApiError) else type(error).__name__
-        )
-        wait = state.next_action.sleep if state.next_action else 0.0
-        log.warning(
-            "Acme ERP %s %s failed (%s); attempt %d of %d, retrying in %.1f s",
-            method,
-            path,
-            reason,
-            state.attempt_number,
-            max_attempts,
-            wait,
-        )
-
-    return before_sleep

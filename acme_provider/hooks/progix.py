@@ -9,6 +9,7 @@ answers a replayed write with `stale` instead of applying it twice.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
@@ -18,11 +19,18 @@ from airflow.providers.http.hooks.http import HttpHook
 from requests.auth import AuthBase
 
 from acme_provider.exceptions import ProgixApiError, ProgixConnectionConfigError
-from acme_provider.hooks.retry import RetryPolicy, parse_retry_after, tenacity_kwargs
+from acme_provider.hooks.retry import (
+    RetryPolicy,
+    log_retries,
+    parse_retry_after,
+    tenacity_kwargs,
+)
 
 ProgixResource = Literal["customers", "inventory"]
 MAX_ITEMS_PER_REQUEST = 500
 _STATUSES = ("created", "updated", "stale")
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -127,9 +135,17 @@ class ProgixHook(HttpHook):
         return summary
 
     def _upsert_chunk(self, resource: str, chunk: Sequence[Mapping[str, Any]]) -> UpsertSummary:
+        endpoint = f"/v1/{resource}:batchUpsert"
+        retry_args = tenacity_kwargs(
+            self.retry_policy,
+            is_retryable,
+            before_sleep=log_retries(
+                log, f"Progix POST {endpoint}", self.retry_policy.max_attempts
+            ),
+        )
         response = self.run_with_advanced_retry(
-            _retry_args=tenacity_kwargs(self.retry_policy, is_retryable),
-            endpoint=f"/v1/{resource}:batchUpsert",
+            _retry_args=retry_args,
+            endpoint=endpoint,
             json={"items": list(chunk)},
         )
         results = response.json().get("results")
@@ -138,7 +154,7 @@ class ProgixHook(HttpHook):
                 response.status_code,
                 "batchUpsert answered a different number of results than items sent",
                 method="POST",
-                path=f"/v1/{resource}:batchUpsert",
+                path=endpoint,
             )
         counts = dict.fromkeys(_STATUSES, 0)
         for result in results:
@@ -148,7 +164,7 @@ class ProgixHook(HttpHook):
                     response.status_code,
                     f"unexpected upsert status {status!r}",
                     method="POST",
-                    path=f"/v1/{resource}:batchUpsert",
+                    path=endpoint,
                 )
             counts[status] += 1
         return UpsertSummary(**counts)

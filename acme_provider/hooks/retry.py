@@ -6,6 +6,7 @@ Hooks decide *what* is retryable (the predicate); this module decides *how long*
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -98,3 +99,25 @@ def tenacity_kwargs(
         "before_sleep": before_sleep,
         "reraise": True,
     }
+
+
+def log_retries(
+    logger: logging.Logger, what: str, max_attempts: int
+) -> Callable[[tenacity.RetryCallState], None]:
+    """A `before_sleep` callback: one warning per retry naming the request, never its payload."""
+
+    def before_sleep(state: tenacity.RetryCallState) -> None:
+        error = state.outcome.exception() if state.outcome else None
+        status = getattr(error, "status_code", None)
+        reason = f"HTTP {status}" if status is not None else type(error).__name__
+        wait = state.next_action.sleep if state.next_action else 0.0
+        logger.warning(
+            "%s failed (%s); attempt %d of %d, retrying in %.1f s",
+            what,
+            reason,
+            state.attempt_number,
+            max_attempts,
+            wait,
+        )
+
+    return before_sleep

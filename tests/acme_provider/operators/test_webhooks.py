@@ -259,7 +259,7 @@ def test_delete_operator_removes_only_owned_subscriptions(
 def test_reconcile_survives_rate_limiting(
     acme_simulator: AcmeSimulator, acme_conn: str, caplog: pytest.LogCaptureFixture
 ) -> None:
-    acme_simulator.set_faults(rate_limit_per_second=4, rate_limit_burst=1)
+    acme_simulator.set_faults(rate_limit_per_second=1, rate_limit_burst=1)
     caplog.set_level(logging.WARNING, logger="acme_provider")
     summary = ensure(acme_conn, flows("https://relay.test"))
     summary_again = ensure(acme_conn, flows("https://relay.test"))
