@@ -53,8 +53,8 @@ class AcmeStore:
     # -- customers ----------------------------------------------------------------------
 
     def create_customer(self, account: str, body: CustomerCreate) -> Customer:
-        now = utcnow()
         with self.db.write() as session:
+            now = self.db.stamp()
             customer = Customer(
                 id=new_id("cus"),
                 account_id=account,
@@ -80,7 +80,7 @@ class AcmeStore:
                 setattr(customer, name, value)
             customer.version += 1
             customer.change_seq = self.db.next_sequence(session, Customer.change_seq)
-            customer.updated_at = utcnow()
+            customer.updated_at = self.db.stamp()
             self._emit(session, account, "customer.updated", customer.id)
         self._on_enqueue()
         return customer
@@ -110,8 +110,8 @@ class AcmeStore:
     # -- inventory ----------------------------------------------------------------------
 
     def create_item(self, account: str, body: InventoryCreate) -> InventoryItem:
-        now = utcnow()
         with self.db.write() as session:
+            now = self.db.stamp()
             if self._item(session, account, body.sku) is not None:
                 raise Conflict(f"an inventory item with sku {body.sku!r} already exists")
             item = InventoryItem(
@@ -136,7 +136,7 @@ class AcmeStore:
                 setattr(item, name, value)
             item.version += 1
             item.change_seq = self.db.next_sequence(session, InventoryItem.change_seq)
-            item.updated_at = utcnow()
+            item.updated_at = self.db.stamp()
             self._emit(session, account, "inventory.updated", item.sku)
         self._on_enqueue()
         return item

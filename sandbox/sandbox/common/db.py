@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event, func, select
@@ -55,6 +55,7 @@ class Database:
         metadata_owner.metadata.create_all(self.engine)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         self._write_lock = threading.RLock()
+        self._last_stamp = datetime.min
 
     @contextmanager
     def read(self) -> Iterator[Session]:
@@ -67,6 +68,13 @@ class Database:
         """One transaction under the writer lock: all of it commits or none of it does."""
         with self._write_lock, self._sessions() as session, session.begin():
             yield session
+
+    def stamp(self) -> datetime:
+        """A write time that never goes backwards, even if the wall clock does (call inside
+        `write()`): `updated_since` filters on it while change feeds order by sequence, and the
+        two must agree."""
+        self._last_stamp = max(utcnow(), self._last_stamp + timedelta(microseconds=1))
+        return self._last_stamp
 
     def next_sequence(self, session: Session, column: InstrumentedAttribute[int]) -> int:
         """The next change sequence number for `column`'s table (call inside `write()`)."""
