@@ -27,6 +27,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -336,9 +337,10 @@ class DistributedStack:
         return BIN
 
     def stop(self) -> None:
-        """Stop every process (newest first), then drop the databases and the Redis database."""
-        for replica in reversed(self.replicas):
-            replica.process.stop()
+        """Stop every process, then drop the databases and the Redis database."""
+        # Every process gets SIGTERM at once: Airflow components each take seconds to exit.
+        with ThreadPoolExecutor(max_workers=max(1, len(self.replicas))) as pool:
+            list(pool.map(lambda replica: replica.process.stop(), self.replicas))
         if self.variables:
             with contextlib.suppress(Exception):
                 self.postgres.drop_database(self.variables["POSTGRES_DB"])
