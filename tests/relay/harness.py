@@ -34,6 +34,14 @@ def wait_for(check: Callable[[], T], *, timeout: float = 60.0, what: str = "cond
     raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}; last: {last!r}")
 
 
+def start_all(*services: StubAirflow | Relay) -> None:
+    """Start processes side by side (imports dominate start-up), then wait for each."""
+    for service in services:
+        service.start(wait=False)
+    for service in services:
+        service.process.wait_ready()
+
+
 def unique_route(flow: str = "sync-customer-data") -> str:
     return f"acme-erp/shop-{uuid.uuid4().hex[:10]}/{flow}"
 
@@ -65,8 +73,8 @@ class StubAirflow:
             ready_url=f"{self.url}/api/v2/monitor/health",
         )
 
-    def start(self) -> StubAirflow:
-        self.process.start()
+    def start(self, *, wait: bool = True) -> StubAirflow:
+        self.process.start(wait=wait)
         return self
 
     def stop(self) -> None:
@@ -133,8 +141,8 @@ class Relay:
         )
         self.http = httpx.Client(base_url=self.url, timeout=30)
 
-    def start(self) -> Relay:
-        self.process.start()
+    def start(self, *, wait: bool = True) -> Relay:
+        self.process.start(wait=wait)
         return self
 
     def stop(self) -> None:

@@ -16,7 +16,14 @@ import pytest
 
 from sandbox.processes import free_port
 from tests.relay.conftest import _create_postgres_database, _drop_postgres_database
-from tests.relay.harness import Relay, StubAirflow, dag_id_of, unique_route, wait_for
+from tests.relay.harness import (
+    Relay,
+    StubAirflow,
+    dag_id_of,
+    start_all,
+    unique_route,
+    wait_for,
+)
 
 THIN_KEYS = {"id", "type", "object_id", "occurred_at"}
 
@@ -38,10 +45,10 @@ def shared(
     module_database: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[Relay, StubAirflow]]:
     tmp = tmp_path_factory.mktemp("dispatch")
-    stub = StubAirflow(tmp).start()
+    stub = StubAirflow(tmp)
     relay = Relay(tmp, module_database, airflow_url=stub.url)
     try:
-        relay.start()
+        start_all(stub, relay)
         yield relay, stub
     finally:
         relay.stop()
@@ -241,19 +248,19 @@ def test_dispatcher_killed_mid_batch_loses_and_duplicates_nothing(
 ) -> None:
     route = unique_route()
     dag_id = dag_id_of(route)
-    lease = {"RELAY_LEASE_SECONDS": "3"}
+    # Only full batches (10 events) and a short lease; Airflow creates runs, answers later.
+    env = {"RELAY_LEASE_SECONDS": "3", "RELAY_BATCH_MAX_WAIT_MS": "600000"}
+    stub_airflow.configure(hold_dags=[dag_id])
     ingest = Relay(tmp_path, database_url, airflow_url=stub_airflow.url, no_dispatcher=True)
-    first = Relay(
-        tmp_path, database_url, airflow_url=stub_airflow.url, command="dispatch", extra_env=lease
-    )
-    second = Relay(
-        tmp_path, database_url, airflow_url=stub_airflow.url, command="dispatch", extra_env=lease
+    first, second = (
+        Relay(
+            tmp_path, database_url, airflow_url=stub_airflow.url, command="dispatch", extra_env=env
+        )
+        for _ in range(2)
     )
     try:
-        ingest.start()
+        start_all(ingest, first)
         ids = deliver_many(ingest, route, 20, "msg_crash")
-        stub_airflow.configure(hold_dags=[dag_id])  # Airflow creates the runs, answers later
-        first.start()
         wait_for(lambda: stub_airflow.state()["held"] == 2, what="two batches in flight")
 
         first.process.kill()  # SIGKILL: no cleanup, leases stay taken
@@ -276,7 +283,7 @@ def test_dispatcher_killed_mid_batch_loses_and_duplicates_nothing(
 def test_two_dispatchers_on_postgres_never_send_an_event_twice(
     postgres_url: str, tmp_path: Path
 ) -> None:
-    stub = StubAirflow(tmp_path, latency_ms="50-100").start()
+    stub = StubAirflow(tmp_path, latency_ms="50-100")
     env = {"RELAY_DISPATCH_CONCURRENCY": "2", "RELAY_BATCH_MAX_WAIT_MS": "50"}
     ingest = Relay(tmp_path, postgres_url, airflow_url=stub.url, no_dispatcher=True)
     dispatchers = [
@@ -284,9 +291,7 @@ def test_two_dispatchers_on_postgres_never_send_an_event_twice(
         for _ in range(2)
     ]
     try:
-        ingest.start()
-        for dispatcher in dispatchers:
-            dispatcher.start()
+        start_all(stub, ingest, *dispatchers)
         routes = [unique_route() for _ in range(3)]
         with concurrent.futures.ThreadPoolExecutor(3) as pool:
             sent = dict(

@@ -1,0 +1,183 @@
+"""Operations surface: health, metrics, admin authentication and validation, the CLI."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from typer.testing import CliRunner, Result
+
+from sandbox.processes import free_port
+from tests.relay.harness import ADMIN_TOKEN, SIGNING_KEY, Relay, unique_route
+from webhook_relay.cli import app as cli_app
+
+VECTOR_SECRET = "whsec_Nl3OCtNVhix9MSTy62nA0Hf7wwiGiN+zy8tuww7WaWA="
+
+
+@pytest.fixture(scope="module")
+def relay(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Relay]:
+    tmp = tmp_path_factory.mktemp("operations")
+    service = Relay(
+        tmp,
+        f"sqlite:///{tmp / 'relay.db'}",
+        airflow_url=f"http://127.0.0.1:{free_port()}",
+        no_dispatcher=True,
+    ).start()
+    try:
+        yield service
+    finally:
+        service.stop()
+
+
+def test_healthz_and_metrics_are_open(relay: Relay) -> None:
+    assert httpx.get(f"{relay.url}/healthz").json()["status"] == "ok"
+    metrics = httpx.get(f"{relay.url}/metrics").text
+    for name in (
+        "relay_ingest_requests_total",
+        "relay_ingest_latency_seconds_bucket",
+        "relay_queue_depth",
+        "relay_queue_oldest_age_seconds",
+        "relay_dead_letters",
+    ):
+        assert name in metrics
+
+
+@pytest.mark.parametrize(
+    ("headers", "detail"),
+    [
+        ({}, "missing bearer token"),
+        ({"Authorization": "Bearer not-the-token"}, "invalid bearer token"),
+        ({"Authorization": f"Basic {ADMIN_TOKEN}"}, "missing bearer token"),
+    ],
+)
+def test_admin_api_requires_the_bearer_token(relay: Relay, headers: dict, detail: str) -> None:
+    for method, path in (
+        ("GET", "/admin/events"),
+        ("GET", "/admin/stats"),
+        ("POST", "/admin/replay"),
+        ("POST", "/admin/routes/acme-erp/shop-1/sync-customer-data/pause"),
+    ):
+        response = relay.http.request(method, path, headers=headers)
+        assert response.status_code == 401, (method, path)
+        assert response.json()["detail"] == detail
+
+
+def test_pausing_an_invalid_route_is_refused_with_the_reason(relay: Relay) -> None:
+    response = relay.admin("POST", "/routes/acme-erp/Shop_1/sync/pause")
+    assert response.status_code == 422
+    assert "instance" in response.json()["detail"]
+    assert relay.admin("GET", "/stats").json()["paused_routes"] == []
+
+
+def test_replay_without_a_selection_is_refused(relay: Relay) -> None:
+    response = relay.admin("POST", "/replay", json={})
+    assert response.status_code == 422
+    assert "event_ids" in json.dumps(response.json())
+
+
+def test_stats_counts_queued_events(relay: Relay) -> None:
+    route = unique_route()
+    before = relay.admin("GET", "/stats").json()["queue_depth"]
+    assert relay.deliver(route).status_code == 200
+    stats = relay.admin("GET", "/stats").json()
+    assert stats["queue_depth"] == before + 1
+    assert stats["oldest_queued_age_seconds"] >= 0
+
+
+def test_admin_api_is_disabled_without_a_token(tmp_path: Path) -> None:
+    """An edge case of configuration, checked in-process (no lifespan, no dispatcher)."""
+    from webhook_relay.app import create_app
+    from webhook_relay.settings import RelaySettings
+    from webhook_relay.store.engine import create_store_engine
+    from webhook_relay.store.migrate import upgrade_to_head
+    from webhook_relay.store.repository import Store
+
+    engine = create_store_engine(f"sqlite:///{tmp_path / 'relay.db'}")
+    upgrade_to_head(engine)
+    settings = RelaySettings(signing_keys=SIGNING_KEY, admin_token=None)
+    app = create_app(settings, Store(engine), with_dispatcher=False)
+
+    async def get_stats() -> httpx.Response:
+        transport = httpx.ASGITransport(app=app.api)
+        async with httpx.AsyncClient(transport=transport, base_url="http://relay") as client:
+            return await client.get("/admin/stats", headers={"Authorization": "Bearer x"})
+
+    response = asyncio.run(get_stats())
+    assert response.status_code == 503
+    assert "RELAY_ADMIN_TOKEN" in response.json()["detail"]
+
+
+# --- CLI (in-process through typer's runner; one test runs the real console script) ---
+
+
+def cli(*args: str, env: dict[str, str] | None = None, tmp: Path) -> Result:
+    base = {"RELAY_STATE_DIR": str(tmp), "RELAY_SIGNING_KEYS": f"{SIGNING_KEY},old-key"}
+    cleared = {k: None for k in os.environ if k.startswith("RELAY_")}
+    return CliRunner().invoke(cli_app, list(args), env={**cleared, **base, **(env or {})})
+
+
+def test_console_script_prints_the_route_secret_known_answer(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [
+            str(Path(sys.executable).parent / "webhook-relay"),
+            "route-secret",
+            "acme-erp/shop-1/sync-customer-data",
+        ],
+        env={**os.environ, "RELAY_SIGNING_KEYS": f"{SIGNING_KEY},old-key"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == VECTOR_SECRET
+
+
+def test_route_secret_rejects_a_bad_route_naming_the_segment(tmp_path: Path) -> None:
+    result = cli("route-secret", "acme-erp/Shop/sync-customer-data", tmp=tmp_path)
+    assert result.exit_code == 2
+    assert "instance 'Shop'" in result.stderr
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
+def test_commands_fail_clearly_without_signing_keys(tmp_path: Path) -> None:
+    result = cli("serve", "--port", "1", env={"RELAY_SIGNING_KEYS": ""}, tmp=tmp_path)
+    assert result.exit_code == 2
+    assert "RELAY_SIGNING_KEYS is not set" in result.stderr
+
+
+def test_invalid_setting_names_the_variable_and_hides_secrets(tmp_path: Path) -> None:
+    env = {"RELAY_BATCH_MAX_EVENTS": "lots", "RELAY_AIRFLOW_PASSWORD": "hunter2-secret"}
+    result = cli("stats", env=env, tmp=tmp_path)
+    assert result.exit_code == 2
+    assert "RELAY_BATCH_MAX_EVENTS" in result.stderr
+    assert "hunter2-secret" not in result.output
+
+
+def test_migrate_stats_and_replay_work_on_a_fresh_store(tmp_path: Path) -> None:
+    assert cli("migrate", tmp=tmp_path).exit_code == 0
+    assert cli("migrate", tmp=tmp_path).exit_code == 0  # idempotent
+    stats = json.loads(cli("stats", tmp=tmp_path).stdout)
+    assert stats["queue_depth"] == 0
+    assert stats["events"] == {"pending": 0, "batched": 0, "dispatched": 0, "dead": 0}
+    replay = cli("replay", "--dead-letters", tmp=tmp_path)
+    assert json.loads(replay.stdout) == {"replayed": 0}
+    refused = cli("replay", tmp=tmp_path)
+    assert refused.exit_code == 2
+    assert "--dead-letters" in refused.stderr
+
+
+@pytest.mark.parametrize(
+    "command", [["serve"], ["dispatch"], ["replay"], ["stats"], ["route-secret"], ["migrate"]]
+)
+def test_every_command_has_help(tmp_path: Path, command: list[str]) -> None:
+    result = cli(*command, "--help", tmp=tmp_path)
+    assert result.exit_code == 0, result.output
+    assert "Usage" in result.stdout
