@@ -131,6 +131,24 @@ async def list_routes(store: StoreDep) -> dict[str, Any]:
     return {"routes": await asyncio.to_thread(store.list_routes)}
 
 
+@router.get("/routes/{integration}/{instance}/{flow}")
+async def describe_route(
+    store: StoreDep, integration: str, instance: str, flow: str, request: Request
+) -> dict[str, Any]:
+    """Where senders deliver for this route, and the DAG its batches trigger."""
+    route = Route.parse(_route(f"{integration}/{instance}/{flow}"))
+    known = {r["route"]: r for r in await asyncio.to_thread(store.list_routes)}
+    entry = known.get(route.path, {"paused": False, "events": {}})
+    public_url = request.app.state.settings.public_url.rstrip("/")
+    return {
+        "route": route.path,
+        "webhook_url": f"{public_url}/hooks/{route.path}",
+        "dag_id": route.dag_id,
+        "paused": entry["paused"],
+        "events": entry["events"],
+    }
+
+
 @router.post("/routes/{integration}/{instance}/{flow}/pause")
 async def pause(store: StoreDep, integration: str, instance: str, flow: str) -> dict[str, Any]:
     route = _route(f"{integration}/{instance}/{flow}")

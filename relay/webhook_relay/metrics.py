@@ -76,6 +76,14 @@ class StoreCollector(Collector):
         )
 
 
+_store_collector: StoreCollector | None = None
+
+
 def register_store(store: Store) -> None:
-    """Attach the store gauges once per process."""
-    REGISTRY.register(StoreCollector(store))
+    """Point the store gauges at `store` (registered once per process)."""
+    global _store_collector
+    if _store_collector is None:
+        _store_collector = StoreCollector(store)
+        REGISTRY.register(_store_collector)
+    else:
+        _store_collector.store = store

@@ -76,6 +76,16 @@ def test_pausing_an_invalid_route_is_refused_with_the_reason(relay: Relay) -> No
     assert relay.admin("GET", "/stats").json()["paused_routes"] == []
 
 
+def test_route_description_gives_webhook_url_and_dag_id(relay: Relay) -> None:
+    route = unique_route()
+    assert relay.deliver(route).status_code == 200
+    described = relay.admin("GET", f"/routes/{route}").json()
+    assert described["webhook_url"] == f"{relay.url}/hooks/{route}"
+    assert described["dag_id"] == "__".join(p.replace("-", "_") for p in route.split("/"))
+    assert described["events"] == {"pending": 1}
+    assert described["paused"] is False
+
+
 def test_replay_without_a_selection_is_refused(relay: Relay) -> None:
     response = relay.admin("POST", "/replay", json={})
     assert response.status_code == 422
