@@ -171,6 +171,7 @@ class AirflowClient:
         self.username = username
         self._password = password
         self._attempts = attempts
+        self._timeout = timeout
         self._token: str | None = None
         self._http = httpx.Client(base_url=self.base_url, timeout=timeout, transport=transport)
 
@@ -190,9 +191,12 @@ class AirflowClient:
             error = state.outcome.exception() if state.outcome else None
             if isinstance(error, httpx.HTTPStatusError):
                 return error.response  # a persistent 5xx: let the caller report it
-            reason = type(error).__name__ if error else "unknown error"
-            if error and str(error):
-                reason = f"{reason}: {error}"
+            if isinstance(error, httpx.TimeoutException):
+                reason = f"no answer within {self._timeout:.0f}s, {self._attempts} attempts"
+            else:
+                reason = type(error).__name__ if error else "unknown error"
+                if error and str(error):
+                    reason = f"{reason}: {error}"
             raise AirflowUnreachable(self.base_url, reason)
 
         @retry(

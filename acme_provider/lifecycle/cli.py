@@ -19,7 +19,7 @@ from typing import Annotated, Any
 import typer
 from pydantic import BaseModel
 from rich.console import Console
-from rich.table import Table
+from rich.table import Column, Table
 
 from acme_provider.integrations.model import Integration
 from acme_provider.lifecycle.errors import ExitCode, InvalidRequest, LifecycleError
@@ -196,7 +196,11 @@ def _duration(seconds: float | None) -> str:
 
 def _print_tasks(run: RunOutcome) -> None:
     table = Table(
-        "task", "state", "duration", "log", title=f"{run.dag_id} / {run.run_id}: {run.state}"
+        "task",
+        "state",
+        "duration",
+        Column("log", overflow="fold"),
+        title=f"{run.dag_id} / {run.run_id}: {run.state}",
     )
     for task in run.tasks:
         colour = {"success": "green", "failed": "red", "upstream_failed": "red"}.get(
@@ -388,10 +392,10 @@ def _print_report(report: InstanceReport) -> None:
         if flow.webhook_url:
             out.print(f"  webhook: {flow.webhook_url}", highlight=False, soft_wrap=True)
         if flow.recent_runs:
-            table = Table("run", "state", "type", "started", "duration")
+            table = Table("state", "type", "started", "duration", Column("run", overflow="fold"))
             for run in flow.recent_runs:
                 started = run.start_date.strftime("%Y-%m-%d %H:%M:%S") if run.start_date else "-"
-                table.add_row(run.run_id, run.state, run.run_type, started, _duration(run.duration))
+                table.add_row(run.state, run.run_type, started, _duration(run.duration), run.run_id)
             out.print(table)
 
 

@@ -56,6 +56,7 @@ class AirflowUnavailable(LifecycleError):
 class AirflowUnreachable(AirflowUnavailable):
     def __init__(self, base_url: str, reason: str) -> None:
         self.base_url = base_url
+        self.reason = reason
         super().__init__(
             f"Cannot reach Airflow at {base_url} ({reason}); is it running? "
             "Set ACME_ERP_AIRFLOW_URL or --airflow-url."

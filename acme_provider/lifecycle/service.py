@@ -50,7 +50,7 @@ from acme_provider.integrations.instances import (
 )
 from acme_provider.integrations.model import Flow, Integration, TriggerKind
 from acme_provider.lifecycle.airflow_api import AirflowClient, Dag, DagRun, TaskInstance
-from acme_provider.lifecycle.errors import InvalidRequest, UnknownName
+from acme_provider.lifecycle.errors import AirflowUnreachable, InvalidRequest, UnknownName
 from acme_provider.lifecycle.request import DeployPlan, DeployRequest, plan_deploy
 from acme_provider.lifecycle.samples import check_payload, sample_payload
 from acme_provider.lifecycle.settings import LifecycleSettings
@@ -473,13 +473,16 @@ class InstanceService:
         next_reparse = time.monotonic() + 15
         while True:
             found: dict[str, Dag] = {}
-            for slug, dag_id in wanted.items():
-                dag = self.airflow.get_dag(dag_id)
-                fresh = dag is not None and not dag.is_stale
-                if fresh and parsed_after and dag.last_parsed_time:
-                    fresh = dag.last_parsed_time >= parsed_after
-                if fresh and dag is not None:
-                    found[slug] = dag
+            try:
+                for slug, dag_id in wanted.items():
+                    dag = self.airflow.get_dag(dag_id)
+                    fresh = dag is not None and not dag.is_stale
+                    if fresh and parsed_after and dag.last_parsed_time:
+                        fresh = dag.last_parsed_time >= parsed_after
+                    if fresh and dag is not None:
+                        found[slug] = dag
+            except AirflowUnreachable as error:
+                report(f"Airflow is not answering ({error.reason}); still waiting")
             if len(found) == len(wanted):
                 report(f"Airflow has parsed the DAGs of {instance_id}")
                 return found
@@ -509,17 +512,29 @@ class InstanceService:
                 report(f"Unpaused {dag.dag_id}")
 
     def _wait_for_run(self, dag_id: str, run_id: str, what: str, report: Progress) -> RunOutcome:
+        """Poll until the run finishes (or `run_timeout`), reporting run and task state changes.
+        A slow or briefly unreachable Airflow is waited out, not treated as a failure."""
         deadline = time.monotonic() + self.settings.run_timeout
-        last_state = None
+        seen: dict[str, str | None] = {}
         run = None
+        polls = 0
         while time.monotonic() < deadline:
-            run = self.airflow.get_dag_run(dag_id, run_id)
-            state = run.state if run else "missing"
-            if state != last_state:
-                report(f"{what} run {run_id}: {state}")
-                last_state = state
-            if run is not None and run.finished:
-                return self._run_outcome(run)
+            try:
+                run = self.airflow.get_dag_run(dag_id, run_id)
+                state = run.state if run else "missing"
+                if seen.get("") != state:
+                    report(f"{what} run {run_id}: {state}")
+                    seen[""] = state
+                if run is not None and run.finished:
+                    return self._run_outcome(run)
+                if run is not None and polls % 3 == 0:
+                    for ti in self.airflow.task_instances(dag_id, run_id):
+                        if ti.state and seen.get(ti.task_id) != ti.state:
+                            report(f"  task {ti.task_id}: {ti.state}")
+                            seen[ti.task_id] = ti.state
+            except AirflowUnreachable as error:
+                report(f"Airflow is not answering ({error.reason}); still waiting")
+            polls += 1
             time.sleep(self.settings.poll_interval)
         return RunOutcome(
             dag_id=dag_id,
