@@ -66,6 +66,7 @@ class AirflowSettings:
             # standalone starts its components as `airflow ...`: our venv must come first.
             "PATH": bin_dir + os.pathsep + os.environ.get("PATH", ""),
             "AIRFLOW_HOME": str(self.home),
+            "PYTHONUNBUFFERED": "1",  # standalone prints to a log file: keep it live
             "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": self.database_url,
             "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
             # LocalExecutor forks `parallelism` workers up front (32 by default: ~37 processes).
@@ -85,6 +86,9 @@ class AirflowSettings:
             "AIRFLOW__API__BASE_URL": self.url,
             "AIRFLOW__API__SECRET_KEY": self.api_secret_key,
             "AIRFLOW__API_AUTH__JWT_SECRET": self.jwt_secret,
+            # A task's supervisor gives up on the API server after 5 s by default; on a busy
+            # 2-core box one slow answer then kills the task before it starts (measured).
+            "AIRFLOW__WORKERS__EXECUTION_API_TIMEOUT": "30",
             "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(self.worker_log_server_port),
             "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(self.trigger_log_server_port),
             # New instance files must show up in seconds, not the 300 s/30 s production

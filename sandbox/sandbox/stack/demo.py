@@ -1,0 +1,243 @@
+"""`sandbox demo`: the whole system on loopback, one demo instance, a stream of changes.
+
+Starts the stack (embedded PostgreSQL, Airflow, relay, both simulators), seeds a demo Acme
+account, deploys the `demo-shop` instance through the lifecycle service (the same code path
+as `acme-erp deploy`), prints where to look, then drives customer and inventory changes into
+Acme and shows, live, how many records Progix holds. Ctrl-C (or SIGTERM) stops everything.
+"""
+
+from __future__ import annotations
+
+import signal
+import socket
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+from rich.console import Console, Group
+from rich.live import Live
+from rich.panel import Panel
+from rich.table import Table
+
+from sandbox.load import LoadGenerator, LoadPlan
+from sandbox.simulators import seed_demo_data
+from sandbox.stack.stack import Stack, StackOptions, StackPorts, reset_state_dir
+
+DEMO_INSTANCE = "demo"
+DEMO_ACCOUNT = "acme-demo"
+DEMO_TENANT = "progix-demo"
+
+
+class PortBusy(RuntimeError):
+    pass
+
+
+@dataclass(frozen=True)
+class DemoOptions:
+    state_dir: Path
+    ports: StackPorts
+    rate: float = 5.0  # changes per second sent to Acme
+    customers: int = 40
+    items: int = 40
+    updates: int = 100_000  # "forever" at demo rates; Ctrl-C ends it
+
+
+def check_ports_free(ports: StackPorts) -> None:
+    """Fail before starting anything if a demo port is taken, naming the flag to change it."""
+    for name, port in (
+        ("airflow", ports.airflow),
+        ("relay", ports.relay),
+        ("acme", ports.acme),
+        ("progix", ports.progix),
+    ):
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                raise PortBusy(
+                    f"port {port} on 127.0.0.1 is in use; pass --{name}-port to pick another"
+                ) from None
+
+
+def deploy_demo_instance(stack: Stack, console: Console) -> dict[str, str]:
+    """Deploy `demo-shop` with the lifecycle service; return its webhook URLs."""
+    from acme_provider.lifecycle.request import DeployRequest
+    from acme_provider.lifecycle.service import InstanceService
+    from acme_provider.lifecycle.settings import LifecycleSettings
+
+    settings = LifecycleSettings(
+        airflow_url=stack.airflow_url,
+        airflow_username="admin",
+        airflow_password=stack.airflow_password("admin"),
+        instances_dir=stack.instances_dir,
+    )
+    request = DeployRequest(
+        customer="Demo Shop",
+        config={"progix_tenant": DEMO_TENANT, "backfill_on_deploy": True},
+        connections={
+            "acme_connection": {"host": stack.acme_url, "password": stack.acme_keys[DEMO_ACCOUNT]},
+            "progix_connection": {
+                "host": stack.progix_url,
+                "password": stack.progix_keys[DEMO_TENANT],
+            },
+        },
+        source="sandbox demo",
+    )
+    service = InstanceService(settings)
+    try:
+        result = service.deploy(
+            DEMO_INSTANCE, request, progress=lambda line: console.print(f"  [dim]{line}[/]")
+        )
+    finally:
+        service.close()
+    if not result.ok:
+        raise RuntimeError(f"deploying {DEMO_INSTANCE} failed: {result.message}")
+    return dict(result.webhook_urls)
+
+
+def where_to_look(stack: Stack, webhook_urls: dict[str, str]) -> Panel:
+    table = Table.grid(padding=(0, 2))
+    table.add_column(style="bold")
+    table.add_column()
+    table.add_row("Airflow UI", f"{stack.airflow_url}   login admin / {stack.airflow_password()}")
+    table.add_row("", f"Integrations view: {stack.airflow_url}/integrations/")
+    table.add_row("Relay", f"{stack.relay_url}   (metrics {stack.relay_url}/metrics)")
+    for flow, url in sorted(webhook_urls.items()):
+        table.add_row(f"  webhook {flow}", url)
+    table.add_row(
+        "Acme ERP simulator",
+        f"{stack.acme_url}/docs   account {DEMO_ACCOUNT}   key {stack.acme_keys[DEMO_ACCOUNT]}",
+    )
+    table.add_row(
+        "Progix simulator",
+        f"{stack.progix_url}/docs   tenant {DEMO_TENANT}   key {stack.progix_keys[DEMO_TENANT]}",
+    )
+    table.add_row("Logs", str(stack.log_dir))
+    env = stack.client_environment()
+    exports = " ".join(
+        f"{name}={env[name]}"
+        for name in (
+            "ACME_ERP_AIRFLOW_URL",
+            "ACME_ERP_AIRFLOW_PASSWORD",
+            "INTEGRATION_INSTANCES_DIR",
+        )
+    )
+    table.add_row("CLI (another shell)", f"export {exports}")
+    table.add_row("", f"acme-erp status {DEMO_INSTANCE}")
+    return Panel(table, title=f"Acme ERP -> Progix demo: instance {DEMO_INSTANCE}", expand=False)
+
+
+class Counts:
+    """What the live view shows, read from the simulators and Airflow."""
+
+    def __init__(self, stack: Stack) -> None:
+        self.stack = stack
+        self.rest = stack.rest("viewer")
+        self.http = httpx.Client(timeout=5.0)
+
+    def progix_total(self, collection: str) -> int | str:
+        response = self.http.get(
+            f"{self.stack.progix_url}/v1/{collection}",
+            params={"limit": 1},
+            headers={"authorization": f"Bearer {self.stack.progix_keys[DEMO_TENANT]}"},
+        )
+        return response.json()["total"] if response.is_success else f"HTTP {response.status_code}"
+
+    def acme_stats(self) -> dict[str, Any]:
+        return self.http.get(f"{self.stack.acme_url}/_sandbox/stats").json()
+
+    def dag_runs(self) -> dict[str, int]:
+        """Run counts by state (the demo deploys one instance, so every run is its)."""
+
+        def total(**params: str) -> int:
+            body = self.rest.get("/api/v2/dags/~/dagRuns", params={"limit": 1, **params})
+            return int(body["total_entries"])
+
+        states = {state: total(state=state) for state in ("success", "running", "queued", "failed")}
+        return {"total": total(), **states}
+
+    def table(self, load: dict[str, int]) -> Table:
+        table = Table(title="live (refreshes every 2 s; Ctrl-C stops everything)", expand=False)
+        table.add_column("what")
+        table.add_column("count", justify="right")
+        try:
+            acme = self.acme_stats()
+            runs = self.dag_runs()
+            rows = [
+                ("changes made in Acme (creates + updates)", load.get("requests", 0)),
+                (
+                    "webhook events Acme emitted / delivered",
+                    f"{acme['events']} / {acme['delivered']}",
+                ),
+                (
+                    "Airflow DAG runs (all / success / running+queued / failed)",
+                    f"{runs['total']} / {runs['success']} / {runs['running'] + runs['queued']} / {runs['failed']}",
+                ),
+                ("Progix customers in tenant " + DEMO_TENANT, self.progix_total("customers")),
+                ("Progix inventory items in tenant " + DEMO_TENANT, self.progix_total("inventory")),
+            ]
+        except (httpx.HTTPError, KeyError, ValueError) as error:
+            rows = [("(could not read counts)", type(error).__name__)]
+        for name, value in rows:
+            table.add_row(name, str(value))
+        return table
+
+
+def _stop_on_sigterm() -> None:
+    def handler(*_: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, handler)
+
+
+def run_demo(options: DemoOptions, console: Console | None = None) -> None:
+    console = console or Console()
+    check_ports_free(options.ports)
+    _stop_on_sigterm()
+    reset_state_dir(options.state_dir)
+    stack = Stack(
+        StackOptions(
+            state_dir=options.state_dir,
+            ports=options.ports,
+            acme_accounts=(DEMO_ACCOUNT,),
+            progix_tenants=(DEMO_TENANT,),
+        )
+    )
+    try:
+        with console.status("Starting PostgreSQL, Airflow, the relay and the simulators..."):
+            started = time.monotonic()
+            stack.start()
+        console.print(f"Stack up in {time.monotonic() - started:.0f}s (logs: {stack.log_dir})")
+        seeded = seed_demo_data(stack.acme_url, stack.acme_keys[DEMO_ACCOUNT])
+        console.print(f"Seeded Acme: {seeded.customers} customers, {seeded.items} items")
+        console.print(f"Deploying instance {DEMO_INSTANCE} (acme-erp deploy)...")
+        webhook_urls = deploy_demo_instance(stack, console)
+        console.print(where_to_look(stack, webhook_urls))
+        _drive_changes(stack, options, console)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        console.print("Stopping everything the demo started...")
+        stack.stop()
+        console.print("Stopped.")
+
+
+def _drive_changes(stack: Stack, options: DemoOptions, console: Console) -> None:
+    generator = LoadGenerator(
+        stack.acme_url,
+        stack.acme_keys[DEMO_ACCOUNT],
+        LoadPlan(options.customers, options.items, options.updates, options.rate, 2),
+    )
+    thread = threading.Thread(target=generator.run, name="demo-load", daemon=True)
+    thread.start()
+    counts = Counts(stack)
+    with Live(console=console, refresh_per_second=1, transient=False) as live:
+        while True:
+            for name in ("airflow", "relay", "acme", "progix"):
+                if not stack.process(name).is_running():
+                    raise RuntimeError(f"{name} exited; see {stack.process(name).log_path}")
+            live.update(Group(counts.table(generator.counters.snapshot())))
+            time.sleep(2.0)
