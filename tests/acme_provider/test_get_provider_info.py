@@ -54,8 +54,10 @@ def providers_manager():
 
 
 def test_providers_manager_lists_provider_hook_and_connection_fields(providers_manager) -> None:
+    from airflow.sdk.providers_manager_runtime import ProvidersManagerTaskRuntime
+
     assert providers_manager.providers[DISTRIBUTION].version == acme_provider.__version__
-    hook = providers_manager.hooks["acme_erp"]
+    hook = ProvidersManagerTaskRuntime().hooks["acme_erp"]
     assert hook.hook_class_name == "acme_provider.hooks.acme_erp.AcmeErpHook"
     assert hook.connection_id_attribute_name == "acme_conn_id"
     assert providers_manager.field_behaviours["acme_erp"]["hidden_fields"] == [
@@ -69,3 +71,10 @@ def test_providers_manager_lists_provider_hook_and_connection_fields(providers_m
         if name.startswith("extra__acme_erp__")
     }
     assert widgets == set(CONN_FIELDS)
+    (ui,) = [
+        m
+        for m in providers_manager.iter_connection_type_hook_ui_metadata()
+        if m.connection_type == "acme_erp"
+    ]
+    assert ui.hook_name == "Acme ERP"
+    assert ui.field_behaviour["relabeling"]["host"] == "Acme API base URL"

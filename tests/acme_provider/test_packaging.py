@@ -16,9 +16,10 @@ DISTRIBUTION = "airflow-provider-acme-erp"
 PROBE = """
 import json
 from airflow.providers_manager import ProvidersManager
+from airflow.sdk.providers_manager_runtime import ProvidersManagerTaskRuntime
 pm = ProvidersManager()
 provider = pm.providers["airflow-provider-acme-erp"]
-hook = pm.hooks["acme_erp"]
+hook = ProvidersManagerTaskRuntime().hooks["acme_erp"]
 print(json.dumps({
     "version": provider.version,
     "hook_class": hook.hook_class_name,

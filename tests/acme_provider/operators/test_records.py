@@ -163,7 +163,7 @@ def test_backfill_under_concurrent_writes_converges_in_progix(
     progix_conn: str,
 ) -> None:
     """Page through a change feed while records keep changing; Progix ends up current."""
-    customers = [acme_simulator.create_customer(name=f"Start {i}") for i in range(40)]
+    customers = [acme_simulator.create_customer(name=f"Start {i}") for i in range(25)]
     since = customers[0]["updated_at"]
     progix = ProgixHook(progix_conn)
 
@@ -178,7 +178,7 @@ def test_backfill_under_concurrent_writes_converges_in_progix(
 
     def writer() -> None:
         rng = random.Random(7)
-        while not stop.is_set() and len(writes) < 100:
+        while not stop.is_set() and len(writes) < 60:
             target = rng.choice(customers)["id"]
             acme_simulator.update_customer(target, name=f"Changed {len(writes)}")
             writes.append(target)
@@ -187,12 +187,12 @@ def test_backfill_under_concurrent_writes_converges_in_progix(
     thread.start()
     try:
         walk = fetch_records(
-            AcmeErpHook(acme_conn), "customers", on_batch=upsert, updated_since=since, batch_size=7
+            AcmeErpHook(acme_conn), "customers", on_batch=upsert, updated_since=since, batch_size=5
         )
     finally:
         stop.set()
         thread.join()
-    assert walk["fetched"] >= 40  # every record at least once (some again, newer)
+    assert walk["fetched"] >= 25  # every record at least once (some again, newer)
     assert writes  # the walk really raced with writes
 
     # One more pass picks up writes that landed after the walk ended; then Progix is current.
