@@ -16,6 +16,7 @@ from urllib.parse import quote
 
 import requests
 from airflow.sdk import BaseHook
+from airflow.sdk.exceptions import AirflowNotFoundException
 
 from acme_provider import __version__
 from acme_provider.exceptions import (
@@ -170,6 +171,8 @@ class AcmeErpHook(BaseHook):
         try:
             settings = self.settings
             self._request("GET", "/v1/customers", params={"limit": 1}, retry=False)
+        except AirflowNotFoundException:
+            return False, f"Connection {self.acme_conn_id!r} is not defined."
         except AcmeConnectionConfigError as error:
             return False, str(error)
         except AcmeAuthError as error:

@@ -16,6 +16,7 @@ from typing import Any, Literal
 
 import requests
 from airflow.providers.http.hooks.http import HttpHook
+from airflow.sdk.exceptions import AirflowNotFoundException
 from requests.auth import AuthBase
 
 from acme_provider.exceptions import ProgixApiError, ProgixConnectionConfigError
@@ -177,6 +178,8 @@ class ProgixHook(HttpHook):
                 self.url_from_endpoint("/v1/customers"), params={"limit": 1}, timeout=30
             )
             self.check_response(response)
+        except AirflowNotFoundException:
+            return False, f"Connection {self.http_conn_id!r} is not defined."
         except (ProgixConnectionConfigError, ProgixApiError) as error:
             return False, str(error)
         except (requests.RequestException, ValueError) as error:

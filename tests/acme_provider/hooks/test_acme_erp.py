@@ -328,6 +328,13 @@ def test_test_connection_reports_success_and_each_failure_in_one_sentence(
     assert len(responses.calls) == 3
 
 
+def test_test_connection_of_an_undefined_connection_says_so() -> None:
+    assert AcmeErpHook("acme_never_defined").test_connection() == (
+        False,
+        "Connection 'acme_never_defined' is not defined.",
+    )
+
+
 def test_missing_api_key_fails_execution_with_the_same_sentence(
     set_connection: SetConnection,
 ) -> None:

@@ -135,6 +135,13 @@ def test_missing_key_names_connection_and_field(set_connection: SetConnection) -
     assert ProgixHook(conn_id).test_connection() == (False, str(caught.value))
 
 
+def test_test_connection_of_an_undefined_connection_says_so() -> None:
+    assert ProgixHook("progix_never_defined").test_connection() == (
+        False,
+        "Connection 'progix_never_defined' is not defined.",
+    )
+
+
 @responses.activate
 def test_test_connection_checks_the_key_with_a_read(progix: ProgixHook) -> None:
     responses.get(f"{PROGIX_URL}/v1/customers", json={"data": [], "next_cursor": None})
