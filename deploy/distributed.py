@@ -45,10 +45,10 @@ ENV_EXAMPLE = REPO_ROOT / ".env.example"
 BIN = Path(sys.executable).parent
 
 # What each image's ENTRYPOINT is, by build context (checked against the Dockerfiles by
-# tests/deploy/test_compose_static.py). The Airflow image's entrypoint runs `airflow ARGS`,
-# or ARGS itself when it starts with a program name such as `python`.
+# tests/deploy/test_compose_static.py). The official Airflow image's entrypoint runs
+# `airflow ARGS`, or ARGS itself when it starts with `bash` or `python`.
 ENTRYPOINTS = {".": "airflow", "./relay": "webhook-relay", "./sandbox": "sandbox"}
-AIRFLOW_IMAGE_PROGRAMS = {"python": sys.executable, "acme-erp": str(BIN / "acme-erp")}
+AIRFLOW_IMAGE_PROGRAMS = {"python": sys.executable, "bash": "bash"}
 
 # Container paths (see the Dockerfiles and the compose volumes) and where they are locally.
 CONTAINER_PATHS = {
@@ -194,15 +194,9 @@ class DistributedStack:
         return env
 
     def _argv(self, service: Service, replica: str) -> list[str]:
-        context = str((service.spec.get("build") or {}).get("context", ""))
-        entrypoint = ENTRYPOINTS[context]
         command = self.loopback.rewrite_arguments(service.command, service=service.name)
-        if entrypoint != "airflow":
-            return [str(BIN / entrypoint), *command]
-        if command and command[0] in AIRFLOW_IMAGE_PROGRAMS:
-            return [AIRFLOW_IMAGE_PROGRAMS[command[0]], *command[1:]]
-        argv = [str(BIN / "airflow"), *command]
-        if command[:2] == ["celery", "worker"]:
+        argv = self.command_line(service.name, command)
+        if argv[0] == str(BIN / "airflow") and command[:2] == ["celery", "worker"]:
             # In compose each worker is a container with its own hostname and pid file.
             argv += [
                 "--celery-hostname",
@@ -211,6 +205,21 @@ class DistributedStack:
                 str(self.state_dir / f"{replica}.pid"),
             ]
         return argv
+
+    def command_line(self, name: str, arguments: list[str]) -> list[str]:
+        """The local argv of `docker compose run SERVICE ARGUMENTS` (the image's entrypoint + args)."""
+        service = self.service(name)
+        entrypoint = service.spec.get("entrypoint")
+        if entrypoint:  # the compose file replaces the image's entrypoint
+            program, *rest = [entrypoint] if isinstance(entrypoint, str) else entrypoint
+            return [str(BIN / program), *rest, *arguments]
+        context = str((service.spec.get("build") or {}).get("context", ""))
+        image_entrypoint = ENTRYPOINTS[context]
+        if image_entrypoint != "airflow":
+            return [str(BIN / image_entrypoint), *arguments]
+        if arguments and arguments[0] in AIRFLOW_IMAGE_PROGRAMS:
+            return [AIRFLOW_IMAGE_PROGRAMS[arguments[0]], *arguments[1:]]
+        return [str(BIN / "airflow"), *arguments]
 
     def _ready_url(self, service: Service) -> str | None:
         if not service.healthcheck:

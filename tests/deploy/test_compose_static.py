@@ -28,7 +28,9 @@ VARIABLES = parse_env(
     render_env((REPO_ROOT / ".env.example").read_text(), COMPOSE.path.read_text())
 )
 ONE_SHOT = {"airflow-init", "relay-migrate"}  # run to completion before the others start
-ON_DEMAND = {"airflow-cli"}  # `docker compose run --rm airflow-cli ...`
+ON_DEMAND = {"acme-erp"}  # `docker compose run --rm acme-erp ...`
+# Commands the distributed run executes for real (tests/deploy/test_distributed.py).
+AIRFLOW_SUBCOMMANDS = {"api-server", "scheduler", "dag-processor", "triggerer", "celery"}
 AIRFLOW_API_PORT = 8080  # Airflow's default [api] port, which the api-server container keeps
 EXPECTED_SERVICES = {
     "postgres",
@@ -39,7 +41,7 @@ EXPECTED_SERVICES = {
     "airflow-dag-processor",
     "airflow-triggerer",
     "airflow-worker",
-    "airflow-cli",
+    "acme-erp",
     "relay-migrate",
     "relay-ingest",
     "relay-dispatcher",
@@ -74,7 +76,7 @@ def test_the_compose_file_has_the_official_shape_plus_relay_and_demo() -> None:
     assert _service("sandbox-acme").profiles == ["demo"]
     assert _service("sandbox-progix").profiles == ["demo"]
     # Production services are not behind a profile: `docker compose up` starts them all.
-    for name in EXPECTED_SERVICES - {"sandbox-acme", "sandbox-progix", "airflow-cli"}:
+    for name in EXPECTED_SERVICES - {"sandbox-acme", "sandbox-progix", "acme-erp"}:
         assert not _service(name).profiles, name
 
 
@@ -104,6 +106,24 @@ def test_every_service_has_an_image_a_command_and_a_health_check(name: str) -> N
         assert test, f"{name}: no health check"
         assert test[0] in ("CMD", "CMD-SHELL"), name
         assert service.spec.get("restart") == "always", name
+
+
+def test_the_airflow_image_entrypoint_can_run_every_airflow_service_command() -> None:
+    """The official entrypoint runs `bash ...`, `python ...` or `airflow ...`: anything else
+    becomes `airflow <it>`, so other programs need their own `entrypoint:`."""
+    runnable = {"bash", "python", "airflow", *AIRFLOW_SUBCOMMANDS}
+    for name in EXPECTED_SERVICES:
+        service = _service(name)
+        if (service.spec.get("build") or {}).get("context") != ".":
+            continue
+        if service.spec.get("entrypoint"):
+            assert (
+                (REPO_ROOT / "pyproject.toml")
+                .read_text()
+                .count(f'{service.spec["entrypoint"][0]} = "')
+            ), f"{name}: entrypoint is not a console script of this repository's provider"
+            continue
+        assert service.command[0] in runnable, f"{name}: {service.command}"
 
 
 def test_every_variable_the_compose_file_uses_is_in_env_example_and_vice_versa() -> None:
@@ -166,7 +186,7 @@ def test_the_relay_and_the_cli_reach_airflow_and_airflow_reaches_the_relay() -> 
     for name in ("relay-ingest", "relay-dispatcher"):
         url = urlsplit(_service(name).environment["RELAY_AIRFLOW_URL"])
         assert (url.hostname, url.port) == ("airflow-apiserver", AIRFLOW_API_PORT), name
-    cli = urlsplit(_service("airflow-cli").environment["ACME_ERP_AIRFLOW_URL"])
+    cli = urlsplit(_service("acme-erp").environment["ACME_ERP_AIRFLOW_URL"])
     assert (cli.hostname, cli.port) == ("airflow-apiserver", AIRFLOW_API_PORT)
     # The Initialization flow registers webhooks at the relay's public URL, from this connection.
     connection = json.loads(_service("airflow-worker").environment["AIRFLOW_CONN_WEBHOOK_RELAY"])
@@ -225,7 +245,7 @@ def test_the_demo_instance_points_at_the_demo_simulators() -> None:
         url = urlsplit(connections[key]["host"])
         assert url.hostname == service_name
         assert url.port in _listening_ports(_service(service_name))
-        assert connections[key]["password_env"] in _service("airflow-cli").environment
+        assert connections[key]["password_env"] in _service("acme-erp").environment
     tenant_flag = _service("sandbox-progix").command
     tenant = tenant_flag[tenant_flag.index("--tenant") + 1].split(":", 1)[0]
     assert request["config"]["progix_tenant"] == tenant

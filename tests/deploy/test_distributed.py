@@ -5,7 +5,7 @@ environment and commands (only addresses and paths moved to loopback): Airflow w
 CeleryExecutor and the FAB auth manager (api-server, scheduler, DAG processor, triggerer, two
 Celery workers) on the local PostgreSQL and Redis, the relay as one ingest and two dispatchers
 on PostgreSQL, and the demo simulators. The test deploys the demo instance with the lifecycle
-CLI, as `docker compose run airflow-cli acme-erp deploy ...` would, then changes records in
+CLI, as `docker compose run --rm acme-erp deploy ...` would, then changes records in
 Acme and waits for them in Progix, and checks that both Celery workers ran tasks.
 """
 
@@ -65,13 +65,15 @@ def _simulators(stack: DistributedStack) -> tuple[AcmeSimulator, ProgixSimulator
 
 
 def _deploy_demo_instance(stack: DistributedStack, tmp_path: Path) -> dict:
-    """`acme-erp deploy demo` with the airflow-cli service's environment, as compose runs it."""
+    """`docker compose run --rm acme-erp deploy demo --config FILE`, on loopback."""
     request = stack.loopback.rewrite_urls(DEMO_REQUEST.read_text())
     request_file = tmp_path / "demo-instance.yaml"
     request_file.write_text(request)
-    env = _clean_environment(stack.service_environment("airflow-cli"))
+    env = _clean_environment(stack.service_environment("acme-erp"))
     result = subprocess.run(
-        [str(stack.bin / "acme-erp"), "--json", "deploy", INSTANCE, "--config", str(request_file)],
+        stack.command_line(
+            "acme-erp", ["--json", "deploy", INSTANCE, "--config", str(request_file)]
+        ),
         env=env,
         capture_output=True,
         text=True,
