@@ -7,7 +7,7 @@ import logging
 from collections.abc import Mapping
 
 import pytest
-from airflow.sdk import DAG
+from airflow.sdk import DAG, task
 from airflow.serialization.serialized_objects import DagSerialization
 from standardwebhooks import Webhook
 
@@ -76,6 +76,22 @@ def test_template_fields_render_owner_and_webhooks() -> None:
     operator.render_template_fields({"params": {"instance": "shop-9", "relay": "https://r.test"}})
     assert operator.managed_by == "acme-erp/shop-9"
     assert operator.webhooks[0]["url"] == "https://r.test/hooks/k"
+
+
+def test_webhooks_can_come_from_an_upstream_task() -> None:
+    with DAG("xcom_check", schedule=None):
+
+        @task
+        def desired_webhooks() -> list[dict]:
+            return flows("https://relay.test")
+
+        ensure = AcmeEnsureWebhooksOperator(
+            task_id="ensure",
+            managed_by=OWNER,
+            webhooks=desired_webhooks(),
+            secret_resolver=resolver(),
+        )
+    assert ensure.upstream_task_ids == {"desired_webhooks"}
 
 
 def test_dags_using_the_operators_serialize() -> None:
