@@ -6,13 +6,18 @@ so they run as background jobs whose progress the browser follows.
 
 from __future__ import annotations
 
-from typing import Annotated
+import json
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, HTTPException, Request, status
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
+from acme_provider.integrations.config import FieldError
 from acme_provider.integrations.instances import InstanceState
+from acme_provider.integrations.model import Flow
+from acme_provider.lifecycle.errors import InvalidRequest
 from acme_provider.lifecycle.request import DeployRequest
+from acme_provider.lifecycle.samples import check_payload
 from acme_provider.lifecycle.service import InstanceService
 from acme_provider.plugins.auth import CallerDep, DeployCallerDep, TriggerCallerDep
 from acme_provider.plugins.deps import IntegrationDep, ServiceFactory, ServiceFactoryDep
@@ -21,6 +26,7 @@ from acme_provider.plugins.rendering import render
 from acme_provider.plugins.urls import mount_base
 
 router = APIRouter()
+PAYLOAD_SOURCE = "pasted payload"
 IN_PROGRESS = {InstanceState.DEPLOYING: "deploying", InstanceState.REMOVING: "removing"}
 
 
@@ -103,26 +109,48 @@ def redeploy(
     return _start(request, instance_id, "deploying", work)
 
 
+def _pasted_payload(flow: Flow, text: str) -> dict[str, Any] | None:
+    """None (use a sample) when nothing was pasted; else valid JSON checked against the flow."""
+    if not text.strip():
+        return None
+    try:
+        data = json.loads(text)
+    except ValueError as error:
+        raise InvalidRequest(
+            PAYLOAD_SOURCE, [FieldError("payload", f"not valid JSON: {error}")]
+        ) from None
+    return check_payload(flow, data, source=PAYLOAD_SOURCE)
+
+
 @router.post("/instances/{instance_id}/test")
-def test_flow(
+def run_flow_test(
     instance_id: str,
     request: Request,
     caller: TriggerCallerDep,
     services: ServiceFactoryDep,
     flow: Annotated[str, Form()],
+    payload: Annotated[str, Form()] = "",
 ) -> Response:
+    """Run one flow now; a pasted payload is checked (as the CLI checks a payload file) first."""
     service = services()
     try:
         service.get_instance(instance_id)
         selected = service.flow(flow)
     finally:
         service.close()
+    conf = _pasted_payload(selected, payload)
     detail_url = _detail_url(request, instance_id)
 
     def work(progress):  # type: ignore[no-untyped-def]
         worker = services()
         try:
-            result = worker.test_flow(instance_id, selected.slug, progress=progress)
+            result = worker.test_flow(
+                instance_id,
+                selected.slug,
+                payload=conf,
+                payload_source=PAYLOAD_SOURCE,
+                progress=progress,
+            )
         finally:
             worker.close()
         ok = result.run.succeeded

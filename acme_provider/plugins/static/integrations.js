@@ -55,11 +55,13 @@
     var list = progress.querySelector(".progress-list");
     var render = function (status) {
       list.innerHTML = "";
-      status.steps.forEach(function (text, i) {
+      var steps = status.steps.length ? status.steps : ["Starting…"];
+      steps.forEach(function (text, i) {
         var li = document.createElement("li");
         li.textContent = text;
-        if (i === status.steps.length - 1 && !status.finished) li.className = "current";
-        if (i === status.steps.length - 1 && status.failed) li.className = "failed";
+        var last = i === steps.length - 1;
+        if (last && !status.finished) li.className = "current";
+        if (last && status.failed) li.className = "failed";
         list.appendChild(li);
       });
     };

@@ -103,3 +103,23 @@ def test_progress_of_a_removed_instance_leads_back_to_the_list(client_as):
     status = client_as(VIEWER).get("/integrations/instances/gone/progress.json").json()
     assert status["finished"] is True
     assert status["next_url"] == "/integrations/"
+
+
+def test_a_pasted_payload_is_checked_before_anything_runs(client_as, store, fake_airflow):
+    deploy_fixture_instance(store, fake_airflow)
+    client = client_as(ADMIN)
+    for payload, reason in [
+        ("{not json", "not valid JSON"),
+        (
+            '{"events": [{"id": "e", "type": "inventory.updated", "object_id": "x", "occurred_at": "t"}]}',
+            "does not trigger sync-customer-data",
+        ),
+    ]:
+        response = client.post(
+            "/integrations/instances/shop-1/test",
+            data={"flow": "sync-customer-data", "payload": payload},
+            headers=HTML,
+        )
+        assert response.status_code == 400
+        assert reason in response.text
+    assert fake_airflow.writes == []

@@ -1,0 +1,145 @@
+"""The support engineer's walk through the Integrations view, step by step.
+
+Kept apart from the pytest test so each step reads as what a person does; `UiTarget` says
+where the running system is and which credentials the person has.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from playwright.sync_api import FrameLocator, Page, expect
+
+DEPLOY_TIMEOUT_MS = 150_000
+
+
+@dataclass(frozen=True)
+class UiTarget:
+    airflow_url: str
+    admin_password: str
+    acme_url: str
+    acme_key: str
+    progix_url: str
+    progix_key: str
+    progix_tenant: str
+    acme_webhooks: Callable[[], list[dict[str, Any]]]
+
+
+class Screenshots:
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self.count = 0
+
+    def take(self, page: Page, name: str) -> Path:
+        self.count += 1
+        path = self.directory / f"{self.count:02d}-{name}.png"
+        page.screenshot(path=str(path))
+        return path
+
+
+def log_in(page: Page, target: UiTarget) -> None:
+    page.goto(f"{target.airflow_url}/")
+    page.locator('input[name="username"]').fill("admin")
+    page.locator('input[name="password"]').fill(target.admin_password)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(re.compile(r"^(?!.*/auth/login).*$"))
+
+
+def open_integrations(page: Page, target: UiTarget) -> FrameLocator:
+    """Through Airflow's navigation: the view renders inside Airflow's own layout."""
+    page.get_by_role("link", name="Integrations").first.click()
+    page.wait_for_url(re.compile(r"/plugin/integrations$"))
+    frame = page.frame_locator('iframe[src*="/integrations"]')
+    expect(frame.get_by_role("heading", name="Integrations", exact=True)).to_be_visible()
+    return frame
+
+
+def fill_wizard(
+    frame: FrameLocator, target: UiTarget, *, instance_id: str, customer: str, acme_host: str
+) -> None:
+    frame.locator("#instance_id").fill(instance_id)
+    frame.locator("#customer").fill(customer)
+    frame.get_by_role("button", name="Next").first.click()
+    frame.locator('[id="conn.acme_connection.host"]').fill(acme_host)
+    frame.locator('[id="conn.acme_connection.password"]').fill(target.acme_key)
+    frame.locator("section.step.current").get_by_role("button", name="Next").click()
+    frame.locator('[id="conn.progix_connection.host"]').fill(target.progix_url)
+    frame.locator('[id="conn.progix_connection.password"]').fill(target.progix_key)
+    frame.locator('[id="config.progix_tenant"]').fill(target.progix_tenant)
+    frame.locator("section.step.current").get_by_role("button", name="Next").click()
+
+
+def run(page: Page, target: UiTarget, shots: Screenshots, instance_id: str) -> None:
+    customer = "Bolt & Nut <Industries>"
+    log_in(page, target)
+    frame = open_integrations(page, target)
+    shots.take(page, "instances")
+
+    frame.get_by_role("link", name=re.compile("Deploy")).first.click()
+    expect(frame.get_by_role("heading", name="Deploy Acme ERP")).to_be_visible()
+    shots.take(page, "wizard")
+
+    # A bad URL first: the wizard comes back on the Acme ERP step, with the error at the field.
+    fill_wizard(
+        frame, target, instance_id=instance_id, customer=customer, acme_host="acme.internal"
+    )
+    frame.get_by_role("button", name="Deploy").click()
+    error = frame.locator('[id="conn.acme_connection.host-error"]')
+    expect(error).to_contain_text("http:// or https://")
+    expect(frame.locator("section.step.current h2")).to_have_text("Acme ERP")
+    shots.take(page, "wizard-error")
+    assert not [w for w in target.acme_webhooks() if instance_id in w["url"]]
+
+    frame.locator("ol.steps button").first.click()  # back to the first step
+    fill_wizard(
+        frame, target, instance_id=instance_id, customer=customer, acme_host=target.acme_url
+    )
+    frame.get_by_role("button", name="Deploy").click()
+    expect(
+        frame.get_by_role("heading", name=re.compile(f"Deploying {instance_id}"))
+    ).to_be_visible()
+    expect(frame.get_by_text("Waiting for Airflow to parse")).to_be_visible()
+    shots.take(page, "progress")
+
+    # The progress page follows the deploy and then opens the instance.
+    expect(frame.get_by_text("Deployed: Initialization succeeded")).to_be_visible(
+        timeout=DEPLOY_TIMEOUT_MS
+    )
+    expect(frame.get_by_role("heading", name=customer)).to_be_visible()
+    for flow in ("sync-customer-data", "sync-inventory-data"):
+        url = f"/hooks/acme-erp/{instance_id}/{flow}"
+        expect(frame.locator(f'input[data-webhook="{flow}"]')).to_have_value(
+            re.compile(re.escape(url) + "$")
+        )
+    expect(frame.locator('tr[data-flow="initialization"][data-state="success"]')).to_have_count(1)
+    registered = sorted(w["url"] for w in target.acme_webhooks() if f"/{instance_id}/" in w["url"])
+    assert [u.rsplit("/", 1)[1] for u in registered] == [
+        "sync-customer-data",
+        "sync-inventory-data",
+    ]
+    shots.take(page, "instance")
+
+    frame.get_by_role("button", name="Pause").click()
+    expect(frame.get_by_text("Paused: the relay keeps accepting events")).to_be_visible()
+    expect(frame.get_by_role("button", name="Resume")).to_be_visible()
+    shots.take(page, "paused")
+
+    frame.locator("nav.crumbs").get_by_role("link", name="Integrations").click()
+    row = frame.locator("tr", has=frame.locator(f'a[href$="/instances/{instance_id}"]'))
+    expect(row).to_contain_text(customer)
+    expect(row.locator(".badge.paused")).to_be_visible()
+    shots.take(page, "instances-with-one")
+
+    row.get_by_role("link", name=instance_id).click()
+    frame.get_by_role("link", name="Remove…").click()
+    frame.locator("#confirm").fill(instance_id)
+    shots.take(page, "remove-confirm")
+    frame.get_by_role("button", name="Remove instance").click()
+    expect(frame.get_by_text("Instance removed")).to_be_visible(timeout=DEPLOY_TIMEOUT_MS)
+    expect(frame.locator(f'a[href$="/instances/{instance_id}"]')).to_have_count(0)
+    shots.take(page, "removed")
+    assert not [w for w in target.acme_webhooks() if f"/{instance_id}/" in w["url"]]
