@@ -149,6 +149,7 @@ class DistributedStack:
             service = self.compose.service(name, self.variables)
             ports = set(service.container_ports)
             if service.healthcheck:
+                # An empty map leaves URLs as written: this collects the ports health checks use.
                 for url in LoopbackMap().health_urls(service.healthcheck["test"], service=name):
                     ports.add(httpx.URL(url).port or 80)
             for port in ports:
@@ -177,9 +178,9 @@ class DistributedStack:
     def airflow_home(self) -> Path:
         return self.state_dir / "airflow-home"
 
-    def _local_airflow_env(self, replica: str) -> dict[str, str]:
+    def _local_airflow_env(self) -> dict[str, str]:
         """What differs from a container: home, DAGs folder, ports that must not collide."""
-        env = {
+        return {
             "AIRFLOW_HOME": str(self.airflow_home),
             "AIRFLOW__CORE__DAGS_FOLDER": self.loopback.rewrite_path("/opt/airflow/dags"),
             "AIRFLOW__API__HOST": LOOPBACK,
@@ -191,7 +192,6 @@ class DistributedStack:
             "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(free_port()),
             "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(free_port()),
         }
-        return env
 
     def _argv(self, service: Service, replica: str) -> list[str]:
         command = self.loopback.rewrite_arguments(service.command, service=service.name)
@@ -232,7 +232,7 @@ class DistributedStack:
         replica_name = f"{name}-{index}"
         env = self.loopback.rewrite_environment(service.environment, service=name)
         if (service.spec.get("build") or {}).get("context") == ".":
-            env.update(self._local_airflow_env(replica_name))
+            env.update(self._local_airflow_env())
         process = ManagedProcess(
             replica_name,
             self._argv(service, replica_name),
