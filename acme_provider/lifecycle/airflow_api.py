@@ -151,6 +151,19 @@ def _detail(response: httpx.Response) -> str:
     return str(detail)[:300]
 
 
+def last_error(log_lines: Sequence[Any]) -> str | None:
+    """`ExceptionType: message` of the last error in a structured task log (Airflow 3 JSON)."""
+    for line in reversed(log_lines):
+        if not isinstance(line, Mapping) or line.get("level") not in ("error", "critical"):
+            continue
+        details = [d for d in line.get("error_detail") or [] if isinstance(d, Mapping)]
+        if details:
+            detail = next((d for d in details if not d.get("is_cause")), details[0])
+            return f"{detail.get('exc_type')}: {detail.get('exc_value')}"[:500]
+        return str(line.get("event"))[:500]
+    return None
+
+
 class AirflowClient:
     """Airflow REST API v2 at `base_url` (e.g. `http://127.0.0.1:8080`) as `username`.
 
@@ -233,7 +246,7 @@ class AirflowClient:
         for attempt in range(2):
             if self._token is None:
                 self._token = self._login()
-            headers = {"Authorization": f"Bearer {self._token}"}
+            headers = {**kwargs.pop("headers", {}), "Authorization": f"Bearer {self._token}"}
             response = self._send_with_retries(method, path, headers=headers, **kwargs)
             if response.status_code == 401 and attempt == 0:
                 self._token = None  # expired or revoked: log in again, once
@@ -377,6 +390,24 @@ class AirflowClient:
         )
         response = self.request("GET", path, params={"deserialize": True}, expected=(200, 404))
         return response.json().get("value") if response.status_code == 200 else None
+
+    def task_error(self, dag_id: str, run_id: str, task_id: str, try_number: int) -> str | None:
+        """The exception a failed try ended with (`Type: message`), from its structured log."""
+        path = (
+            f"{API}/dags/{_seg(dag_id)}/dagRuns/{_seg(run_id)}/taskInstances/{_seg(task_id)}"
+            f"/logs/{try_number}"
+        )
+        response = self.request(
+            "GET",
+            path,
+            params={"full_content": True},
+            headers={"Accept": "application/json"},
+            expected=(200, 404),
+        )
+        if response.status_code != 200:
+            return None
+        content = response.json().get("content")
+        return last_error(content) if isinstance(content, list) else None
 
     def task_log_url(self, dag_id: str, run_id: str, task_id: str) -> str:
         """The Airflow UI page of one task instance (its log is one click away)."""

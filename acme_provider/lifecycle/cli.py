@@ -195,24 +195,19 @@ def _duration(seconds: float | None) -> str:
 
 
 def _print_tasks(run: RunOutcome) -> None:
-    table = Table(
-        "task",
-        "state",
-        "duration",
-        Column("log", overflow="fold"),
-        title=f"{run.dag_id} / {run.run_id}: {run.state}",
-    )
+    colour = "green" if run.succeeded else "red"
+    out.print(f"{run.dag_id}: run {run.run_id} [{colour}]{run.state}[/{colour}]", highlight=False)
+    table = Table("task", "state", "duration")
     for task in run.tasks:
-        colour = {"success": "green", "failed": "red", "upstream_failed": "red"}.get(
+        style = {"success": "green", "failed": "red", "upstream_failed": "red"}.get(
             task.state or "", "yellow"
         )
-        table.add_row(
-            task.task_id,
-            f"[{colour}]{task.state}[/{colour}]",
-            _duration(task.duration),
-            task.log_url,
-        )
+        table.add_row(task.task_id, f"[{style}]{task.state}[/{style}]", _duration(task.duration))
     out.print(table)
+    out.print(f"run: {run.url}", highlight=False, soft_wrap=True)
+    for task in run.tasks:
+        if task.state in ("failed", "upstream_failed"):
+            out.print(f"log of {task.task_id}: {task.log_url}", highlight=False, soft_wrap=True)
 
 
 def _print_webhooks(urls: Mapping[str, str]) -> None:

@@ -50,7 +50,12 @@ from acme_provider.integrations.instances import (
 )
 from acme_provider.integrations.model import Flow, Integration, TriggerKind
 from acme_provider.lifecycle.airflow_api import AirflowClient, Dag, DagRun, TaskInstance
-from acme_provider.lifecycle.errors import AirflowUnreachable, InvalidRequest, UnknownName
+from acme_provider.lifecycle.errors import (
+    AirflowUnreachable,
+    InvalidRequest,
+    LifecycleError,
+    UnknownName,
+)
 from acme_provider.lifecycle.request import DeployPlan, DeployRequest, plan_deploy
 from acme_provider.lifecycle.samples import check_payload, sample_payload
 from acme_provider.lifecycle.settings import LifecycleSettings
@@ -78,6 +83,7 @@ class TaskOutcome:
     state: str | None
     duration: float | None
     log_url: str
+    try_number: int = 0
 
 
 @dataclass(frozen=True)
@@ -99,14 +105,15 @@ class RunOutcome:
     def failed_task(self) -> TaskOutcome | None:
         return next((t for t in self.tasks if t.state in ("failed", "upstream_failed")), None)
 
-    def failure_reason(self, what: str) -> tuple[str, str]:
-        """`(reason, log URL)` for an unsuccessful run."""
+    def failure_reason(self, what: str, error: str | None = None) -> tuple[str, str]:
+        """`(reason, log URL)` for an unsuccessful run; `error` is the failed task's exception."""
         if self.timed_out:
             return f"{what} run {self.run_id} still {self.state} after the timeout", self.url
         task = self.failed_task
         if task is None:
             return f"{what} run {self.run_id} ended {self.state}", self.url
-        return f"{what} run {self.run_id} failed in task {task.task_id}", task.log_url
+        reason = f"{what} run {self.run_id} failed in task {task.task_id}"
+        return (f"{reason}: {error}" if error else reason), task.log_url
 
 
 @dataclass(frozen=True)
@@ -334,7 +341,7 @@ class InstanceService:
         )
         outcome = self._wait_for_run(run.dag_id, run.run_id, "Initialization", report)
         if not outcome.succeeded:
-            reason, log_url = outcome.failure_reason("Initialization")
+            reason, log_url = self._failure(outcome, "Initialization")
             return self._deploy_failed(instance, reason, log_url, report, outcome)
 
         instance = self._save_state(instance, InstanceState.ACTIVE, reason=None, log_url=None)
@@ -557,7 +564,21 @@ class InstanceService:
             state=ti.state,
             duration=ti.duration,
             log_url=self.airflow.task_log_url(dag_id, run_id, ti.task_id),
+            try_number=ti.try_number,
         )
+
+    def _failure(self, outcome: RunOutcome, what: str) -> tuple[str, str]:
+        """Why a run failed, with the failed task's exception when its log is readable."""
+        task = outcome.failed_task
+        error = None
+        if task is not None and task.state == "failed" and task.try_number:
+            try:
+                error = self.airflow.task_error(
+                    outcome.dag_id, outcome.run_id, task.task_id, task.try_number
+                )
+            except LifecycleError:
+                error = None  # the reason without the exception is still worth recording
+        return outcome.failure_reason(what, error)
 
     def _run_outcome(self, run: DagRun) -> RunOutcome:
         return RunOutcome(
@@ -621,7 +642,7 @@ class InstanceService:
             report(f"{'Triggered' if created else 'Found'} Teardown run {run_id}")
         outcome = self._wait_for_run(dag_id, run_id, "Teardown", report)
         if not outcome.succeeded:
-            reason, log_url = outcome.failure_reason("Teardown")
+            reason, log_url = self._failure(outcome, "Teardown")
             reason += "; nothing was deleted"
             self._save_state(instance, InstanceState.FAILED, reason=reason, log_url=log_url)
             report(f"{instance_id} not removed: {reason}")
