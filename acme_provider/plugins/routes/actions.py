@@ -7,6 +7,7 @@ so they run as background jobs whose progress the browser follows.
 from __future__ import annotations
 
 import json
+from contextlib import closing
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, HTTPException, Request, status
@@ -19,6 +20,7 @@ from acme_provider.lifecycle.errors import InvalidRequest
 from acme_provider.lifecycle.request import DeployRequest
 from acme_provider.lifecycle.samples import check_payload
 from acme_provider.lifecycle.service import InstanceService
+from acme_provider.plugins import job_work
 from acme_provider.plugins.auth import CallerDep, DeployCallerDep, TriggerCallerDep
 from acme_provider.plugins.deps import IntegrationDep, ServiceFactory, ServiceFactoryDep
 from acme_provider.plugins.jobs import JOBS, JobAlreadyRunning, JobKind, Work
@@ -47,11 +49,8 @@ def _start(request: Request, instance_id: str, kind: JobKind, work: Work) -> Res
 def pause(
     instance_id: str, request: Request, caller: TriggerCallerDep, services: ServiceFactoryDep
 ) -> Response:
-    service = services()
-    try:
+    with closing(services()) as service:
         service.pause(instance_id)
-    finally:
-        service.close()
     return RedirectResponse(f"{_detail_url(request, instance_id)}?notice=paused", status_code=303)
 
 
@@ -59,11 +58,8 @@ def pause(
 def resume(
     instance_id: str, request: Request, caller: TriggerCallerDep, services: ServiceFactoryDep
 ) -> Response:
-    service = services()
-    try:
+    with closing(services()) as service:
         service.resume(instance_id)
-    finally:
-        service.close()
     return RedirectResponse(f"{_detail_url(request, instance_id)}?notice=resumed", status_code=303)
 
 
@@ -87,25 +83,12 @@ def _redeploy_request(service: InstanceService, instance_id: str) -> DeployReque
 def redeploy(
     instance_id: str, request: Request, caller: DeployCallerDep, services: ServiceFactoryDep
 ) -> Response:
-    service = services()
-    try:
+    with closing(services()) as service:
         deploy_request = _redeploy_request(service, instance_id)
         service.validate(instance_id, deploy_request)
-    finally:
-        service.close()
     detail_url = _detail_url(request, instance_id)
 
-    def work(progress):  # type: ignore[no-untyped-def]
-        worker = services()
-        try:
-            result = worker.deploy(instance_id, deploy_request, progress=progress)
-        finally:
-            worker.close()
-        notice = {"deployed": "deployed", "unchanged": "unchanged"}.get(
-            result.outcome, "deploy-failed"
-        )
-        return result.ok, result.message, f"{detail_url}?notice={notice}"
-
+    work = job_work.deploy(services, instance_id, deploy_request, detail_url)
     return _start(request, instance_id, "deploying", work)
 
 
@@ -132,31 +115,15 @@ def run_flow_test(
     payload: Annotated[str, Form()] = "",
 ) -> Response:
     """Run one flow now; a pasted payload is checked (as the CLI checks a payload file) first."""
-    service = services()
-    try:
+    with closing(services()) as service:
         service.get_instance(instance_id)
         selected = service.flow(flow)
-    finally:
-        service.close()
     conf = _pasted_payload(selected, payload)
     detail_url = _detail_url(request, instance_id)
 
-    def work(progress):  # type: ignore[no-untyped-def]
-        worker = services()
-        try:
-            result = worker.test_flow(
-                instance_id,
-                selected.slug,
-                payload=conf,
-                payload_source=PAYLOAD_SOURCE,
-                progress=progress,
-            )
-        finally:
-            worker.close()
-        ok = result.run.succeeded
-        message = f"Test run {result.run.run_id} of {selected.name}: {result.run.state}"
-        return ok, message, f"{detail_url}?notice={'test-success' if ok else 'test-failed'}"
-
+    work = job_work.flow_test(
+        services, instance_id, selected.slug, conf, PAYLOAD_SOURCE, detail_url
+    )
     return _start(request, instance_id, "testing", work)
 
 
@@ -168,11 +135,8 @@ def confirm_remove(
     integration: IntegrationDep,
     services: ServiceFactoryDep,
 ) -> HTMLResponse:
-    service = services()
-    try:
+    with closing(services()) as service:
         instance = service.get_instance(instance_id)
-    finally:
-        service.close()
     crumbs = [(instance_id, _detail_url(request, instance_id)), ("Remove", None)]
     return render(request, "remove.html", row=instance, error=None, crumbs=crumbs)
 
@@ -185,37 +149,17 @@ def remove(
     services: ServiceFactoryDep,
     confirm: Annotated[str, Form()] = "",
 ) -> Response:
-    service = services()
-    try:
+    with closing(services()) as service:
         instance = service.get_instance(instance_id)
-    finally:
-        service.close()
     if confirm.strip() != instance_id:
         crumbs = [(instance_id, _detail_url(request, instance_id)), ("Remove", None)]
         error = f"Type the instance id {instance_id!r} exactly to confirm; nothing was removed."
         return render(
             request, "remove.html", status_code=400, row=instance, error=error, crumbs=crumbs
         )
-    base = mount_base(request)
-    return _start(request, instance_id, "removing", _remove_work(services, instance_id, base))
-
-
-def _remove_work(services: ServiceFactory, instance_id: str, base: str) -> Work:
-    def work(progress):  # type: ignore[no-untyped-def]
-        worker = services()
-        try:
-            result = worker.remove(instance_id, progress=progress)
-        finally:
-            worker.close()
-        if result.removed:
-            return True, f"{instance_id} removed", f"{base}/?notice=removed"
-        return (
-            False,
-            result.reason or "Teardown failed",
-            f"{base}/instances/{instance_id}?notice=remove-failed",
-        )
-
-    return work
+    list_url = f"{mount_base(request)}/"
+    work = job_work.remove(services, instance_id, list_url, _detail_url(request, instance_id))
+    return _start(request, instance_id, "removing", work)
 
 
 def _progress(
@@ -226,8 +170,7 @@ def _progress(
     if job is not None:
         return job.snapshot()
     detail_url = _detail_url(request, instance_id)
-    service = caller_services()
-    try:
+    with closing(caller_services()) as service:
         if not service.store.exists(instance_id):
             return {
                 "instance": instance_id,
@@ -238,8 +181,6 @@ def _progress(
                 "next_url": f"{mount_base(request)}/",
             }
         instance = service.get_instance(instance_id)
-    finally:
-        service.close()
     running = instance.state in IN_PROGRESS
     line = instance.status.reason or f"{instance_id} is {instance.state}"
     return {

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from contextlib import closing
+
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
@@ -61,8 +63,7 @@ def _row(
 def instance_list(
     request: Request, caller: CallerDep, integration: IntegrationDep, services: ServiceFactoryDep
 ) -> HTMLResponse:
-    service = services()
-    try:
+    with closing(services()) as service:
         instances = service.list_instances()
         broken = [str(error) for error in service.broken_instance_files()]
         dags = (
@@ -75,8 +76,6 @@ def instance_list(
         known = [d for d in flow_of_dag if d in paused_by_dag]
         latest_runs = executions.latest_run_per_dag(service.airflow, known)
         rows = executions.run_rows(integration, flow_of_dag, list(latest_runs.values()), {})
-    finally:
-        service.close()
     latest = {row.dag_id: row for row in rows}
     return render(
         request,
@@ -171,12 +170,9 @@ def instance_page(
     integration: IntegrationDep,
     services: ServiceFactoryDep,
 ) -> HTMLResponse:
-    service = services()
-    try:
+    with closing(services()) as service:
         report = service.status(instance_id, recent=1)
         detail = instance_detail(integration, service, report, caller.can_manage_connections)
-    finally:
-        service.close()
     return render(
         request,
         "instance.html",

@@ -8,6 +8,7 @@ nothing has been deployed.
 from __future__ import annotations
 
 import contextlib
+from contextlib import closing
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -16,7 +17,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from acme_provider.integrations.model import Integration
 from acme_provider.lifecycle.errors import InvalidRequest
 from acme_provider.lifecycle.service import InstanceService
-from acme_provider.plugins import wizard_form
+from acme_provider.plugins import job_work, wizard_form
 from acme_provider.plugins.auth import DeployCallerDep
 from acme_provider.plugins.deps import IntegrationDep, ServiceFactory, ServiceFactoryDep
 from acme_provider.plugins.jobs import JOBS, JobAlreadyRunning
@@ -69,21 +70,11 @@ def _render_wizard(
 def _start_deploy(
     request: Request, services: ServiceFactory, entered: wizard_form.WizardInput
 ) -> Response:
-    deploy_request = entered.to_request()
     instance_id = entered.instance_id
     base = mount_base(request)
     detail_url = f"{base}/instances/{instance_id}"
 
-    def work(progress):  # type: ignore[no-untyped-def]
-        service = services()
-        try:
-            result = service.deploy(instance_id, deploy_request, progress=progress)
-        finally:
-            service.close()
-        notice = {"deployed": "deployed", "unchanged": "unchanged"}.get(
-            result.outcome, "deploy-failed"
-        )
-        return result.ok, result.message, f"{detail_url}?notice={notice}"
+    work = job_work.deploy(services, instance_id, entered.to_request(), detail_url)
 
     # A deploy already running for this instance: show its progress instead of a second one.
     with contextlib.suppress(JobAlreadyRunning):
@@ -137,11 +128,8 @@ async def create_instance(
     services: ServiceFactoryDep,
 ) -> Response:
     form = await request.form()
-    service = services()
-    try:
+    with closing(services()) as service:
         return _submit(request, integration, service, services, form, editing=None)
-    finally:
-        service.close()
 
 
 def _current_values(
@@ -167,11 +155,8 @@ def edit_instance_form(
     integration: IntegrationDep,
     services: ServiceFactoryDep,
 ) -> HTMLResponse:
-    service = services()
-    try:
+    with closing(services()) as service:
         values = _current_values(integration, service, instance_id)
-    finally:
-        service.close()
     return _render_wizard(request, integration, editing=instance_id, values=values, errors={})
 
 
@@ -184,9 +169,6 @@ async def update_instance(
     services: ServiceFactoryDep,
 ) -> Response:
     form = await request.form()
-    service = services()
-    try:
+    with closing(services()) as service:
         service.get_instance(instance_id)  # unknown id: 404 listing the known ones
         return _submit(request, integration, service, services, form, editing=instance_id)
-    finally:
-        service.close()
