@@ -308,6 +308,7 @@ def wait_drained(relay_port: int, timeout: float) -> dict[str, Any]:
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
+    load_start = round(os.getloadavg()[0], 2)
     python = sys.executable
     me = str(Path(__file__).resolve())
     workdir = Path(tempfile.mkdtemp(prefix="relay-bench-"))
@@ -383,6 +384,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "connections": args.connections,
         "duration_s": args.duration,
         "cpus": os.cpu_count(),
+        # Other work on the machine skews every figure: shown so runs can be compared.
+        "load_avg_1m": {"start": load_start, "end": round(os.getloadavg()[0], 2)},
         "stub_airflow": {"latency_ms": STUB_LATENCY_MS, "capacity": STUB_CAPACITY},
         "logs": str(workdir),
     }
