@@ -21,7 +21,9 @@ class RelaySettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="RELAY_", extra="ignore", frozen=True)
 
     state_dir: Path = Field(Path(".state"), description="Where the default SQLite file lives")
-    database_url: str | None = Field(None, description="SQLAlchemy URL; default SQLite file")
+    database_url: str | None = Field(
+        None, description="SQLAlchemy URL; default SQLite file", repr=False
+    )
     signing_keys: SecretStr | None = Field(
         None, description="Comma-separated; the first derives route secrets, all verify"
     )

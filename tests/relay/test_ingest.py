@@ -65,6 +65,19 @@ def test_delivery_is_acknowledged_and_stored_with_its_thin_fields(ingest_relay: 
     assert event["status"] == "pending"
 
 
+def test_standard_webhooks_payload_shape_is_understood(ingest_relay: Relay) -> None:
+    """Generic senders: `type`, `timestamp` and `data.id` stand in for the thin fields."""
+    route = unique_route()
+    body = b'{"type": "invoice.paid", "timestamp": "2026-11-28T10:00:00Z", "data": {"id": "inv_9"}}'
+    assert ingest_relay.deliver(route, "msg_sw", body=body).status_code == 200
+    [event] = ingest_relay.events(route)
+    assert (event["event_type"], event["object_id"], event["occurred_at"]) == (
+        "invoice.paid",
+        "inv_9",
+        "2026-11-28T10:00:00Z",
+    )
+
+
 def test_redelivery_is_acknowledged_and_stored_once(ingest_relay: Relay) -> None:
     route = unique_route()
     first = ingest_relay.deliver(route, "msg_dup")

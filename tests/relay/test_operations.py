@@ -150,6 +150,20 @@ def test_console_script_prints_the_route_secret_known_answer(tmp_path: Path) -> 
     assert result.stdout.strip() == VECTOR_SECRET
 
 
+def test_settings_never_show_secrets() -> None:
+    from webhook_relay.settings import RelaySettings
+
+    settings = RelaySettings(
+        database_url="postgresql+psycopg2://relay:db-secret@db/relay",
+        signing_keys="key-secret",
+        airflow_password="af-secret",
+        admin_token="admin-secret",
+    )
+    shown = repr(settings) + str(settings)
+    for secret in ("db-secret", "key-secret", "af-secret", "admin-secret"):
+        assert secret not in shown
+
+
 def test_route_secret_rejects_a_bad_route_naming_the_segment(tmp_path: Path) -> None:
     result = cli("route-secret", "acme-erp/Shop/sync-customer-data", tmp=tmp_path)
     assert result.exit_code == 2

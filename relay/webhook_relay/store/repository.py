@@ -51,12 +51,15 @@ def _paused_routes() -> Select:
 
 
 def _thin_event(row: Any) -> dict[str, Any]:
-    return {
+    """What a DAG run gets per event; fields the sender did not give are left out (a DAG's
+    params may type them as strings, and null would fail validation)."""
+    event = {
         "id": row.webhook_id,
         "type": row.event_type,
         "object_id": row.object_id,
         "occurred_at": row.occurred_at,
     }
+    return {k: v for k, v in event.items() if v is not None}
 
 
 class Store:
