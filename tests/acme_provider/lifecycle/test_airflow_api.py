@@ -10,7 +10,7 @@ from collections.abc import Callable
 import httpx
 import pytest
 
-from acme_provider.lifecycle.airflow_api import AirflowClient
+from acme_provider.lifecycle.airflow_api import AirflowClient, last_error
 from acme_provider.lifecycle.errors import AirflowApiError, AirflowAuthError, AirflowUnreachable
 from sandbox.processes import free_port
 
@@ -159,3 +159,29 @@ def test_upsert_patches_only_given_fields_and_creates_when_missing() -> None:
     assert "update_mask=conn_type" in last_params
     assert "update_mask=host" in last_params
     assert "password" not in last_params  # an omitted password keeps the stored one
+
+
+def test_the_last_error_of_a_structured_task_log_names_the_exception() -> None:
+    log = [
+        {"event": "::group::Pre Execute", "level": "info"},
+        {"event": "Retrying soon", "level": "warning"},
+        {
+            "event": "Task failed with exception",
+            "level": "error",
+            "error_detail": [
+                {
+                    "exc_type": "AcmeAuthError",
+                    "exc_value": "HTTP 401: unknown API key",
+                    "is_cause": False,
+                },
+                {"exc_type": "HTTPError", "exc_value": "401", "is_cause": True},
+            ],
+        },
+        {"event": "::endgroup::", "level": "info"},
+    ]
+
+    assert last_error(log) == "AcmeAuthError: HTTP 401: unknown API key"
+    assert last_error([{"event": "Killed by the OOM killer", "level": "error"}]) == (
+        "Killed by the OOM killer"
+    )
+    assert last_error([{"event": "all good", "level": "info"}]) is None
