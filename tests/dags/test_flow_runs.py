@@ -1,0 +1,225 @@
+"""Each Acme ERP flow run for real with `dag.test()` against the sandbox simulators.
+
+The DAGs come from the real shims in `dags/`, the instance from a real instance file, the
+credentials from Airflow connections; Acme ERP and Progix are the simulator processes and
+the "relay" is a webhook receiver, so Acme's signed deliveries prove the derived secrets.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from standardwebhooks.webhooks import Webhook
+
+from acme_provider.integrations import naming
+from acme_provider.webhook_secrets import route_secret
+from tests.dags.support import DagTestRunner, conn_env, instance_data, write_instance
+from tests.support.simulators import AcmeSimulator, ProgixSimulator, WebhookReceiver
+
+pytestmark = pytest.mark.slow
+
+INSTANCE = "shop-1"
+SIGNING_KEY = "relay-signing-key-for-tests"
+OWNER = f"acme-erp/{INSTANCE}"
+WEBHOOK_FLOWS = {
+    "sync-customer-data": ["customer.created", "customer.updated"],
+    "sync-inventory-data": ["inventory.updated"],
+}
+
+
+def dag_id(flow: str) -> str:
+    return naming.dag_id("acme-erp", INSTANCE, flow)
+
+
+@dataclass
+class Deployment:
+    runner: DagTestRunner
+    env: dict[str, str]
+    acme: AcmeSimulator
+    progix: ProgixSimulator
+    relay: WebhookReceiver
+
+    def run(self, flow: str, conf: dict[str, Any] | None = None) -> dict[str, Any]:
+        outcome = self.runner.run(dag_id(flow), conf, self.env)
+        assert outcome["state"] == "success", (outcome, f"log: {self.runner.log_path}")
+        return outcome
+
+    def owned_webhooks(self) -> list[dict[str, Any]]:
+        return [
+            hook
+            for hook in self.acme.list_webhooks()
+            if hook["metadata"].get("managed_by") == OWNER
+        ]
+
+
+def deploy(tmp_path: Path, runner: DagTestRunner, acme, progix, relay, **config: Any) -> Deployment:
+    """One instance file in a fresh instances directory, and its connections."""
+    instances = tmp_path / "instances"
+    write_instance(instances, instance_data(INSTANCE, **config))
+    env = {
+        "INTEGRATION_INSTANCES_DIR": str(instances),
+        **conn_env(f"acme_erp__{INSTANCE}", "acme_erp", acme.url, acme.api_key),
+        **conn_env(f"progix__{INSTANCE}", "http", progix.url, progix.api_key),
+        **conn_env("webhook_relay", "http", relay.url, SIGNING_KEY),
+    }
+    return Deployment(runner, env, acme, progix, relay)
+
+
+@pytest.fixture
+def deployment(tmp_path, dag_runner, acme_simulator, progix_simulator, webhook_receiver):
+    return deploy(tmp_path, dag_runner, acme_simulator, progix_simulator, webhook_receiver)
+
+
+def events(event_type: str, object_ids: list[str]) -> dict[str, Any]:
+    return {
+        "events": [
+            {
+                "id": f"evt_{n}",
+                "type": event_type,
+                "object_id": object_id,
+                "occurred_at": "2026-01-01T00:00:00Z",
+            }
+            for n, object_id in enumerate(object_ids)
+        ]
+    }
+
+
+def runs_of_other_dags(outcome: dict[str, Any], flow: str) -> list[list[str]]:
+    return [run for run in outcome["new_runs"] if run[0] != dag_id(flow)]
+
+
+def test_initialization_registers_exactly_the_flow_webhooks_idempotently_and_backfills(
+    tmp_path, dag_runner, acme_simulator, progix_simulator, webhook_receiver
+):
+    deployment = deploy(
+        tmp_path,
+        dag_runner,
+        acme_simulator,
+        progix_simulator,
+        webhook_receiver,
+        warehouses=["north"],
+        backfill_on_deploy=True,
+    )
+    foreign = acme_simulator.create_webhook(
+        "http://127.0.0.1:9/elsewhere", "whsec_" + "A" * 32, events=["customer.created"]
+    )
+    alice = acme_simulator.create_customer(name="Alice", email="alice@example.com")
+    acme_simulator.create_item("SKU-N", name="North widget", warehouse="north", quantity=3)
+    acme_simulator.create_item("SKU-S", name="South widget", warehouse="south", quantity=5)
+
+    first = deployment.run("initialization")
+
+    urls = first["xcom"]["webhook_urls"]["webhookUrls"]
+    assert urls == {
+        flow: f"{webhook_receiver.url}/hooks/acme-erp/{INSTANCE}/{flow}" for flow in WEBHOOK_FLOWS
+    }
+    assert sorted(first["xcom"]["ensure_webhooks"]["created"]) == sorted(WEBHOOK_FLOWS)
+    owned = deployment.owned_webhooks()
+    assert {hook["url"]: sorted(hook["events"]) for hook in owned} == {
+        urls[flow]: sorted(events) for flow, events in WEBHOOK_FLOWS.items()
+    }
+    assert first["xcom"]["backfill_customers"]["created"] == 1
+    assert first["xcom"]["backfill_inventory"]["created"] == 1
+    assert first["xcom"]["backfill_inventory"]["filtered"] == 1
+    assert progix_simulator.get("customers", alice["id"])["version"] == alice["version"]
+    assert [item["external_id"] for item in progix_simulator.list_all("inventory")] == ["SKU-N"]
+    assert runs_of_other_dags(first, "initialization") == []
+
+    # Acme signs each delivery with the route secret derived from the relay's key.
+    acme_simulator.update_customer(alice["id"], name="Alice B")
+    delivery = webhook_receiver.wait_for(1)[0]
+    assert delivery.path == f"/hooks/acme-erp/{INSTANCE}/sync-customer-data"
+    secret = route_secret(SIGNING_KEY, f"acme-erp/{INSTANCE}/sync-customer-data")
+    payload = Webhook(secret).verify(delivery.body, delivery.headers)
+    assert payload["object_id"] == alice["id"]
+
+    second = deployment.run("initialization")
+
+    summary = second["xcom"]["ensure_webhooks"]
+    assert (summary["created"], summary["updated"], summary["deleted"]) == ([], [], [])
+    assert sorted(summary["unchanged"]) == sorted(WEBHOOK_FLOWS)
+    assert {hook["id"] for hook in deployment.owned_webhooks()} == {hook["id"] for hook in owned}
+
+    teardown = deployment.run("teardown")
+
+    assert sorted(teardown["xcom"]["delete_webhooks"]["deleted"]) == sorted(h["id"] for h in owned)
+    assert deployment.owned_webhooks() == []
+    assert [hook["id"] for hook in acme_simulator.list_webhooks()] == [foreign["id"]]
+
+
+def test_sync_customer_data_upserts_current_records_and_nothing_else(deployment: Deployment):
+    acme, progix = deployment.acme, deployment.progix
+    ann = acme.create_customer(name="Ann", email="ann@example.com", company="Ann Co")
+    bob = acme.create_customer(name="Bob")
+    ann = acme.update_customer(ann["id"], phone="+1 555 0100")
+    object_ids = [ann["id"], bob["id"], ann["id"], "cus_does_not_exist", bob["id"]]
+
+    outcome = deployment.run("sync-customer-data", events("customer.updated", object_ids))
+
+    counts = outcome["xcom"]["sync_customers"]
+    assert counts | {"batches": 0} == {
+        "events": 5,
+        "objects": 3,
+        "ignored": 0,
+        "fetched": 2,
+        "missing": 1,
+        "batches": 0,
+        "created": 2,
+        "updated": 0,
+        "stale": 0,
+        "filtered": 0,
+    }
+    stored = progix.get("customers", ann["id"])
+    assert (stored["version"], stored["name"], stored["phone"], stored["company"]) == (
+        ann["version"],
+        "Ann",
+        "+1 555 0100",
+        "Ann Co",
+    )
+    assert progix.get("customers", bob["id"])["name"] == "Bob"
+    # One flow's run never invokes another flow.
+    assert progix.list_all("inventory") == []
+    assert acme.list_webhooks() == []
+    assert runs_of_other_dags(outcome, "sync-customer-data") == []
+
+
+def test_sync_inventory_data_with_thousands_of_events(
+    tmp_path, dag_runner, acme_simulator, progix_simulator, webhook_receiver
+):
+    deployment = deploy(
+        tmp_path,
+        dag_runner,
+        acme_simulator,
+        progix_simulator,
+        webhook_receiver,
+        warehouses=["north", "east"],
+    )
+    skus = [f"SKU-{n:03d}" for n in range(105)]  # two fetch batches: 100 + 5
+    for n, sku in enumerate(skus):
+        acme_simulator.create_item(
+            sku, name=f"Item {n}", warehouse=["north", "east", "south"][n % 3], quantity=n
+        )
+    changed = acme_simulator.update_item("SKU-000", quantity=999)
+    object_ids = [skus[n % len(skus)] for n in range(3000)]  # 3,000 events, 105 objects
+
+    outcome = deployment.run("sync-inventory-data", events("inventory.updated", object_ids))
+
+    counts = outcome["xcom"]["sync_inventory"]
+    assert (counts["events"], counts["objects"], counts["fetched"], counts["batches"]) == (
+        3000,
+        150,
+        150,
+        2,
+    )
+    assert (counts["created"], counts["filtered"], counts["missing"]) == (70, 35, 0)
+    synced = {item["external_id"]: item for item in progix_simulator.list_all("inventory")}
+    assert sorted(synced) == sorted(s for n, s in enumerate(skus) if n % 3 != 2)
+    assert (synced["SKU-000"]["quantity"], synced["SKU-000"]["version"]) == (
+        999,
+        changed["version"],
+    )
+    assert progix_simulator.list_all("customers") == []
+    assert runs_of_other_dags(outcome, "sync-inventory-data") == []
