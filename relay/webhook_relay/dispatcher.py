@@ -56,7 +56,9 @@ class Dispatcher:
             self._wake.clear()
             stop_wait = asyncio.ensure_future(stop.wait())
             wake_wait = asyncio.ensure_future(self._wake.wait())
-            await asyncio.wait({stop_wait, wake_wait}, timeout=poll, return_when="FIRST_COMPLETED")
+            await asyncio.wait(
+                {stop_wait, wake_wait}, timeout=poll, return_when=asyncio.FIRST_COMPLETED
+            )
             stop_wait.cancel()
             wake_wait.cancel()
         await self._drain()
