@@ -83,3 +83,27 @@ def test_the_sandbox_image_install_serves(tmp_path: Path) -> None:
         {"PATH": f"{bin_dir}:/usr/bin:/bin"},
         tmp_path,
     )
+
+
+def test_the_relay_image_install_serves(tmp_path: Path) -> None:
+    bin_dir = _install_wheel(REPO_ROOT / "relay", "[postgres]", tmp_path)
+    port = free_port()
+    _serve_until_healthy(
+        "relay",
+        [
+            str(bin_dir / "webhook-relay"),
+            "serve",
+            "--no-dispatcher",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ],
+        port,
+        {
+            "PATH": f"{bin_dir}:/usr/bin:/bin",
+            "RELAY_SIGNING_KEYS": "image-check-signing-key",
+            "RELAY_DATABASE_URL": f"sqlite:///{tmp_path / 'relay.db'}",
+        },
+        tmp_path,
+    )
