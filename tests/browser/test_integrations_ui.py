@@ -3,19 +3,39 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Iterator
+from contextlib import closing
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser
 
+from acme_provider.lifecycle.service import InstanceService
+from acme_provider.lifecycle.settings import LifecycleSettings
 from tests.browser import ui_scenario
 from tests.support.stack import StackHandle
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
 
+@pytest.fixture
+def instance_id(stack: StackHandle) -> Iterator[str]:
+    """A fresh instance id; if the test stops half-way, the instance is removed afterwards so
+    the shared stack's Acme account is left as other tests expect it."""
+    instance_id = f"ui-{secrets.token_hex(3)}"
+    yield instance_id
+    settings = LifecycleSettings(
+        airflow_url=stack.stack.airflow_url,
+        airflow_password=stack.stack.airflow_password("admin"),
+        instances_dir=stack.stack.instances_dir,
+    )
+    with closing(InstanceService(settings)) as service:
+        if service.store.exists(instance_id):
+            service.remove(instance_id)
+
+
 def test_deploy_pause_and_remove_an_instance_in_the_airflow_ui(
-    stack: StackHandle, browser: Browser, screenshots_dir: Path
+    stack: StackHandle, browser: Browser, screenshots_dir: Path, instance_id: str
 ) -> None:
     target = ui_scenario.UiTarget(
         airflow_url=stack.stack.airflow_url,
@@ -31,9 +51,7 @@ def test_deploy_pause_and_remove_an_instance_in_the_airflow_ui(
     page = context.new_page()
     page.set_default_timeout(30_000)
     try:
-        ui_scenario.run(
-            page, target, ui_scenario.Screenshots(screenshots_dir), f"ui-{secrets.token_hex(3)}"
-        )
+        ui_scenario.run(page, target, ui_scenario.Screenshots(screenshots_dir), instance_id)
     except Exception:
         page.screenshot(path=str(screenshots_dir / "failure.png"))
         raise

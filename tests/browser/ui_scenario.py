@@ -15,6 +15,8 @@ from typing import Any
 from playwright.sync_api import FrameLocator, Page, expect
 
 DEPLOY_TIMEOUT_MS = 150_000
+STEP_TIMEOUT_MS = 30_000  # generous: the CI machine has 2 cores shared by many processes
+expect.set_options(timeout=STEP_TIMEOUT_MS)
 
 
 @dataclass(frozen=True)
@@ -37,7 +39,7 @@ class Screenshots:
     def take(self, page: Page, name: str) -> Path:
         self.count += 1
         path = self.directory / f"{self.count:02d}-{name}.png"
-        page.screenshot(path=str(path))
+        page.screenshot(path=str(path), timeout=2 * STEP_TIMEOUT_MS, animations="disabled")
         return path
 
 
