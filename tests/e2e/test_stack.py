@@ -1,0 +1,76 @@
+"""The local stack starts as `make demo` starts it, and Airflow picks up instance files."""
+
+from __future__ import annotations
+
+import time
+
+import httpx
+import pytest
+
+from acme_provider.acme_erp.definition import ACME_ERP
+from acme_provider.catalog import INTEGRATIONS
+from acme_provider.integrations.instances import Instance, InstanceStore
+from tests.support.stack import StackHandle
+
+pytestmark = pytest.mark.slow
+
+
+def _wait_for_dags(stack: StackHandle, instance_id: str, timeout: float = 90.0) -> set[str]:
+    rest = stack.stack.rest()
+    deadline = time.monotonic() + timeout
+    found: set[str] = set()
+    while time.monotonic() < deadline:
+        body = rest.get("/api/v2/dags", params={"tags": f"instance:{instance_id}", "limit": 100})
+        found = {dag["dag_id"] for dag in body["dags"]}
+        if len(found) == len(ACME_ERP.flows):
+            return found
+        time.sleep(1.0)
+    return found
+
+
+def test_every_service_answers_and_each_user_gets_a_token(stack: StackHandle) -> None:
+    health = stack.stack.rest("viewer").get("/api/v2/monitor/health")
+    assert {health[c]["status"] for c in ("scheduler", "dag_processor", "triggerer")} == {"healthy"}
+    for user in ("admin", "relay", "viewer"):
+        assert stack.stack.rest(user).token()
+    for url in (stack.stack.relay_url, stack.stack.acme_url, stack.stack.progix_url):
+        assert httpx.get(f"{url}/healthz", timeout=5).status_code == 200
+    # The simulators know the stack's accounts and tenants, and only their keys.
+    assert stack.acme.list_webhooks() == []
+    assert stack.progix.list_all("customers") == []
+    wrong = httpx.get(
+        f"{stack.stack.acme_url}/v1/customers", headers={"authorization": "Bearer nope"}
+    )
+    assert wrong.status_code == 401
+
+
+def test_wrong_password_gets_no_token(stack: StackHandle) -> None:
+    response = httpx.post(
+        f"{stack.stack.airflow_url}/auth/token",
+        json={"username": "admin", "password": "not-the-password"},
+        timeout=10,
+    )
+    assert response.status_code == 401
+
+
+def test_an_instance_file_makes_its_dags_appear(stack: StackHandle) -> None:
+    instance_id = "stack-smoke"
+    store = InstanceStore(stack.stack.instances_dir, INTEGRATIONS)
+    store.save(
+        Instance(
+            id=instance_id,
+            integration=ACME_ERP.slug,
+            customer="Smoke test",
+            generation=1,
+            config={"progix_tenant": "progix-one"},
+            connections={
+                "acme_connection": f"acme_erp__{instance_id}",
+                "progix_connection": f"progix__{instance_id}",
+            },
+        )
+    )
+    try:
+        expected = {ACME_ERP.dag_id(instance_id, flow.slug) for flow in ACME_ERP.flows}
+        assert _wait_for_dags(stack, instance_id) == expected
+    finally:
+        store.delete(instance_id)
