@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from airflow.sdk import Param
+from airflow.sdk.exceptions import ParamValidationError
 
 from acme_provider.acme_erp import ACME_ERP
 from acme_provider.integrations.events import changed_objects, events_param
@@ -47,5 +48,5 @@ def test_trigger_form_example_is_valid_and_typed() -> None:
     assert param.value[0]["type"] == "inventory.updated"
     assert param.resolve() == param.value
     assert changed_objects(param.value, flow.events).object_ids == ["SKU-1"]
-    with pytest.raises(Exception, match="object_id"):
-        param.resolve([{"type": "inventory.updated"}])
+    with pytest.raises(ParamValidationError, match="is not of type 'array'"):
+        param.resolve({"object_id": "SKU-1"})
