@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import httpx
 from airflow.configuration import conf
 from fastapi import Request
 
@@ -33,8 +34,10 @@ class UserTokenClient(AirflowClient):
     again with, so the call fails with `SessionExpired`.
     """
 
-    def __init__(self, base_url: str, caller: Caller) -> None:
-        super().__init__(base_url, caller.name, "")
+    def __init__(
+        self, base_url: str, caller: Caller, *, transport: httpx.BaseTransport | None = None
+    ) -> None:
+        super().__init__(base_url, caller.name, "", transport=transport)
         self._forwarded: str | None = caller.token
 
     def _login(self) -> str:
