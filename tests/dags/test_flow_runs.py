@@ -160,13 +160,13 @@ def test_sync_customer_data_upserts_current_records_and_nothing_else(deployment:
     outcome = deployment.run("sync-customer-data", events("customer.updated", object_ids))
 
     counts = outcome["xcom"]["sync_customers"]
-    assert counts | {"batches": 0} == {
+    assert counts == {
         "events": 5,
         "objects": 3,
         "ignored": 0,
         "fetched": 2,
         "missing": 1,
-        "batches": 0,
+        "batches": 1,
         "created": 2,
         "updated": 0,
         "stale": 0,
