@@ -7,9 +7,11 @@ re-sent with the same run id, which Airflow answers with 409 if the first send g
 
 from __future__ import annotations
 
+import contextlib
 import json
+import threading
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -65,12 +67,25 @@ def _thin_event(row: Any) -> dict[str, Any]:
 class Store:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        self._write_lock = threading.Lock() if engine.dialect.name == "sqlite" else None
         insert = pg_insert if engine.dialect.name == "postgresql" else sqlite_insert
         self._insert_events = (
             insert(events)
             .on_conflict_do_nothing(index_elements=["route", "webhook_id"])
             .returning(events.c.route, events.c.webhook_id)
         )
+
+    @contextlib.contextmanager
+    def _write(self) -> Iterator[Connection]:
+        """A write transaction. On SQLite, writers of this process queue on a lock first:
+        SQLite's own busy handler sleeps 1, 2, 5, 10… ms between tries, which would add
+        those sleeps to ingest commits whenever the dispatcher holds the write lock."""
+        if self._write_lock is None:
+            with self.engine.begin() as conn:
+                yield conn
+            return
+        with self._write_lock, self.engine.begin() as conn:
+            yield conn
 
     def _read(self) -> Connection:
         """A connection for queries only (on SQLite: no write lock)."""
@@ -80,7 +95,7 @@ class Store:
 
     def insert_events(self, rows: Sequence[dict[str, Any]]) -> set[tuple[str, str]]:
         """Insert in one transaction; returns the (route, webhook_id) keys that were new."""
-        with self.engine.begin() as conn:
+        with self._write() as conn:
             if self.engine.dialect.name == "sqlite":
                 return _insert_events_sqlite(conn, rows)
             result = conn.execute(self._insert_events, list(rows))
@@ -130,7 +145,7 @@ class Store:
         lease_s: float,
         allow_partial: bool,
     ) -> ClaimedBatch | None:
-        with self.engine.begin() as conn:
+        with self._write() as conn:
             rows = conn.execute(
                 select(
                     events.c.id,
@@ -186,23 +201,22 @@ class Store:
         """Lease open batches that are due (retry time reached, no live lease)."""
         if limit <= 0:
             return []
-        with self.engine.begin() as conn:
-            ids = (
-                conn.execute(
-                    select(batches.c.id)
-                    .where(
-                        batches.c.status == OPEN,
-                        batches.c.next_attempt_at <= now,
-                        or_(batches.c.lease_until.is_(None), batches.c.lease_until < now),
-                        batches.c.route.not_in(_paused_routes()),
-                    )
-                    .order_by(batches.c.next_attempt_at)
-                    .limit(limit)
-                    .with_for_update(skip_locked=True)
-                )
-                .scalars()
-                .all()
+        due = (
+            select(batches.c.id)
+            .where(
+                batches.c.status == OPEN,
+                batches.c.next_attempt_at <= now,
+                or_(batches.c.lease_until.is_(None), batches.c.lease_until < now),
+                batches.c.route.not_in(_paused_routes()),
             )
+            .order_by(batches.c.next_attempt_at)
+            .limit(limit)
+        )
+        with self._read() as conn:  # the common case, nothing due, takes no write lock
+            if conn.execute(due).first() is None:
+                return []
+        with self._write() as conn:
+            ids = conn.execute(due.with_for_update(skip_locked=True)).scalars().all()
             if not ids:
                 return []
             conn.execute(
@@ -226,7 +240,7 @@ class Store:
 
     def _finish(self, batch_id: str, now: float, batch_status: str, error: str | None) -> None:
         event_status = DISPATCHED if batch_status == DISPATCHED else DEAD
-        with self.engine.begin() as conn:
+        with self._write() as conn:
             conn.execute(
                 update(batches)
                 .where(batches.c.id == batch_id, batches.c.status == OPEN)
@@ -253,7 +267,7 @@ class Store:
 
     def mark_retry(self, batch_id: str, owner: str, next_attempt_at: float, error: str) -> None:
         """Release the lease and schedule the next attempt (any dispatcher may take it)."""
-        with self.engine.begin() as conn:
+        with self._write() as conn:
             conn.execute(
                 update(batches)
                 .where(
@@ -275,7 +289,7 @@ class Store:
         ids = list(batch_ids)
         if not ids:
             return
-        with self.engine.begin() as conn:
+        with self._write() as conn:
             conn.execute(
                 update(batches)
                 .where(batches.c.id.in_(ids), batches.c.lease_owner == owner)
@@ -304,7 +318,7 @@ class Store:
         stmt = update(events).where(or_(*conditions))
         if route:
             stmt = stmt.where(events.c.route == route)
-        with self.engine.begin() as conn:
+        with self._write() as conn:
             result = conn.execute(
                 stmt.values(status=PENDING, batch_id=None, replays=events.c.replays + 1)
             )
@@ -316,7 +330,7 @@ class Store:
         stmt = stmt.on_conflict_do_update(
             index_elements=["route"], set_={"paused": paused, "updated_at": now}
         )
-        with self.engine.begin() as conn:
+        with self._write() as conn:
             conn.execute(stmt)
 
     def list_routes(self) -> list[dict[str, Any]]:
