@@ -242,7 +242,7 @@ class _TerminalPrompter:
 
 
 def _interactive_request(service: InstanceService, instance: str) -> Any:
-    existing = service.store.get(instance) if service.store.exists(instance) else None
+    existing = service.find_instance(instance)
 
     def hosts(key: str) -> dict[str, str]:
         conn_id = existing.connections.get(key) if existing else None

@@ -8,6 +8,11 @@
     service.remove(instance_id, progress=cb)               -> RemoveResult   (removed True/False)
     service.list_instances()                               -> list[Instance]
     service.broken_instance_files()                        -> list[InstanceFileError]
+    service.get_instance(instance_id)                      -> Instance  (UnknownName if none)
+    service.find_instance(instance_id)                     -> Instance | None
+    service.webhook_urls(instance_id)                      -> {flow slug: URL} (last good init)
+    service.dag_ids(instance_id)                           -> {flow slug: DAG id}
+    service.flow(slug)                                     -> Flow      (UnknownName if none)
     service.status(instance_id, recent=5)                  -> InstanceReport (flows, DAG ids,
                                                               paused, webhook URLs, recent runs)
     service.pause(instance_id) / service.resume(instance_id) -> InstanceReport
@@ -264,10 +269,11 @@ class InstanceService:
 
     def validate(self, instance_id: str, request: DeployRequest) -> DeployPlan:
         """Validate a deploy request without touching anything."""
-        existing = self._existing(instance_id)
+        existing = self.find_instance(instance_id)
         return plan_deploy(self.integration, instance_id, request, is_redeploy=existing is not None)
 
-    def _existing(self, instance_id: str) -> Instance | None:
+    def find_instance(self, instance_id: str) -> Instance | None:
+        """The deployed instance, or None (also for an invalid id or a broken file)."""
         if not naming.is_valid_instance_id(instance_id) or not self.store.exists(instance_id):
             return None
         try:
@@ -284,19 +290,12 @@ class InstanceService:
         anything else starts a new generation. See the module docstring for errors.
         """
         report = progress or _quiet
-        existing = self._existing(instance_id)
+        existing = self.find_instance(instance_id)
         plan = plan_deploy(self.integration, instance_id, request, is_redeploy=existing is not None)
         self._check_kept_secrets(plan, request.source)
 
-        if (
-            existing
-            and existing.config_digest == plan.digest
-            and existing.state
-            in (
-                InstanceState.ACTIVE,
-                InstanceState.PAUSED,
-            )
-        ):
+        settled = (InstanceState.ACTIVE, InstanceState.PAUSED)
+        if existing and existing.config_digest == plan.digest and existing.state in settled:
             self._apply_connections(plan, report, only_secrets=True)
             return DeployResult(
                 instance=existing,
@@ -336,7 +335,6 @@ class InstanceService:
             instance,
             init_dag_id,
             first_life=init_dag_before is None,
-            since=written_at,
             report=report,
         )
         outcome = self._wait_for_run(run.dag_id, run.run_id, "Initialization", report)
@@ -432,7 +430,6 @@ class InstanceService:
         dag_id: str,
         *,
         first_life: bool,
-        since: datetime,
         report: Progress,
     ) -> DagRun:
         """Generation 1 of a never-seen instance: Airflow's own `@once` run does the work (wait

@@ -25,7 +25,7 @@ class LifecycleSettings:
     instances_dir: Path = DEFAULT_INSTANCES_DIR
     dag_timeout: float = 180.0  # until a new/changed instance's DAGs are parsed
     run_timeout: float = 600.0  # until an initialization/teardown/test run finishes
-    once_grace: float = 20.0  # how long a first deploy waits for Airflow's own @once run
+    once_grace: float = 60.0  # how long a first deploy waits for Airflow's own @once run
     poll_interval: float = 1.0
 
     @classmethod
