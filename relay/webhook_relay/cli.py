@@ -95,8 +95,8 @@ def serve(
         relay,
         host=host,
         port=port,
-        loop="uvloop",
-        http="httptools",
+        loop="auto",  # uvloop and httptools when installed (they are dependencies)
+        http="auto",
         access_log=False,
         log_level=log_level.lower(),
         backlog=4096,
