@@ -17,6 +17,7 @@ from playwright.sync_api import FrameLocator, Page, expect
 DEPLOY_TIMEOUT_MS = 150_000
 STEP_TIMEOUT_MS = 30_000  # generous: the CI machine has 2 cores shared by many processes
 expect.set_options(timeout=STEP_TIMEOUT_MS)
+IFRAME = 'iframe[src*="/integrations"]'  # Airflow shows the plugin's pages in an iframe
 
 
 @dataclass(frozen=True)
@@ -37,7 +38,13 @@ class Screenshots:
         self.count = 0
 
     def take(self, page: Page, name: str) -> Path:
+        """Once the page has settled: Airflow's layout and icons loaded, our page painted."""
         self.count += 1
+        page.wait_for_function("() => Array.from(document.images).every((i) => i.complete)")
+        for frame in page.frames:
+            if "/integrations" in frame.url:
+                frame.wait_for_load_state("load")
+        expect(page.frame_locator(IFRAME).locator("h1")).to_be_visible()
         path = self.directory / f"{self.count:02d}-{name}.png"
         page.screenshot(path=str(path), timeout=2 * STEP_TIMEOUT_MS, animations="disabled")
         return path
@@ -55,7 +62,7 @@ def open_integrations(page: Page, target: UiTarget) -> FrameLocator:
     """Through Airflow's navigation: the view renders inside Airflow's own layout."""
     page.get_by_role("link", name="Integrations").first.click()
     page.wait_for_url(re.compile(r"/plugin/integrations$"))
-    frame = page.frame_locator('iframe[src*="/integrations"]')
+    frame = page.frame_locator(IFRAME)
     expect(frame.get_by_role("heading", name="Integrations", exact=True)).to_be_visible()
     return frame
 
