@@ -27,6 +27,7 @@ class Caller:
     token: str
     can_trigger: bool  # trigger DAG runs, pause/unpause: needed for every action here
     can_manage_connections: bool  # deploy and remove also write the instance's connections
+    can_read_connections: bool = False  # shows connection hosts on the instance page
 
     @property
     def can_deploy(self) -> bool:
@@ -50,6 +51,7 @@ def _caller_for(user: BaseUser, token: str) -> Caller:
             method="POST", access_entity=DagAccessEntity.RUN, user=user
         ),
         can_manage_connections=manager.is_authorized_connection(method="POST", user=user),
+        can_read_connections=manager.is_authorized_connection(method="GET", user=user),
     )
 
 

@@ -14,6 +14,7 @@ from acme_provider.lifecycle.airflow_api import API, AirflowClient, DagRun, Task
 from acme_provider.plugins.views import RunRow
 
 FAILED = ("failed", "upstream_failed")
+BATCH = 100  # Airflow's default [api] maximum_page_limit
 
 
 def recent_runs(client: AirflowClient, dag_ids: Sequence[str], limit: int) -> list[DagRun]:
@@ -26,10 +27,19 @@ def recent_runs(client: AirflowClient, dag_ids: Sequence[str], limit: int) -> li
 
 
 def latest_run_per_dag(client: AirflowClient, dag_ids: Sequence[str]) -> dict[str, DagRun]:
-    """The newest run of each DAG that has one (one call; enough runs for a busy instance)."""
+    """The newest run of each DAG that has one.
+
+    One call covers every DAG whose latest run is among the newest `BATCH` runs overall;
+    Airflow caps a page at 100 runs, so a DAG missing from a full page gets its own call.
+    """
+    batch = recent_runs(client, dag_ids, limit=BATCH)
     latest: dict[str, DagRun] = {}
-    for run in recent_runs(client, dag_ids, limit=max(100, 10 * len(dag_ids))):
+    for run in batch:
         latest.setdefault(run.dag_id, run)
+    if len(batch) >= BATCH:
+        for dag_id in dag_ids:
+            if dag_id not in latest and (runs := recent_runs(client, [dag_id], limit=1)):
+                latest[dag_id] = runs[0]
     return latest
 
 

@@ -172,7 +172,7 @@ def instance_page(
 ) -> HTMLResponse:
     with closing(services()) as service:
         report = service.status(instance_id, recent=1)
-        detail = instance_detail(integration, service, report, caller.can_manage_connections)
+        detail = instance_detail(integration, service, report, caller.can_read_connections)
     return render(
         request,
         "instance.html",

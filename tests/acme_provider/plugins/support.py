@@ -7,7 +7,13 @@ from acme_provider.integrations.instances import Instance, InstanceState, Instan
 from acme_provider.plugins.auth import Caller
 from tests.acme_provider.plugins.fake_airflow import FakeAirflow
 
-ADMIN = Caller(name="admin", token="t", can_trigger=True, can_manage_connections=True)
+ADMIN = Caller(
+    name="admin",
+    token="t",
+    can_trigger=True,
+    can_manage_connections=True,
+    can_read_connections=True,
+)
 USER = Caller(name="relay", token="t", can_trigger=True, can_manage_connections=False)
 VIEWER = Caller(name="viewer", token="t", can_trigger=False, can_manage_connections=False)
 HTML = {"Accept": "text/html"}

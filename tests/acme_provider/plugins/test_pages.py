@@ -140,3 +140,15 @@ def test_static_assets_are_served_locally(client_as):
     page = client.get("/integrations/", headers=HTML).text
     assert "http://" not in page.split("<body>")[0]
     assert "https://" not in page.split("<body>")[0]
+
+
+def test_a_flow_whose_last_run_is_older_than_a_full_page_still_shows_it(
+    client_as, store, fake_airflow
+):
+    deploy_fixture_instance(store, fake_airflow)
+    busy = ACME_ERP.dag_id("shop-1", SYNC_CUSTOMERS)
+    for index in range(100):  # a full page of newer runs of another flow
+        fake_airflow.add_run(busy, f"relay__batch_{100 + index}", "success", minutes_ago=1)
+    page = client_as(VIEWER).get("/integrations/", headers=HTML).text
+    row = page[page.index("<tbody>") :]
+    assert row.count("no runs yet") == 2  # Initialization's old run is still found
