@@ -211,6 +211,12 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=10_000, help="changes, batched run")
     parser.add_argument("--naive-events", type=int, default=120, help="changes, one run each")
     parser.add_argument("--batch-max-events", type=int, default=500, help="relay batch size")
+    parser.add_argument(
+        "--batch-max-wait-ms",
+        type=int,
+        default=5000,
+        help="longest the relay holds a batch open (batched run): bigger batches, fewer runs",
+    )
     parser.add_argument("--timeout", type=float, default=900.0, help="per phase, seconds")
     args = parser.parse_args()
 
@@ -221,7 +227,10 @@ def main() -> None:
             ports=StackPorts.free(),
             acme_accounts=(BATCHED, NAIVE),
             progix_tenants=(BATCHED, NAIVE),
-            relay_env={"RELAY_BATCH_MAX_EVENTS": str(args.batch_max_events)},
+            relay_env={
+                "RELAY_BATCH_MAX_EVENTS": str(args.batch_max_events),
+                "RELAY_BATCH_MAX_WAIT_MS": str(args.batch_max_wait_ms),
+            },
         )
     )
     log(f"starting the stack in {state}")
@@ -232,7 +241,7 @@ def main() -> None:
         batched = measure(stack, BATCHED, BATCHED, BATCHED, args.events, args.timeout)
         log(f"batched: {batched}")
 
-        stack.restart_relay({"RELAY_BATCH_MAX_EVENTS": "1"})
+        stack.restart_relay({"RELAY_BATCH_MAX_EVENTS": "1", "RELAY_BATCH_MAX_WAIT_MS": "0"})
         deploy(stack, NAIVE, NAIVE, NAIVE, state)
         naive = measure(stack, NAIVE, NAIVE, NAIVE, args.naive_events, args.timeout)
         log(f"naive: {naive}")
@@ -250,6 +259,7 @@ def main() -> None:
         "speedup": round(batched_rate / naive_rate, 1),
         **deployed,
         "relay_batch_max_events": args.batch_max_events,
+        "relay_batch_max_wait_ms": args.batch_max_wait_ms,
         "airflow_parallelism": stack.options.airflow_parallelism,
     }
     print(json.dumps(result))

@@ -76,6 +76,7 @@ class Stack:
         self.airflow: AirflowStandalone | None = None
         self._processes: list[ManagedProcess] = []  # started order, stopped in reverse
         self._relay_db = ""
+        self._rest_clients: dict[str, AirflowRest] = {}
         self._started = False
 
     # -- addresses and credentials ---------------------------------------------------
@@ -104,8 +105,13 @@ class Stack:
         return self.airflow.settings.passwords[user]
 
     def rest(self, user: str = "admin") -> AirflowRest:
-        """An Airflow REST API v2 client logged in as `user` (admin, relay or viewer)."""
-        return AirflowRest(self.airflow_url, user, self.airflow_password(user))
+        """An Airflow REST API v2 client logged in as `user` (admin, relay or viewer); one
+        per user, reused (and its token with it) until the stack stops."""
+        if user not in self._rest_clients:
+            self._rest_clients[user] = AirflowRest(
+                self.airflow_url, user, self.airflow_password(user)
+            )
+        return self._rest_clients[user]
 
     def process(self, name: str) -> ManagedProcess:
         """A started process by name: airflow, relay, acme or progix."""
@@ -117,7 +123,10 @@ class Stack:
     def log_tails(self, lines: int = 40) -> str:
         """The last lines of every process log, for a failing test's report."""
         parts = []
-        for process in self._processes:
+        processes = [*self._processes]
+        if self.postgres.process is not None:
+            processes.insert(0, self.postgres.process)
+        for process in processes:
             parts.append(f"----- {process.name} ({process.log_path}) -----\n")
             parts.append(process.log_tail(lines) + "\n")
         return "".join(parts)
@@ -209,6 +218,9 @@ class Stack:
 
     def stop(self) -> None:
         """Stop every process this stack started, newest first, then PostgreSQL."""
+        for client in self._rest_clients.values():
+            client.close()
+        self._rest_clients.clear()
         for process in reversed(self._processes):
             process.stop()
         self.postgres.stop()
