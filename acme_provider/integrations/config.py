@@ -59,14 +59,25 @@ def _field(variable: ConfigVariable) -> tuple[Any, Any]:
     )
 
 
+_MODELS: dict[int, tuple[Integration, type[BaseModel]]] = {}
+
+
 def config_model(integration: Integration) -> type[BaseModel]:
-    """A pydantic model of the integration's file-stored config (unknown keys rejected)."""
+    """A pydantic model of the integration's file-stored config (unknown keys rejected).
+
+    Built once per integration: the DAG factory validates every instance file at parse time.
+    """
+    cached = _MODELS.get(id(integration))
+    if cached is not None and cached[0] is integration:
+        return cached[1]
     fields = {v.key: _field(v) for v in integration.variables if v.stored_in_instance_file}
-    return create_model(
+    model = create_model(
         f"{integration.slug.title().replace('-', '')}Config",
         __config__=ConfigDict(extra="forbid", strict=False),
         **fields,
     )
+    _MODELS[id(integration)] = (integration, model)
+    return model
 
 
 def field_errors(error: ValidationError, prefix: str = "") -> list[FieldError]:

@@ -24,6 +24,8 @@ from acme_provider.integrations.model import Integration
 from acme_provider.integrations.naming import INSTANCE_ID_PATTERN
 
 INSTANCES_DIR_ENV = "INTEGRATION_INSTANCES_DIR"
+_SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+"""libyaml's safe loader parses ~10x faster: the DAG factory reads every file at parse time."""
 SUFFIX = ".yaml"
 
 
@@ -110,7 +112,7 @@ class InstanceNotFound(KeyError):
 def parse_instance(path: Path, text: str, integrations: Mapping[str, Integration]) -> Instance:
     """Parse and fully validate one instance file's text (no I/O)."""
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_SAFE_LOADER)  # noqa: S506 - a safe loader, C if available
     except yaml.YAMLError as error:
         raise InstanceFileError(path, [FieldError("(file)", f"not valid YAML: {error}")]) from None
     if not isinstance(data, dict):
