@@ -64,6 +64,8 @@ err = Console(stderr=True)
 
 @dataclasses.dataclass
 class _Context:
+    """Per-invocation state (typer's `ctx.obj`): settings, output mode, the lazy service."""
+
     settings: LifecycleSettings
     as_json: bool
     _service: InstanceService | None = None
@@ -74,16 +76,55 @@ class _Context:
             self._service = InstanceService(self.settings)
         return self._service
 
+    def with_run_timeout(self, timeout: float | None) -> None:
+        if timeout is not None:
+            self.settings = dataclasses.replace(self.settings, run_timeout=timeout)
 
-_state: dict[str, _Context] = {}
+    def run(self, action: Callable[[InstanceService], Any]) -> Any:
+        """Call the service; a `LifecycleError` becomes a message and its exit code."""
+        try:
+            return action(self.service)
+        except LifecycleError as error:
+            raise self.fail(error) from None
+        finally:
+            self.service.close()
 
+    @contextmanager
+    def progress(self, message: str) -> Iterator[Callable[[str], None]]:
+        """Progress lines on stderr (never stdout), under a spinner on a terminal."""
+        if self.as_json or not err.is_terminal:
+            yield lambda line: err.print(f"  {line}", highlight=False)
+            return
+        with err.status(message) as status:
 
-def _ctx() -> _Context:
-    return _state["ctx"]
+            def report(line: str) -> None:
+                err.print(f"  {line}", highlight=False)
+                status.update(line)
+
+            yield report
+
+    def fail(self, error: LifecycleError) -> typer.Exit:
+        if self.as_json:
+            payload = {
+                "error": type(error).__name__,
+                "message": str(error),
+                "exit_code": int(error.exit_code),
+            }
+            if isinstance(error, InvalidRequest):
+                payload["fields"] = [{"field": e.field, "reason": e.reason} for e in error.errors]
+            _print_json(payload)
+        elif isinstance(error, InvalidRequest) and len(error.errors) > 1:
+            err.print(f"[red]error:[/red] {error.source}:", highlight=False)
+            for item in error.errors:
+                err.print(f"  - {item.field}: {item.reason}", highlight=False, soft_wrap=True)
+        else:
+            err.print(f"[red]error:[/red] {error}", highlight=False, soft_wrap=True)
+        return typer.Exit(int(error.exit_code))
 
 
 @app.callback()
 def _main(
+    ctx: typer.Context,
     airflow_url: Annotated[
         str | None, typer.Option(help=f"Airflow base URL [env {AIRFLOW_URL_ENV}]")
     ] = None,
@@ -114,7 +155,7 @@ def _main(
         airflow_password=airflow_password,
         instances_dir=instances_dir,
     )
-    _state["ctx"] = _Context(settings=settings, as_json=as_json)
+    ctx.obj = _Context(settings=settings, as_json=as_json)
 
 
 # -- output helpers ----------------------------------------------------------------------------
@@ -145,49 +186,6 @@ def jsonable(value: Any) -> Any:
 
 def _print_json(value: Any) -> None:
     sys.stdout.write(json.dumps(jsonable(value), indent=2) + "\n")
-
-
-@contextmanager
-def _progress(message: str) -> Iterator[Callable[[str], None]]:
-    """A spinner on stderr; each progress line is also logged above it (stderr, never stdout)."""
-    if _ctx().as_json or not err.is_terminal:
-        yield lambda line: err.print(f"  {line}", highlight=False)
-        return
-    with err.status(message) as status:
-
-        def report(line: str) -> None:
-            err.print(f"  {line}", highlight=False)
-            status.update(line)
-
-        yield report
-
-
-def _fail(error: LifecycleError) -> typer.Exit:
-    if _ctx().as_json:
-        payload = {
-            "error": type(error).__name__,
-            "message": str(error),
-            "exit_code": int(error.exit_code),
-        }
-        if isinstance(error, InvalidRequest):
-            payload["fields"] = [{"field": e.field, "reason": e.reason} for e in error.errors]
-        _print_json(payload)
-    elif isinstance(error, InvalidRequest) and len(error.errors) > 1:
-        err.print(f"[red]error:[/red] {error.source}:", highlight=False)
-        for item in error.errors:
-            err.print(f"  - {item.field}: {item.reason}", highlight=False, soft_wrap=True)
-    else:
-        err.print(f"[red]error:[/red] {error}", highlight=False, soft_wrap=True)
-    return typer.Exit(int(error.exit_code))
-
-
-def _run(action: Callable[[InstanceService], Any]) -> Any:
-    try:
-        return action(_ctx().service)
-    except LifecycleError as error:
-        raise _fail(error) from None
-    finally:
-        _ctx().service.close()
 
 
 def _duration(seconds: float | None) -> str:
@@ -255,6 +253,7 @@ def _interactive_request(service: InstanceService, instance: str) -> Any:
 
 @app.command()
 def deploy(
+    ctx: typer.Context,
     instance: Annotated[str, typer.Argument(help="Instance id, e.g. shop-1")],
     config: Annotated[
         Path | None,
@@ -272,9 +271,8 @@ def deploy(
 ) -> None:
     """Deploy or redeploy INSTANCE: validate, write connections and the instance file, run
     Initialization and print each flow's webhook URL. Unchanged config: nothing to do."""
-    ctx = _ctx()
-    if timeout is not None:
-        ctx.settings = dataclasses.replace(ctx.settings, run_timeout=timeout)
+    state: _Context = ctx.obj
+    state.with_run_timeout(timeout)
     if (config is None) == (not interactive):
         err.print("[red]error:[/red] give exactly one of --config FILE or --interactive")
         raise typer.Exit(ExitCode.BAD_INPUT)
@@ -282,11 +280,11 @@ def deploy(
     def action(service: InstanceService) -> DeployResult:
         request = load_request_file(config) if config else _interactive_request(service, instance)
         service.validate(instance, request)
-        with _progress(f"Deploying {instance}") as report:
+        with state.progress(f"Deploying {instance}") as report:
             return service.deploy(instance, request, progress=report)
 
-    result: DeployResult = _run(action)
-    if ctx.as_json:
+    result: DeployResult = state.run(action)
+    if state.as_json:
         _print_json(result)
     elif result.outcome == "failed":
         err.print(f"[red]{instance} failed:[/red] {result.instance.status.reason}", highlight=False)
@@ -305,22 +303,22 @@ def deploy(
 
 @app.command()
 def remove(
+    ctx: typer.Context,
     instance: Annotated[str, typer.Argument(help="Instance id")],
     timeout: Annotated[float | None, typer.Option(help="Seconds to wait for Teardown")] = None,
 ) -> None:
     """Run Teardown for INSTANCE, then delete its instance file and connections. If Teardown
     fails, nothing is deleted and the instance is marked failed."""
-    ctx = _ctx()
-    if timeout is not None:
-        ctx.settings = dataclasses.replace(ctx.settings, run_timeout=timeout)
+    state: _Context = ctx.obj
+    state.with_run_timeout(timeout)
 
     def action(service: InstanceService) -> RemoveResult:
         service.get_instance(instance)
-        with _progress(f"Removing {instance}") as report:
+        with state.progress(f"Removing {instance}") as report:
             return service.remove(instance, progress=report)
 
-    result: RemoveResult = _run(action)
-    if ctx.as_json:
+    result: RemoveResult = state.run(action)
+    if state.as_json:
         _print_json(result)
     elif result.removed:
         out.print(
@@ -334,15 +332,15 @@ def remove(
 
 
 @app.command("list")
-def list_instances() -> None:
+def list_instances(ctx: typer.Context) -> None:
     """List deployed instances with their state and generation (reads the instance files)."""
-    ctx = _ctx()
+    state: _Context = ctx.obj
 
     def action(service: InstanceService) -> tuple[list[Any], list[Any]]:
         return service.list_instances(), service.broken_instance_files()
 
-    instances, broken = _run(action)
-    if ctx.as_json:
+    instances, broken = state.run(action)
+    if state.as_json:
         _print_json({"instances": instances, "broken_files": [str(e) for e in broken]})
         return
     table = Table("instance", "customer", "state", "generation", "reason")
@@ -357,12 +355,14 @@ def list_instances() -> None:
 
 @app.command()
 def status(
+    ctx: typer.Context,
     instance: Annotated[str, typer.Argument(help="Instance id")],
     recent: Annotated[int, typer.Option(help="Recent runs to show per flow")] = 5,
 ) -> None:
     """Show INSTANCE: state, flows, DAG ids, webhook URLs, paused or not, recent runs."""
-    report: InstanceReport = _run(lambda service: service.status(instance, recent=recent))
-    if _ctx().as_json:
+    state: _Context = ctx.obj
+    report: InstanceReport = state.run(lambda service: service.status(instance, recent=recent))
+    if state.as_json:
         _print_json(report)
         return
     _print_report(report)
@@ -395,10 +395,11 @@ def _print_report(report: InstanceReport) -> None:
 
 
 @app.command()
-def pause(instance: Annotated[str, typer.Argument(help="Instance id")]) -> None:
+def pause(ctx: typer.Context, instance: Annotated[str, typer.Argument(help="Instance id")]) -> None:
     """Pause every DAG of INSTANCE. The relay keeps accepting webhooks; their runs wait."""
-    report: InstanceReport = _run(lambda service: service.pause(instance))
-    if _ctx().as_json:
+    state: _Context = ctx.obj
+    report: InstanceReport = state.run(lambda service: service.pause(instance))
+    if state.as_json:
         _print_json(report)
     else:
         out.print(
@@ -407,10 +408,13 @@ def pause(instance: Annotated[str, typer.Argument(help="Instance id")]) -> None:
 
 
 @app.command()
-def resume(instance: Annotated[str, typer.Argument(help="Instance id")]) -> None:
+def resume(
+    ctx: typer.Context, instance: Annotated[str, typer.Argument(help="Instance id")]
+) -> None:
     """Unpause every DAG of INSTANCE; runs that waited start now."""
-    report: InstanceReport = _run(lambda service: service.resume(instance))
-    if _ctx().as_json:
+    state: _Context = ctx.obj
+    report: InstanceReport = state.run(lambda service: service.resume(instance))
+    if state.as_json:
         _print_json(report)
     else:
         out.print(f"{instance} resumed")
@@ -418,6 +422,7 @@ def resume(instance: Annotated[str, typer.Argument(help="Instance id")]) -> None
 
 @app.command("test-flow")
 def run_flow_test(
+    ctx: typer.Context,
     instance: Annotated[str, typer.Argument(help="Instance id")],
     flow: Annotated[str, typer.Argument(help="Flow slug, e.g. sync-customer-data")],
     payload: Annotated[
@@ -427,21 +432,20 @@ def run_flow_test(
 ) -> None:
     """Run just FLOW of INSTANCE now (with sample events for webhook flows) and show the
     task outcomes: the tutorial's "Save & Run Test"."""
-    ctx = _ctx()
-    if timeout is not None:
-        ctx.settings = dataclasses.replace(ctx.settings, run_timeout=timeout)
+    state: _Context = ctx.obj
+    state.with_run_timeout(timeout)
 
     def action(service: InstanceService) -> FlowTestResult:
         service.get_instance(instance)
         selected = service.flow(flow)
         conf = load_payload_file(selected, payload) if payload else None
-        with _progress(f"Testing {flow} of {instance}") as report:
+        with state.progress(f"Testing {flow} of {instance}") as report:
             return service.test_flow(
                 instance, flow, payload=conf, payload_source=str(payload), progress=report
             )
 
-    result: FlowTestResult = _run(action)
-    if ctx.as_json:
+    result: FlowTestResult = state.run(action)
+    if state.as_json:
         _print_json(result)
     else:
         _print_tasks(result.run)
@@ -450,6 +454,7 @@ def run_flow_test(
 
 @app.command()
 def replay(
+    ctx: typer.Context,
     instance: Annotated[str, typer.Argument(help="Instance id")],
     flow: Annotated[
         str | None, typer.Option(help="Only this flow (default: every webhook flow)")
@@ -462,17 +467,18 @@ def replay(
 ) -> None:
     """Re-run INSTANCE's runs that match the filters by clearing them in Airflow (failed
     runs re-run only their failed tasks)."""
+    state: _Context = ctx.obj
 
     def action(service: InstanceService) -> list[Any]:
         service.get_instance(instance)
         since_at = parse_since(since) if since else None
-        with _progress(f"Replaying {instance}") as report:
+        with state.progress(f"Replaying {instance}") as report:
             return service.replay(
                 instance, flow=flow, state=state, since=since_at, dry_run=dry_run, progress=report
             )
 
-    items = _run(action)
-    if _ctx().as_json:
+    items = state.run(action)
+    if state.as_json:
         _print_json({"dry_run": dry_run, "runs": items})
         return
     verb = "Would re-run" if dry_run else "Re-running"
