@@ -210,8 +210,8 @@ def test_sync_inventory_data_with_thousands_of_events(
     counts = outcome["xcom"]["sync_inventory"]
     assert (counts["events"], counts["objects"], counts["fetched"], counts["batches"]) == (
         3000,
-        150,
-        150,
+        105,
+        105,
         2,
     )
     assert (counts["created"], counts["filtered"], counts["missing"]) == (70, 35, 0)
