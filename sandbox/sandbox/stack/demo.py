@@ -12,7 +12,7 @@ import signal
 import socket
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -40,9 +40,6 @@ class DemoOptions:
     state_dir: Path
     ports: StackPorts
     rate: float = 5.0  # changes per second sent to Acme
-    customers: int = 40
-    items: int = 40
-    updates: int = 100_000  # "forever" at demo rates; Ctrl-C ends it
 
 
 def check_ports_free(ports: StackPorts) -> None:
@@ -54,6 +51,8 @@ def check_ports_free(ports: StackPorts) -> None:
         ("progix", ports.progix),
     ):
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            # As the servers will: a listener blocks us, connections of a stopped run do not.
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             try:
                 sock.bind(("127.0.0.1", port))
             except OSError:
@@ -130,6 +129,36 @@ def where_to_look(stack: Stack, webhook_urls: dict[str, str]) -> Panel:
     return Panel(table, title=f"Acme ERP -> Progix demo: instance {DEMO_INSTANCE}", expand=False)
 
 
+class ChangeStream(threading.Thread):
+    """Customer and inventory changes into Acme, in short rounds until `stop()`.
+
+    Each round (the sandbox load generator) creates a couple of records and updates records
+    of that round; short rounds let the demo stop the stream within seconds, before it stops
+    the services the stream talks to.
+    """
+
+    ROUND = LoadPlan(customers=2, items=2, updates=16, rate=5.0, concurrency=2)
+
+    def __init__(self, acme_url: str, api_key: str, rate: float) -> None:
+        super().__init__(name="demo-changes", daemon=True)
+        self.acme_url = acme_url
+        self.api_key = api_key
+        self.plan = replace(self.ROUND, rate=rate)
+        self.changes = 0
+        self._stopping = threading.Event()
+
+    def run(self) -> None:
+        while not self._stopping.is_set():
+            summary = LoadGenerator(self.acme_url, self.api_key, self.plan).run()
+            self.changes += (
+                summary["customers_created"] + summary["items_created"] + summary["updates_applied"]
+            )
+
+    def stop(self, timeout: float = 30.0) -> None:
+        self._stopping.set()
+        self.join(timeout)
+
+
 class Counts:
     """What the live view shows, read from the simulators and Airflow."""
 
@@ -159,7 +188,7 @@ class Counts:
         states = {state: total(state=state) for state in ("success", "running", "queued", "failed")}
         return {"total": total(), **states}
 
-    def table(self, load: dict[str, int]) -> Table:
+    def table(self, changes: int) -> Table:
         table = Table(title="live (refreshes every 2 s; Ctrl-C stops everything)", expand=False)
         table.add_column("what")
         table.add_column("count", justify="right")
@@ -167,7 +196,7 @@ class Counts:
             acme = self.acme_stats()
             runs = self.dag_runs()
             rows = [
-                ("changes made in Acme (creates + updates)", load.get("requests", 0)),
+                ("changes made in Acme (creates + updates)", changes),
                 (
                     "webhook events Acme emitted / delivered",
                     f"{acme['events']} / {acme['delivered']}",
@@ -226,18 +255,30 @@ def run_demo(options: DemoOptions, console: Console | None = None) -> None:
 
 
 def _drive_changes(stack: Stack, options: DemoOptions, console: Console) -> None:
-    generator = LoadGenerator(
-        stack.acme_url,
-        stack.acme_keys[DEMO_ACCOUNT],
-        LoadPlan(options.customers, options.items, options.updates, options.rate, 2),
-    )
-    thread = threading.Thread(target=generator.run, name="demo-load", daemon=True)
-    thread.start()
+    stream = ChangeStream(stack.acme_url, stack.acme_keys[DEMO_ACCOUNT], options.rate)
+    stream.start()
+    try:
+        _show_counts(stack, stream, console)
+    finally:
+        stream.stop()  # before the services it talks to go away
+
+
+def _show_counts(stack: Stack, stream: ChangeStream, console: Console) -> None:
     counts = Counts(stack)
+    if not console.is_terminal:
+        # Rich's Live only draws on a terminal; piped (`make demo | tee`), print every 15 s.
+        while True:
+            _check_alive(stack)
+            console.print(counts.table(stream.changes))
+            time.sleep(15.0)
     with Live(console=console, refresh_per_second=1, transient=False) as live:
         while True:
-            for name in ("airflow", "relay", "acme", "progix"):
-                if not stack.process(name).is_running():
-                    raise RuntimeError(f"{name} exited; see {stack.process(name).log_path}")
-            live.update(Group(counts.table(generator.counters.snapshot())))
+            _check_alive(stack)
+            live.update(Group(counts.table(stream.changes)))
             time.sleep(2.0)
+
+
+def _check_alive(stack: Stack) -> None:
+    for name in ("airflow", "relay", "acme", "progix"):
+        if not stack.process(name).is_running():
+            raise RuntimeError(f"{name} exited; see {stack.process(name).log_path}")
