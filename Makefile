@@ -5,20 +5,25 @@ BIN    := $(VENV)/bin
 STATE  := .state
 INSTALLED := $(VENV)/.installed
 
-.PHONY: help venv test test-fast lint demo sandbox-demo chromium bench clean
+.PHONY: help venv constraints test test-fast lint demo chromium clean
 
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
 
-$(INSTALLED): pyproject.toml sandbox/pyproject.toml relay/pyproject.toml
+$(INSTALLED): pyproject.toml sandbox/pyproject.toml relay/pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
 		{ echo "Python >= 3.11 is required (PYTHON=$(PYTHON))"; exit 1; }
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv
-	$(BIN)/uv pip install --python $(BIN)/python -e . -e ./sandbox -e './relay[postgres]' --group dev
+	$(BIN)/uv pip install --python $(BIN)/python --constraint constraints.txt \
+		-e . -e ./sandbox -e './relay[postgres]' --group dev
 	touch $@
 
 venv: $(INSTALLED)  ## Create .venv and install every distribution (editable) with the dev tools
+
+constraints: venv  ## Re-freeze constraints.txt from the current .venv (after changing dependencies)
+	{ sed -n '1,3p' constraints.txt; $(BIN)/uv pip freeze --python $(BIN)/python --exclude-editable; } > constraints.txt.new
+	mv constraints.txt.new constraints.txt
 
 chromium:  ## Install Debian's Chromium for the browser tests (never downloaded by Playwright)
 	@test -x /usr/bin/chromium || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
