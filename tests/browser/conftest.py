@@ -19,8 +19,10 @@ CHROMIUM_ARGS = [
 ]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
+    """Module-scoped on purpose: Playwright's sync API keeps an event loop running in the main
+    thread until it stops, and every later `asyncio.run()` in the session would fail."""
     if not CHROMIUM.exists():
         raise RuntimeError(
             f"{CHROMIUM} is missing: run `make chromium` (Debian's chromium package)"
