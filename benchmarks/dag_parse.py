@@ -317,9 +317,10 @@ def main() -> None:
                 "dagfactory_worker_task_parse_warm_s": results[
                     "dagfactory_worker_task_parse_warm_s"
                 ],
+                # The import alone (no serialisation) is what the worker parse measures.
                 "import_timeout_s": IMPORT_TIMEOUT_S,
-                "dagfactory_files_over_import_timeout": [
-                    t > IMPORT_TIMEOUT_S for t in results["dagfactory_parse_s"]
+                "dagfactory_import_over_timeout": [
+                    t > IMPORT_TIMEOUT_S for t in results["dagfactory_worker_task_parse_s"]
                 ],
                 "shards": 8,
                 "machine_load_1m": round(os.getloadavg()[0], 2),
