@@ -25,7 +25,8 @@ from acme_provider.lifecycle.service import InstanceService
 from acme_provider.lifecycle.settings import LifecycleSettings
 from tests.support.stack import ACME_ACCOUNTS, PROGIX_TENANTS, StackHandle
 
-pytestmark = pytest.mark.slow
+# Generous per-test deadline: the first test here may also pay for starting the whole stack.
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(1200)]
 
 INSTANCE = "lc-shop"
 FAILING = "lc-broken"
