@@ -6,21 +6,16 @@ into Progix, and only counts come back (the task's XCom).
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Collection, Iterable, Mapping
+from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any
 
-from airflow.sdk.exceptions import AirflowFailException, AirflowNotFoundException
+from airflow.sdk.exceptions import AirflowFailException
 
 from acme_provider.acme_erp.mapping import MappingError, Resource, to_progix
-from acme_provider.exceptions import (
-    AcmeAuthError,
-    AcmeValidationError,
-    ConnectionConfigError,
-    ProgixApiError,
-)
 from acme_provider.hooks.acme_erp import AcmeErpHook
 from acme_provider.integrations.events import changed_objects
+from acme_provider.operators.failures import fail_fast_on_permanent_errors as provider_fail_fast
 from acme_provider.operators.records import fetch_records
 
 if TYPE_CHECKING:
@@ -29,27 +24,9 @@ if TYPE_CHECKING:
 UPSERT_COUNTS = ("created", "updated", "stale", "filtered")
 
 
-@contextmanager
-def fail_fast_on_permanent_errors() -> Iterator[None]:
-    """Turn errors no retry can fix into `AirflowFailException` (no task retries).
-
-    Transient errors (timeouts, 429, 5xx) propagate unchanged: the hooks already retried
-    them with backoff, and the task's own retries (exponential backoff) cover longer outages.
-    """
-    try:
-        yield
-    except (
-        ConnectionConfigError,
-        AirflowNotFoundException,
-        AcmeAuthError,
-        AcmeValidationError,
-        MappingError,
-    ) as error:
-        raise AirflowFailException(str(error)) from error
-    except ProgixApiError as error:
-        if error.is_retryable:
-            raise
-        raise AirflowFailException(str(error)) from error
+def fail_fast_on_permanent_errors() -> AbstractContextManager[None]:
+    """The provider's permanent-error rule, plus records this integration cannot map."""
+    return provider_fail_fast(MappingError)
 
 
 class UpsertToProgix:

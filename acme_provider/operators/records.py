@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from contextlib import closing
 from datetime import datetime
 from typing import Any, get_args
 
@@ -20,6 +21,7 @@ from acme_provider.hooks.acme_erp import (
     AcmeRecord,
     Resource,
 )
+from acme_provider.operators.failures import fail_fast_on_permanent_errors
 
 BatchHandler = Callable[[list[AcmeRecord]], Mapping[str, int] | None]
 """Receives one batch of records (e.g. maps and upserts them); returns counts to add up."""
@@ -159,7 +161,7 @@ class AcmeFetchRecordsOperator(BaseOperator):
 
     def execute(self, context: Context) -> dict[str, int]:
         hook = AcmeErpHook(acme_conn_id=self.acme_conn_id)
-        try:
+        with closing(hook), fail_fast_on_permanent_errors():
             counts = fetch_records(
                 hook,
                 self.resource,
@@ -168,7 +170,5 @@ class AcmeFetchRecordsOperator(BaseOperator):
                 updated_since=self.updated_since,
                 batch_size=self.batch_size,
             )
-        finally:
-            hook.close()
         self.log.info("Acme %s: %s", self.resource, counts)
         return counts

@@ -7,11 +7,13 @@ owner, and templating a BaseOperator field makes the DAG fail to serialize.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import closing
 from typing import Any
 
 from airflow.sdk import BaseOperator, Context
 
 from acme_provider.hooks.acme_erp import AcmeErpHook
+from acme_provider.operators.failures import fail_fast_on_permanent_errors
 from acme_provider.operators.webhook_reconcile import (
     ReconcileSummary,
     SecretResolver,
@@ -56,15 +58,13 @@ class AcmeEnsureWebhooksOperator(BaseOperator):
 
     def execute(self, context: Context) -> ReconcileSummary:
         hook = AcmeErpHook(acme_conn_id=self.acme_conn_id)
-        try:
+        with closing(hook), fail_fast_on_permanent_errors():
             summary = reconcile_webhooks(
                 hook,
                 managed_by=self.managed_by,
                 webhooks=self.webhooks,
                 secret_resolver=self.secret_resolver,
             )
-        finally:
-            hook.close()
         self.log.info(
             "Webhooks of %r: %d created, %d updated, %d deleted, %d unchanged",
             self.managed_by,
@@ -94,9 +94,7 @@ class AcmeDeleteWebhooksOperator(BaseOperator):
 
     def execute(self, context: Context) -> dict[str, list[str]]:
         hook = AcmeErpHook(acme_conn_id=self.acme_conn_id)
-        try:
+        with closing(hook), fail_fast_on_permanent_errors():
             deleted = delete_owned_webhooks(hook, managed_by=self.managed_by)
-        finally:
-            hook.close()
         self.log.info("Deleted %d Acme webhook(s) of %r", len(deleted), self.managed_by)
         return {"deleted": deleted}
