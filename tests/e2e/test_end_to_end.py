@@ -9,12 +9,15 @@ calls with injected 5xx while the data flows.
 from __future__ import annotations
 
 import json
+import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from acme_provider.acme_erp.definition import ACME_ERP, SYNC_CUSTOMERS, SYNC_INVENTORY
 from tests.e2e.scenario import (
+    ACME_ERP_CLI,
     AcmeErpCli,
     acme_versions,
     dag_runs,
@@ -69,6 +72,18 @@ def _deploy(cli: AcmeErpCli, instance: str, request: Path) -> dict:
     return result
 
 
+@pytest.fixture
+def leaves_no_instance(stack: StackHandle) -> Iterator[None]:
+    """The session's stack is shared: remove whatever instance a failed run left behind."""
+    yield
+    env = stack.stack.client_environment()
+    for path in stack.stack.instances_dir.glob("*.yaml"):
+        subprocess.run(
+            [ACME_ERP_CLI, "remove", path.stem], env=env, capture_output=True, check=False
+        )
+
+
+@pytest.mark.usefixtures("leaves_no_instance")
 def test_two_customers_from_deploy_to_remove(stack: StackHandle, tmp_path: Path) -> None:
     acme_one, acme_two = stack.acme_for(ACME_ACCOUNTS[0]), stack.acme_for(ACME_ACCOUNTS[1])
     progix_one, progix_two = (
@@ -210,3 +225,8 @@ def test_two_customers_from_deploy_to_remove(stack: StackHandle, tmp_path: Path)
         what="shop-one to keep syncing after shop-two was removed",
     )
     assert progix_two.get("customers", customer_id) is None
+
+    # 7. Remove the last instance too: Acme is back to no webhooks at all.
+    assert cli.ok("remove", SHOP_ONE)["removed"] is True
+    assert acme_one.list_webhooks() == []
+    assert list(stack.stack.instances_dir.glob("*.yaml")) == []
