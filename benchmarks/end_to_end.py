@@ -217,6 +217,12 @@ def main() -> None:
         default=5000,
         help="longest the relay holds a batch open (batched run): bigger batches, fewer runs",
     )
+    parser.add_argument(
+        "--delivery-concurrency",
+        type=int,
+        default=16,
+        help="webhooks the Acme simulator POSTs at once (real senders deliver concurrently)",
+    )
     parser.add_argument("--timeout", type=float, default=900.0, help="per phase, seconds")
     args = parser.parse_args()
 
@@ -227,6 +233,7 @@ def main() -> None:
             ports=StackPorts.free(),
             acme_accounts=(BATCHED, NAIVE),
             progix_tenants=(BATCHED, NAIVE),
+            acme_args=("--delivery-concurrency", str(args.delivery_concurrency)),
             relay_env={
                 "RELAY_BATCH_MAX_EVENTS": str(args.batch_max_events),
                 "RELAY_BATCH_MAX_WAIT_MS": str(args.batch_max_wait_ms),
@@ -261,6 +268,7 @@ def main() -> None:
         "relay_batch_max_events": args.batch_max_events,
         "relay_batch_max_wait_ms": args.batch_max_wait_ms,
         "airflow_parallelism": stack.options.airflow_parallelism,
+        "acme_delivery_concurrency": args.delivery_concurrency,
     }
     print(json.dumps(result))
 

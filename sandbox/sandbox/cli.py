@@ -67,6 +67,12 @@ def acme(
     reorder_hold_ms: Annotated[
         int, typer.Option(min=0, help="Longest a delivery waits for its reorder window (ms).")
     ] = 500,
+    delivery_concurrency: Annotated[
+        int,
+        typer.Option(
+            min=1, max=32, help="Deliveries POSTed at once (1 = one at a time, in order)."
+        ),
+    ] = 1,
     retry_base_seconds: Annotated[
         float, typer.Option(min=0.01, help="First retry delay; doubles on every failure.")
     ] = 1.0,
@@ -93,6 +99,7 @@ def acme(
         duplicate_rate=duplicate_rate,
         reorder_window=reorder_window,
         reorder_hold_ms=reorder_hold_ms,
+        delivery_concurrency=delivery_concurrency,
     )
     retry = RetryPolicy(retry_base_seconds, retry_max_seconds, max_attempts)
     serve(

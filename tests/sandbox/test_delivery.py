@@ -136,3 +136,23 @@ def test_reordered_delivery_shuffles_a_window_of_events(
     assert sorted(delivered) == created
     # 12 shuffled events come out in creation order once in 479 001 600 runs.
     assert delivered != created
+
+
+def test_concurrent_delivery_sends_every_event_once_and_retries_failures(
+    acme_simulator: AcmeSimulator, webhook_receiver: WebhookReceiver
+) -> None:
+    acme_simulator.set_faults(delivery_concurrency=8)
+    hook = acme_simulator.create_webhook(webhook_receiver.url, new_webhook_secret())
+    webhook_receiver.fail_next(5, status=503)
+    created = {acme_simulator.create_customer()["id"] for _ in range(20)}
+    acme_simulator.wait_deliveries_drained()
+
+    accepted = [r for r in webhook_receiver.received if r.headers.get("x-answered") == "2xx"]
+    assert sorted(r.json()["object_id"] for r in accepted) == sorted(created)
+    deliveries = acme_simulator.deliveries(hook["id"])
+    assert len(deliveries) == 20
+    assert all(d["status"] == "delivered" for d in deliveries)
+    # Five answers were 503: those deliveries have one failed attempt each, then a success.
+    attempts = [a["status_code"] for d in deliveries for a in d["attempts"]]
+    assert sorted(attempts).count(503) == 5
+    assert len(attempts) == 25

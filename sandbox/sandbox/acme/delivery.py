@@ -4,8 +4,9 @@ It drains the `deliveries` outbox: each due delivery is POSTed as a thin event, 
 the subscription's secret, and every attempt is recorded. A 2xx ends the delivery; anything
 else (an error status, a refused connection, a timeout) schedules a retry with exponential
 backoff until `max_attempts`, after which the delivery is `failed`. The event id is the
-`webhook-id` of every attempt, so a receiver can deduplicate. The `duplicate_rate` and
-`reorder_window` faults act here.
+`webhook-id` of every attempt, so a receiver can deduplicate. The `duplicate_rate`,
+`reorder_window` and `delivery_concurrency` knobs act here: with a concurrency above 1, up to
+that many deliveries are POSTed at once and their outcomes recorded in one transaction.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import logging
 import random
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -22,7 +24,7 @@ import httpx
 from sqlalchemy import select
 
 from sandbox.acme.models import Delivery, DeliveryAttempt, Event, WebhookSubscription
-from sandbox.acme.schemas import AcmeFaults
+from sandbox.acme.schemas import MAX_DELIVERY_CONCURRENCY, AcmeFaults
 from sandbox.acme.signing import sign
 from sandbox.common.db import Database, iso, utcnow
 from sandbox.common.faults import FaultState
@@ -84,6 +86,9 @@ class DeliveryWorker:
             follow_redirects=False,
             headers={"user-agent": "AcmeERP-Webhooks/1.0 (sandbox)"},
         )
+        self._posters = ThreadPoolExecutor(
+            MAX_DELIVERY_CONCURRENCY, thread_name_prefix="acme-delivery-post"
+        )
         self._wakeup = threading.Event()
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._run, name="acme-delivery", daemon=True)
@@ -95,6 +100,7 @@ class DeliveryWorker:
         self._stopping.set()
         self._wakeup.set()
         self._thread.join(timeout=15)
+        self._posters.shutdown(wait=True, cancel_futures=True)
         self._client.close()
 
     def wake(self) -> None:
@@ -118,15 +124,24 @@ class DeliveryWorker:
                 return 0
             due = due[: settings.reorder_window]
             random.shuffle(due)
-        for item in due:
+        step = settings.delivery_concurrency
+        for start in range(0, len(due), step):
             if self._stopping.is_set():
                 break
-            outcome = self._post(item)
-            duplicate = None
-            if outcome.ok and self.faults.chance(self.faults.settings.duplicate_rate):
-                duplicate = self._post(item)
-            self._record(item, outcome, duplicate)
+            chunk = due[start : start + step]
+            if step == 1:
+                self._record([self._attempt_delivery(chunk[0])])
+            else:
+                self._record(list(self._posters.map(self._attempt_delivery, chunk)))
         return len(due)
+
+    def _attempt_delivery(self, item: _Due) -> tuple[_Due, _Outcome, _Outcome | None]:
+        """POST once (twice when the duplicate fault fires); record nothing yet."""
+        outcome = self._post(item)
+        duplicate = None
+        if outcome.ok and self.faults.chance(self.faults.settings.duplicate_rate):
+            duplicate = self._post(item)
+        return item, outcome, duplicate
 
     def _oldest_waited(self, due: list[_Due], settings: AcmeFaults) -> bool:
         with self.db.read() as session:
@@ -174,27 +189,29 @@ class DeliveryWorker:
         error = None if 200 <= response.status_code < 300 else f"HTTP {response.status_code}"
         return _Outcome(response.status_code, error, elapsed)
 
-    def _record(self, item: _Due, outcome: _Outcome, duplicate: _Outcome | None) -> None:
+    def _record(self, results: list[tuple[_Due, _Outcome, _Outcome | None]]) -> None:
+        """Record the attempts of one chunk, and schedule retries, in one transaction."""
         now = utcnow()
         with self.db.write() as session:
-            delivery = session.get(Delivery, item.delivery_seq)
-            if delivery is None:  # wiped by a reset while in flight
-                return
-            delivery.attempt_count += 1
-            session.add(_attempt(delivery, delivery.attempt_count, now, outcome, False))
-            if duplicate is not None:
-                session.add(_attempt(delivery, delivery.attempt_count, now, duplicate, True))
-            if delivery.status != "pending":  # cancelled meanwhile: keep the record only
-                return
-            if outcome.ok:
-                delivery.status = "delivered"
-                delivery.completed_at = now
-            elif delivery.attempt_count >= self.policy.max_attempts:
-                delivery.status = "failed"
-                delivery.completed_at = now
-            else:
-                delay = self.policy.delay(delivery.attempt_count)
-                delivery.next_attempt_at = now + timedelta(seconds=delay)
+            for item, outcome, duplicate in results:
+                delivery = session.get(Delivery, item.delivery_seq)
+                if delivery is None:  # wiped by a reset while in flight
+                    continue
+                delivery.attempt_count += 1
+                session.add(_attempt(delivery, delivery.attempt_count, now, outcome, False))
+                if duplicate is not None:
+                    session.add(_attempt(delivery, delivery.attempt_count, now, duplicate, True))
+                if delivery.status != "pending":  # cancelled meanwhile: keep the record only
+                    continue
+                if outcome.ok:
+                    delivery.status = "delivered"
+                    delivery.completed_at = now
+                elif delivery.attempt_count >= self.policy.max_attempts:
+                    delivery.status = "failed"
+                    delivery.completed_at = now
+                else:
+                    delay = self.policy.delay(delivery.attempt_count)
+                    delivery.next_attempt_at = now + timedelta(seconds=delay)
 
 
 def thin_event_body(event: Event) -> bytes:

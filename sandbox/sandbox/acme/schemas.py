@@ -197,6 +197,9 @@ class DeliveryPage(BaseModel):
     next_cursor: str | None
 
 
+MAX_DELIVERY_CONCURRENCY = 32
+
+
 class AcmeFaults(ApiFaults):
     """API faults plus webhook-delivery faults."""
 
@@ -211,6 +214,13 @@ class AcmeFaults(ApiFaults):
     )
     reorder_hold_ms: int = Field(
         500, ge=0, le=60_000, description="Longest a delivery waits for its window to fill."
+    )
+    delivery_concurrency: int = Field(
+        1,
+        ge=1,
+        le=MAX_DELIVERY_CONCURRENCY,
+        description="Deliveries POSTed at the same time, as real senders do (1 = one at a time, "
+        "in order). Above 1, arrival order within a round is not guaranteed.",
     )
 
 
