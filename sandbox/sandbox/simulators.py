@@ -22,6 +22,24 @@ def new_api_key(prefix: str) -> str:
     return f"{prefix}_{secrets.token_urlsafe(18)}"
 
 
+def _simulator_command(
+    simulator: str,
+    principal_flag: str,
+    *,
+    port: int,
+    principals: Iterable[tuple[str, str]],
+    host: str,
+    db: Path | None,
+    extra_args: Sequence[str],
+) -> list[str]:
+    argv = [sys.executable, "-m", "sandbox", simulator, "--host", host, "--port", str(port)]
+    for principal_id, api_key in principals:
+        argv += [principal_flag, f"{principal_id}:{api_key}"]
+    if db is not None:
+        argv += ["--db", str(db)]
+    return argv + list(extra_args)
+
+
 def acme_command(
     *,
     port: int,
@@ -31,12 +49,9 @@ def acme_command(
     extra_args: Sequence[str] = (),
 ) -> list[str]:
     """argv that runs the Acme ERP simulator with these accounts (id, key)."""
-    argv = [sys.executable, "-m", "sandbox", "acme", "--host", host, "--port", str(port)]
-    for account_id, api_key in accounts:
-        argv += ["--account", f"{account_id}:{api_key}"]
-    if db is not None:
-        argv += ["--db", str(db)]
-    return argv + list(extra_args)
+    return _simulator_command(
+        "acme", "--account", port=port, principals=accounts, host=host, db=db, extra_args=extra_args
+    )
 
 
 def progix_command(
@@ -48,12 +63,9 @@ def progix_command(
     extra_args: Sequence[str] = (),
 ) -> list[str]:
     """argv that runs the Progix simulator with these tenants (id, key)."""
-    argv = [sys.executable, "-m", "sandbox", "progix", "--host", host, "--port", str(port)]
-    for tenant_id, api_key in tenants:
-        argv += ["--tenant", f"{tenant_id}:{api_key}"]
-    if db is not None:
-        argv += ["--db", str(db)]
-    return argv + list(extra_args)
+    return _simulator_command(
+        "progix", "--tenant", port=port, principals=tenants, host=host, db=db, extra_args=extra_args
+    )
 
 
 def simulator_process(name: str, argv: list[str], *, url: str, log_path: Path) -> ManagedProcess:
