@@ -239,14 +239,18 @@ class AirflowClient:
             raise AirflowApiError(response.status_code, "POST", "/auth/token", _detail(response))
         return response.json()["access_token"]
 
+    def token(self) -> str:
+        """This user's bearer token: logs in on first use; `request` renews it after a 401."""
+        if self._token is None:
+            self._token = self._login()
+        return self._token
+
     def request(
         self, method: str, path: str, *, expected: Sequence[int] = (200,), **kwargs: Any
     ) -> httpx.Response:
         """Send an authenticated request; statuses outside `expected` raise `AirflowApiError`."""
         for attempt in range(2):
-            if self._token is None:
-                self._token = self._login()
-            headers = {**kwargs.pop("headers", {}), "Authorization": f"Bearer {self._token}"}
+            headers = {**kwargs.pop("headers", {}), "Authorization": f"Bearer {self.token()}"}
             response = self._send_with_retries(method, path, headers=headers, **kwargs)
             if response.status_code == 401 and attempt == 0:
                 self._token = None  # expired or revoked: log in again, once
@@ -258,9 +262,12 @@ class AirflowClient:
             raise AirflowApiError(response.status_code, method, path, _detail(response))
         return response
 
+    def get(self, path: str, **kwargs: Any) -> Any:
+        """GET `path` and decode its JSON (any status but 200 raises `AirflowApiError`)."""
+        return self.request("GET", path, **kwargs).json()
+
     def _get_json(self, path: str, **params: Any) -> Any:
-        clean = {k: v for k, v in params.items() if v is not None}
-        return self.request("GET", path, params=clean).json()
+        return self.get(path, params={k: v for k, v in params.items() if v is not None})
 
     def _paged(self, path: str, key: str, **params: Any) -> Iterator[Mapping[str, Any]]:
         offset = 0

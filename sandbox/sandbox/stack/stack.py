@@ -15,13 +15,16 @@ import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sandbox.processes import ManagedProcess, free_port
 from sandbox.simulators import new_api_key
 from sandbox.stack.airflow import AirflowSettings, AirflowStandalone
 from sandbox.stack.postgres import EmbeddedPostgres
-from sandbox.stack.rest import AirflowRest
 from sandbox.stack.services import acme_process, progix_process, relay_process
+
+if TYPE_CHECKING:
+    from acme_provider.lifecycle.airflow_api import AirflowClient
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 
@@ -76,7 +79,7 @@ class Stack:
         self.airflow: AirflowStandalone | None = None
         self._processes: list[ManagedProcess] = []  # started order, stopped in reverse
         self._relay_db = ""
-        self._rest_clients: dict[str, AirflowRest] = {}
+        self._rest_clients: dict[str, AirflowClient] = {}
         self._started = False
 
     # -- addresses and credentials ---------------------------------------------------
@@ -104,11 +107,14 @@ class Stack:
         assert self.airflow is not None, "start() first"
         return self.airflow.settings.passwords[user]
 
-    def rest(self, user: str = "admin") -> AirflowRest:
-        """An Airflow REST API v2 client logged in as `user` (admin, relay or viewer); one
-        per user, reused (and its token with it) until the stack stops."""
+    def rest(self, user: str = "admin") -> AirflowClient:
+        """The lifecycle's Airflow REST API v2 client, logged in as `user` (admin, relay or
+        viewer); one per user, reused (and its token with it) until the stack stops."""
+        # Imported here: the simulators alone (`sandbox acme|progix`) need no provider.
+        from acme_provider.lifecycle.airflow_api import AirflowClient
+
         if user not in self._rest_clients:
-            self._rest_clients[user] = AirflowRest(
+            self._rest_clients[user] = AirflowClient(
                 self.airflow_url, user, self.airflow_password(user)
             )
         return self._rest_clients[user]
