@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING, Any
 from airflow.sdk.exceptions import AirflowFailException
 
 from acme_provider.acme_erp.mapping import MappingError, Resource, to_progix
-from acme_provider.hooks.acme_erp import AcmeErpHook
 from acme_provider.integrations.events import changed_objects
 from acme_provider.operators.failures import fail_fast_on_permanent_errors as provider_fail_fast
 from acme_provider.operators.records import fetch_records
@@ -69,6 +68,8 @@ def sync_records(
     warehouses: Collection[str] = (),
 ) -> dict[str, int]:
     """Fetch the given records (or all of them) from Acme and upsert them into Progix."""
+    from acme_provider.hooks.acme_erp import AcmeErpHook  # at run time: keeps parsing light
+
     upsert = UpsertToProgix(resource, progix_conn_id=progix_conn_id, warehouses=warehouses)
     hook = AcmeErpHook(acme_conn_id=acme_conn_id)
     try:

@@ -11,7 +11,7 @@ import logging
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal, cast
+from typing import Any, cast
 from urllib.parse import quote
 
 import requests
@@ -28,6 +28,14 @@ from acme_provider.exceptions import (
     AcmeServerError,
     acme_error_for_status,
 )
+from acme_provider.hooks.acme_api import (
+    DEFAULT_CONN_NAME,
+    DEFAULT_PAGE_SIZE,
+    MAX_IDS_PER_REQUEST,
+    AcmeRecord,
+    Resource,
+    WebhookSubscription,
+)
 from acme_provider.hooks.acme_connection import CONN_TYPE, AcmeConnectionSettings
 from acme_provider.hooks.retry import (
     RetryPolicy,
@@ -36,14 +44,6 @@ from acme_provider.hooks.retry import (
     parse_retry_after,
 )
 
-Resource = Literal["customers", "inventory"]
-AcmeRecord = dict[str, Any]
-"""A customer or inventory item as Acme returns it (always has `version` and `updated_at`)."""
-WebhookSubscription = dict[str, Any]
-"""A webhook subscription: `id`, `url`, `events`, `metadata`, `enabled`, timestamps."""
-
-MAX_IDS_PER_REQUEST = 100
-DEFAULT_PAGE_SIZE = 100
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "PATCH", "DELETE"})
 """PATCH carries absolute values in this API, so repeating it lands in the same state."""
 
@@ -113,7 +113,7 @@ class AcmeErpHook(BaseHook):
     """
 
     conn_name_attr = "acme_conn_id"
-    default_conn_name = "acme_erp_default"
+    default_conn_name = DEFAULT_CONN_NAME
     conn_type = CONN_TYPE
     hook_name = "Acme ERP"
 

@@ -11,17 +11,20 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import closing
 from datetime import datetime
-from typing import Any, get_args
+from typing import TYPE_CHECKING, Any, get_args
 
 from airflow.sdk import BaseOperator, Context
 
-from acme_provider.hooks.acme_erp import (
+from acme_provider.hooks.acme_api import (
+    DEFAULT_CONN_NAME,
     MAX_IDS_PER_REQUEST,
-    AcmeErpHook,
     AcmeRecord,
     Resource,
 )
 from acme_provider.operators.failures import fail_fast_on_permanent_errors
+
+if TYPE_CHECKING:
+    from acme_provider.hooks.acme_erp import AcmeErpHook
 
 BatchHandler = Callable[[list[AcmeRecord]], Mapping[str, int] | None]
 """Receives one batch of records (e.g. maps and upserts them); returns counts to add up."""
@@ -146,7 +149,7 @@ class AcmeFetchRecordsOperator(BaseOperator):
         ids: Any = None,
         updated_since: Any = None,
         batch_size: int = MAX_IDS_PER_REQUEST,
-        acme_conn_id: str = AcmeErpHook.default_conn_name,
+        acme_conn_id: str = DEFAULT_CONN_NAME,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -160,6 +163,8 @@ class AcmeFetchRecordsOperator(BaseOperator):
         self.acme_conn_id = acme_conn_id
 
     def execute(self, context: Context) -> dict[str, int]:
+        from acme_provider.hooks.acme_erp import AcmeErpHook  # at run time: keeps parsing light
+
         hook = AcmeErpHook(acme_conn_id=self.acme_conn_id)
         with closing(hook), fail_fast_on_permanent_errors():
             counts = fetch_records(

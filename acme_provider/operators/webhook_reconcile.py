@@ -11,11 +11,14 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, TypedDict
+from typing import TYPE_CHECKING, Any, TypedDict
 from urllib.parse import urlsplit
 
-from acme_provider.hooks.acme_erp import AcmeErpHook, WebhookSubscription
+from acme_provider.hooks.acme_api import WebhookSubscription
 from acme_provider.webhook_secrets import secret_fingerprint
+
+if TYPE_CHECKING:
+    from acme_provider.hooks.acme_erp import AcmeErpHook
 
 MANAGED_BY = "managed_by"
 KEY = "key"

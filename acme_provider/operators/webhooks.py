@@ -12,7 +12,7 @@ from typing import Any
 
 from airflow.sdk import BaseOperator, Context
 
-from acme_provider.hooks.acme_erp import AcmeErpHook
+from acme_provider.hooks.acme_api import DEFAULT_CONN_NAME
 from acme_provider.operators.failures import fail_fast_on_permanent_errors
 from acme_provider.operators.webhook_reconcile import (
     ReconcileSummary,
@@ -45,7 +45,7 @@ class AcmeEnsureWebhooksOperator(BaseOperator):
         managed_by: str,
         webhooks: Any,
         secret_resolver: SecretResolver,
-        acme_conn_id: str = AcmeErpHook.default_conn_name,
+        acme_conn_id: str = DEFAULT_CONN_NAME,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -57,6 +57,8 @@ class AcmeEnsureWebhooksOperator(BaseOperator):
         self.acme_conn_id = acme_conn_id
 
     def execute(self, context: Context) -> ReconcileSummary:
+        from acme_provider.hooks.acme_erp import AcmeErpHook  # at run time: keeps parsing light
+
         hook = AcmeErpHook(acme_conn_id=self.acme_conn_id)
         with closing(hook), fail_fast_on_permanent_errors():
             summary = reconcile_webhooks(
@@ -86,13 +88,15 @@ class AcmeDeleteWebhooksOperator(BaseOperator):
     ui_color = "#fbe8e8"
 
     def __init__(
-        self, *, managed_by: str, acme_conn_id: str = AcmeErpHook.default_conn_name, **kwargs: Any
+        self, *, managed_by: str, acme_conn_id: str = DEFAULT_CONN_NAME, **kwargs: Any
     ) -> None:
         super().__init__(**kwargs)
         self.managed_by = managed_by
         self.acme_conn_id = acme_conn_id
 
     def execute(self, context: Context) -> dict[str, list[str]]:
+        from acme_provider.hooks.acme_erp import AcmeErpHook  # at run time: keeps parsing light
+
         hook = AcmeErpHook(acme_conn_id=self.acme_conn_id)
         with closing(hook), fail_fast_on_permanent_errors():
             deleted = delete_owned_webhooks(hook, managed_by=self.managed_by)
