@@ -5,8 +5,8 @@ the subscription's secret, and every attempt is recorded. A 2xx ends the deliver
 else (an error status, a refused connection, a timeout) schedules a retry with exponential
 backoff until `max_attempts`, after which the delivery is `failed`. The event id is the
 `webhook-id` of every attempt, so a receiver can deduplicate. The `duplicate_rate`,
-`reorder_window` and `delivery_concurrency` knobs act here: with a concurrency above 1, up to
-that many deliveries are POSTed at once and their outcomes recorded in one transaction.
+`reorder_window` and `delivery_concurrency` knobs act here: with a concurrency above 1, that
+many deliveries are kept in flight and their outcomes recorded in groups, one transaction each.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import logging
 import random
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -109,7 +109,8 @@ class DeliveryWorker:
     def _run(self) -> None:
         while not self._stopping.is_set():
             try:
-                self.deliver_due()
+                if self.deliver_due() >= self.batch_size:
+                    continue  # a full round: more is likely due, so do not wait for a wake-up
             except Exception:
                 log.exception("delivery round failed; retrying shortly")
             self._wakeup.wait(timeout=0.1)
@@ -124,16 +125,37 @@ class DeliveryWorker:
                 return 0
             due = due[: settings.reorder_window]
             random.shuffle(due)
-        step = settings.delivery_concurrency
-        for start in range(0, len(due), step):
+        if settings.delivery_concurrency == 1:
+            for item in due:
+                if self._stopping.is_set():
+                    break
+                self._record([self._attempt_delivery(item)])
+        else:
+            self._deliver_concurrently(due, settings.delivery_concurrency)
+        return len(due)
+
+    def _deliver_concurrently(self, due: list[_Due], in_flight: int) -> None:
+        """Keep `in_flight` POSTs going; record outcomes in groups while the next ones run."""
+        slots = threading.Semaphore(in_flight)
+
+        def attempt(item: _Due) -> tuple[_Due, _Outcome, _Outcome | None]:
+            try:
+                return self._attempt_delivery(item)
+            finally:
+                slots.release()
+
+        running: set[Future[tuple[_Due, _Outcome, _Outcome | None]]] = set()
+        for item in due:
             if self._stopping.is_set():
                 break
-            chunk = due[start : start + step]
-            if step == 1:
-                self._record([self._attempt_delivery(chunk[0])])
-            else:
-                self._record(list(self._posters.map(self._attempt_delivery, chunk)))
-        return len(due)
+            slots.acquire()
+            running.add(self._posters.submit(attempt, item))
+            finished = {future for future in running if future.done()}
+            if len(finished) >= in_flight:
+                running -= finished
+                self._record([future.result() for future in finished])
+        if running:
+            self._record([future.result() for future in wait(running).done])
 
     def _attempt_delivery(self, item: _Due) -> tuple[_Due, _Outcome, _Outcome | None]:
         """POST once (twice when the duplicate fault fires); record nothing yet."""
@@ -193,8 +215,13 @@ class DeliveryWorker:
         """Record the attempts of one chunk, and schedule retries, in one transaction."""
         now = utcnow()
         with self.db.write() as session:
+            # One query for the chunk: a `get` per item would autoflush the attempts added so far.
+            wanted = [item.delivery_seq for item, _, _ in results]
+            deliveries = {
+                d.seq: d for d in session.scalars(select(Delivery).where(Delivery.seq.in_(wanted)))
+            }
             for item, outcome, duplicate in results:
-                delivery = session.get(Delivery, item.delivery_seq)
+                delivery = deliveries.get(item.delivery_seq)
                 if delivery is None:  # wiped by a reset while in flight
                     continue
                 delivery.attempt_count += 1
