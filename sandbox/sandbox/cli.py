@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from sandbox.acme.schemas import MAX_BATCH_CHANGES
 from sandbox.common.auth import Credential, KeyRegistry
 from sandbox.common.body_limit import DEFAULT_MAX_BODY_BYTES
 from sandbox.stack.demo_command import demo
@@ -169,13 +170,22 @@ def load(
     ] = 50.0,
     concurrency: Annotated[int, typer.Option(min=1, max=64, help="Parallel requests.")] = 4,
     seed: Annotated[int | None, typer.Option(help="Random seed, for repeatable runs.")] = None,
+    batch_size: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            max=MAX_BATCH_CHANGES,
+            help="Changes per request (above 1: Acme's batch endpoints; each is still its own "
+            "change and event).",
+        ),
+    ] = 1,
 ) -> None:
     """Create customers and items in Acme, then update them at random; print a JSON summary."""
     import json
 
     from sandbox.load import LoadGenerator, LoadPlan
 
-    plan = LoadPlan(customers, items, updates, rate, concurrency, seed)
+    plan = LoadPlan(customers, items, updates, rate, concurrency, seed, batch_size)
 
     def progress(counters: dict[str, int]) -> None:
         typer.echo(

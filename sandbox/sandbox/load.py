@@ -1,7 +1,9 @@
 """Load generator: create N customers and N items in Acme, then apply M random updates.
 
 Requests are paced to at most `rate` per second overall (0 = as fast as the workers go),
-spread over `concurrency` threads. 429 answers are honoured (sleep `Retry-After`, try again),
+spread over `concurrency` threads. With `batch_size` above 1, changes go `batch_size` at a
+time through Acme's batch endpoints (each still its own change and event), so that the load
+source is not what limits a throughput measurement. 429 answers are honoured (sleep `Retry-After`, try again),
 5xx and connection errors are retried a few times with backoff; anything else is counted as
 failed. The result is a summary dict (the CLI prints it as JSON on its last line).
 """
@@ -12,7 +14,7 @@ import random
 import secrets
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, fields
 from typing import Any
@@ -30,6 +32,7 @@ class LoadPlan:
     rate: float = 0.0
     concurrency: int = 4
     seed: int | None = None
+    batch_size: int = 1
 
 
 @dataclass
@@ -96,15 +99,15 @@ class LoadGenerator:
             )
             reporter.start()
         try:
-            customer_ids = self._parallel(self._create_customer, range(self.plan.customers))
-            skus = self._parallel(self._create_item, range(self.plan.items))
+            customer_ids = self._parallel(self._create_customers, self._chunks(self.plan.customers))
+            skus = self._parallel(self._create_items, self._chunks(self.plan.items))
             targets = [("customer", c) for c in customer_ids if c] + [
                 ("item", s) for s in skus if s
             ]
             updates = (
                 [self.random.choice(targets) for _ in range(self.plan.updates)] if targets else []
             )
-            self._parallel(self._update, updates)
+            self._parallel(self._update, self._update_chunks(updates))
         finally:
             stop_progress.set()
             if reporter is not None:
@@ -121,51 +124,92 @@ class LoadGenerator:
             progress(self.counters.snapshot())
 
     def _parallel(
-        self, job: Callable[[Any], str | None], inputs: Iterable[Any]
+        self, job: Callable[[Any], list[str | None]], chunks: Iterable[Any]
     ) -> list[str | None]:
+        """Run `job` over every chunk on the worker threads; the keys it returned, in order."""
         with ThreadPoolExecutor(max_workers=self.plan.concurrency) as pool:
-            return list(pool.map(job, inputs))
+            return [key for keys in pool.map(job, chunks) for key in keys]
 
-    def _create_customer(self, n: int) -> str | None:
-        body = {
-            "name": f"Load customer {self.run_id}-{n}",
-            "email": f"load-{self.run_id}-{n}@example.com",
-            "company": self.random.choice(["Initech", "Globex", "Umbrella", "Hooli"]),
-        }
-        answer = self._send("POST", "/v1/customers", body)
-        if answer is None:
-            return None
-        self.counters.add(customers_created=1)
-        return answer["id"]
+    def _chunks(self, count: int) -> list[list[int]]:
+        size = self.plan.batch_size
+        return [list(range(start, min(start + size, count))) for start in range(0, count, size)]
 
-    def _create_item(self, n: int) -> str | None:
-        body = {
-            "sku": f"LOAD-{self.run_id}-{n}",
-            "name": f"Load item {n}",
-            "warehouse": self.random.choice(["PAR-1", "LYS-2", "BER-3"]),
-            "quantity": self.random.randint(0, 500),
-        }
-        answer = self._send("POST", "/v1/inventory", body)
-        if answer is None:
-            return None
-        self.counters.add(items_created=1)
-        return answer["sku"]
+    def _update_chunks(self, updates: list[tuple[str, str]]) -> list[tuple[str, list[str]]]:
+        """Group the updates by kind into `batch_size` chunks, keeping their random order."""
+        pending: dict[str, list[str]] = {"customer": [], "item": []}
+        chunks = []
+        for kind, key in updates:
+            pending[kind].append(key)
+            if len(pending[kind]) == self.plan.batch_size:
+                chunks.append((kind, pending[kind]))
+                pending[kind] = []
+        return chunks + [(kind, keys) for kind, keys in pending.items() if keys]
 
-    def _update(self, target: tuple[str, str]) -> str | None:
-        kind, key = target
+    def _create_customers(self, numbers: list[int]) -> list[str | None]:
+        bodies = [
+            {
+                "name": f"Load customer {self.run_id}-{n}",
+                "email": f"load-{self.run_id}-{n}@example.com",
+                "company": self.random.choice(["Initech", "Globex", "Umbrella", "Hooli"]),
+            }
+            for n in numbers
+        ]
+        created = self._write("/v1/customers", creates=bodies)
+        if created is None:
+            return [None] * len(numbers)
+        self.counters.add(customers_created=len(created))
+        return [record["id"] for record in created]
+
+    def _create_items(self, numbers: list[int]) -> list[str | None]:
+        bodies = [
+            {
+                "sku": f"LOAD-{self.run_id}-{n}",
+                "name": f"Load item {n}",
+                "warehouse": self.random.choice(["PAR-1", "LYS-2", "BER-3"]),
+                "quantity": self.random.randint(0, 500),
+            }
+            for n in numbers
+        ]
+        created = self._write("/v1/inventory", creates=bodies)
+        if created is None:
+            return [None] * len(numbers)
+        self.counters.add(items_created=len(created))
+        return [record["sku"] for record in created]
+
+    def _update(self, chunk: tuple[str, list[str]]) -> list[str | None]:
+        kind, keys = chunk
         if kind == "customer":
-            path, body = (
-                f"/v1/customers/{key}",
-                {"phone": f"+33 1 {self.random.randint(0, 99999999):08d}"},
-            )
+            path, key_field = "/v1/customers", "id"
+            changes = [{"phone": f"+33 1 {self.random.randint(0, 99999999):08d}"} for _ in keys]
         else:
-            path, body = f"/v1/inventory/{key}", {"quantity": self.random.randint(0, 500)}
-        if self._send("PATCH", path, body) is None:
-            return None
-        self.counters.add(updates_applied=1)
-        return key
+            path, key_field = "/v1/inventory", "sku"
+            changes = [{"quantity": self.random.randint(0, 500)} for _ in keys]
+        updates = [{key_field: key, "changes": c} for key, c in zip(keys, changes, strict=True)]
+        if self._write(path, updates=updates) is None:
+            return [None] * len(keys)
+        self.counters.add(updates_applied=len(keys))
+        return list(keys)
 
-    def _send(self, method: str, path: str, body: dict[str, Any]) -> dict[str, Any] | None:
+    def _write(
+        self, path: str, *, creates: Sequence[dict] = (), updates: Sequence[dict] = ()
+    ) -> list[dict[str, Any]] | None:
+        """One create or update through the single-record API, several through the batch one."""
+        changes = len(creates) + len(updates)
+        if changes > 1:
+            body = {"create": list(creates), "update": list(updates)}
+            answer = self._send("POST", f"{path}/batch", body, changes)
+            return None if answer is None else [*answer["created"], *answer["updated"]]
+        if creates:
+            answer = self._send("POST", path, creates[0])
+        else:
+            key_field = "id" if "id" in updates[0] else "sku"
+            answer = self._send("PATCH", f"{path}/{updates[0][key_field]}", updates[0]["changes"])
+        return None if answer is None else [answer]
+
+    def _send(
+        self, method: str, path: str, body: dict[str, Any], changes: int = 1
+    ) -> dict[str, Any] | None:
+        """One request, retried as the module says; a failure counts `changes` failed."""
         server_failures = 0
         while True:
             self.pacer.wait()
@@ -181,12 +225,12 @@ class LoadGenerator:
             if response is None or response.status_code >= 500:
                 server_failures += 1
                 if server_failures > SERVER_RETRIES:
-                    self.counters.add(failed=1)
+                    self.counters.add(failed=changes)
                     return None
                 self.counters.add(server_errors_retried=1)
                 time.sleep(0.2 * 2 ** (server_failures - 1))
                 continue
             if response.is_success:
                 return response.json()
-            self.counters.add(failed=1)
+            self.counters.add(failed=changes)
             return None

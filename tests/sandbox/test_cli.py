@@ -130,3 +130,15 @@ def test_up_starts_both_simulators_with_demo_data_and_stops_them(tmp_path: Path)
         except httpx.ConnectError:
             continue
         raise AssertionError(f"{url} still answers after `sandbox up` stopped")
+
+
+def test_load_generator_in_batches_applies_every_change(acme_simulator: AcmeSimulator) -> None:
+    plan = LoadPlan(customers=7, items=5, updates=23, rate=0, concurrency=2, seed=3, batch_size=4)
+    summary = LoadGenerator(acme_simulator.url, acme_simulator.api_key, plan).run()
+    assert (summary["customers_created"], summary["items_created"]) == (7, 5)
+    assert (summary["updates_applied"], summary["failed"]) == (23, 0)
+    assert summary["requests"] < 7 + 5 + 23  # batched: fewer requests than changes
+    records = acme_simulator.list_all("/v1/customers") + acme_simulator.list_all("/v1/inventory")
+    assert len(records) == 12
+    assert sum(r["version"] - 1 for r in records) == 23
+    assert acme_simulator.stats()["events"] == 7 + 5 + 23

@@ -13,12 +13,16 @@ from sandbox.acme.delivery import DeliveryWorker, RetryPolicy
 from sandbox.acme.models import AcmeBase, Customer, InventoryItem, WebhookSubscription
 from sandbox.acme.schemas import (
     AcmeFaults,
+    CustomerBatch,
+    CustomerBatchOut,
     CustomerCreate,
     CustomerOut,
     CustomerPage,
     CustomerPatch,
     DeliveryOut,
     DeliveryPage,
+    InventoryBatch,
+    InventoryBatchOut,
     InventoryCreate,
     InventoryOut,
     InventoryPage,
@@ -29,7 +33,7 @@ from sandbox.acme.schemas import (
     WebhookPage,
     WebhookPatch,
 )
-from sandbox.acme.store import AcmeStore, Conflict
+from sandbox.acme.store import AcmeStore, Conflict, NotFound
 from sandbox.common.app import build_app
 from sandbox.common.auth import KeyRegistry, principal_dependency
 from sandbox.common.body_limit import DEFAULT_MAX_BODY_BYTES
@@ -45,6 +49,8 @@ A local, real HTTP simulator of the Acme ERP API.
   creation order and a walk sees every record exactly once even while records are updated.
   With `updated_since` they are a change feed: records in the order of their latest write, so
   a record written during a walk shows up again later with its new `version`.
+* `POST /v1/customers/batch` and `/v1/inventory/batch` apply up to 100 creates and updates in one
+  transaction (all or none); each is still its own change and its own event.
 * Every write bumps the record's integer `version` and `updated_at`, and emits a thin event
   (`customer.created`, `customer.updated`, `inventory.updated`) that is POSTed, signed with the
   Standard Webhooks scheme, to every matching subscription, at least once.
@@ -134,6 +140,22 @@ def api_router(store: AcmeStore, keys: KeyRegistry) -> APIRouter:
     def create_customer(account: Account, body: CustomerCreate) -> CustomerOut:
         return customer_out(store.create_customer(account, body))
 
+    @router.post(
+        "/customers/batch",
+        response_model=CustomerBatchOut,
+        tags=["customers"],
+        summary="Create and update customers in one transaction (all or none)",
+    )
+    def change_customers(account: Account, body: CustomerBatch) -> CustomerBatchOut:
+        updates = [(change.id, change.changes) for change in body.update]
+        try:
+            created, updated = store.change_customers(account, body.create, updates)
+        except NotFound as exc:
+            raise HTTPException(status.HTTP_404_NOT_FOUND, detail=str(exc)) from exc
+        return CustomerBatchOut(
+            created=[customer_out(c) for c in created], updated=[customer_out(c) for c in updated]
+        )
+
     @router.get("/customers/{customer_id}", response_model=CustomerOut, tags=["customers"])
     def get_customer(account: Account, customer_id: str) -> CustomerOut:
         customer = store.get_customer(account, customer_id)
@@ -159,6 +181,24 @@ def api_router(store: AcmeStore, keys: KeyRegistry) -> APIRouter:
             return item_out(store.create_item(account, body))
         except Conflict as exc:
             raise HTTPException(status.HTTP_409_CONFLICT, detail=str(exc)) from exc
+
+    @router.post(
+        "/inventory/batch",
+        response_model=InventoryBatchOut,
+        tags=["inventory"],
+        summary="Create and update inventory items in one transaction (all or none)",
+    )
+    def change_items(account: Account, body: InventoryBatch) -> InventoryBatchOut:
+        updates = [(change.sku, change.changes) for change in body.update]
+        try:
+            created, updated = store.change_items(account, body.create, updates)
+        except NotFound as exc:
+            raise HTTPException(status.HTTP_404_NOT_FOUND, detail=str(exc)) from exc
+        except Conflict as exc:
+            raise HTTPException(status.HTTP_409_CONFLICT, detail=str(exc)) from exc
+        return InventoryBatchOut(
+            created=[item_out(i) for i in created], updated=[item_out(i) for i in updated]
+        )
 
     @router.get("/inventory/{sku}", response_model=InventoryOut, tags=["inventory"])
     def get_item(account: Account, sku: str) -> InventoryOut:

@@ -126,6 +126,51 @@ class InventoryOut(BaseModel):
     updated_at: str
 
 
+MAX_BATCH_CHANGES = 100
+
+
+class Batch(Strict):
+    """Creates then updates applied in one transaction, all or none; each one is still its own
+    change (version, `updated_at`, change-feed position) and its own event."""
+
+    @model_validator(mode="after")
+    def _size(self) -> Batch:
+        size = len(self.create) + len(self.update)  # type: ignore[attr-defined]
+        if not 1 <= size <= MAX_BATCH_CHANGES:
+            raise ValueError(f"give 1 to {MAX_BATCH_CHANGES} changes in total, got {size}")
+        return self
+
+
+class CustomerChange(Strict):
+    id: str
+    changes: CustomerPatch
+
+
+class CustomerBatch(Batch):
+    create: list[CustomerCreate] = Field(default_factory=list)
+    update: list[CustomerChange] = Field(default_factory=list)
+
+
+class CustomerBatchOut(BaseModel):
+    created: list[CustomerOut]
+    updated: list[CustomerOut] = Field(description="Each updated record once, in its final state.")
+
+
+class InventoryChange(Strict):
+    sku: str
+    changes: InventoryPatch
+
+
+class InventoryBatch(Batch):
+    create: list[InventoryCreate] = Field(default_factory=list)
+    update: list[InventoryChange] = Field(default_factory=list)
+
+
+class InventoryBatchOut(BaseModel):
+    created: list[InventoryOut]
+    updated: list[InventoryOut] = Field(description="Each updated item once, in its final state.")
+
+
 class WebhookCreate(Strict):
     url: Url
     events: Events

@@ -8,9 +8,11 @@ per matching subscription (an outbox), so no event is lost if the process dies.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from itertools import count
 from typing import Any
 
+from pydantic import BaseModel
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
@@ -39,6 +41,13 @@ class Conflict(Exception):
     """The write would break a uniqueness rule (e.g. a SKU that already exists)."""
 
 
+class NotFound(Exception):
+    """A write names a record that does not exist."""
+
+    def __init__(self, kind: str, key: str) -> None:
+        super().__init__(f"{kind} {key!r} not found")
+
+
 def new_id(prefix: str) -> str:
     return f"{prefix}_{secrets.token_hex(8)}"
 
@@ -53,37 +62,57 @@ class AcmeStore:
     # -- customers ----------------------------------------------------------------------
 
     def create_customer(self, account: str, body: CustomerCreate) -> Customer:
-        with self.db.write() as session:
-            now = self.db.stamp()
-            customer = Customer(
-                id=new_id("cus"),
-                account_id=account,
-                **body.model_dump(),
-                version=1,
-                change_seq=self.db.next_sequence(session, Customer.change_seq),
-                created_at=now,
-                updated_at=now,
-            )
-            session.add(customer)
-            self._emit(session, account, "customer.created", customer.id)
-        self._on_enqueue()
-        return customer
+        created, _ = self.change_customers(account, creates=[body])
+        return created[0]
 
     def update_customer(
         self, account: str, customer_id: str, body: CustomerPatch
     ) -> Customer | None:
+        try:
+            _, updated = self.change_customers(account, updates=[(customer_id, body)])
+        except NotFound:
+            return None
+        return updated[0]
+
+    def change_customers(
+        self,
+        account: str,
+        creates: Iterable[CustomerCreate] = (),
+        updates: Iterable[tuple[str, CustomerPatch]] = (),
+    ) -> tuple[list[Customer], list[Customer]]:
+        """Creates, then updates, in one transaction; raises `NotFound` (nothing applied).
+
+        Returns the created records and the updated ones (each once, in its final state).
+        """
         with self.db.write() as session:
-            customer = self._customer(session, account, customer_id)
-            if customer is None:
-                return None
-            for name, value in body.model_dump(exclude_unset=True).items():
-                setattr(customer, name, value)
-            customer.version += 1
-            customer.change_seq = self.db.next_sequence(session, Customer.change_seq)
-            customer.updated_at = self.db.stamp()
-            self._emit(session, account, "customer.updated", customer.id)
+            outbox = _Outbox(session, account)
+            sequence = count(self.db.next_sequence(session, Customer.change_seq))
+            created = []
+            for body in creates:
+                now = self.db.stamp()
+                customer = Customer(
+                    id=new_id("cus"),
+                    account_id=account,
+                    **body.model_dump(),
+                    version=1,
+                    change_seq=next(sequence),
+                    created_at=now,
+                    updated_at=now,
+                )
+                session.add(customer)
+                outbox.emit("customer.created", customer.id)
+                created.append(customer)
+            updated: dict[str, Customer] = {}  # each record once, in its final state
+            for customer_id, patch in updates:
+                customer = self._customer(session, account, customer_id)
+                if customer is None:
+                    raise NotFound("customer", customer_id)
+                self._bump(customer, patch, next(sequence))
+                outbox.emit("customer.updated", customer.id)
+                updated[customer.id] = customer
+            outbox.close()
         self._on_enqueue()
-        return customer
+        return created, list(updated.values())
 
     def get_customer(self, account: str, customer_id: str) -> Customer | None:
         with self.db.read() as session:
@@ -110,36 +139,53 @@ class AcmeStore:
     # -- inventory ----------------------------------------------------------------------
 
     def create_item(self, account: str, body: InventoryCreate) -> InventoryItem:
-        with self.db.write() as session:
-            now = self.db.stamp()
-            if self._item(session, account, body.sku) is not None:
-                raise Conflict(f"an inventory item with sku {body.sku!r} already exists")
-            item = InventoryItem(
-                account_id=account,
-                **body.model_dump(),
-                version=1,
-                change_seq=self.db.next_sequence(session, InventoryItem.change_seq),
-                created_at=now,
-                updated_at=now,
-            )
-            session.add(item)
-            self._emit(session, account, "inventory.updated", item.sku)
-        self._on_enqueue()
-        return item
+        created, _ = self.change_items(account, creates=[body])
+        return created[0]
 
     def update_item(self, account: str, sku: str, body: InventoryPatch) -> InventoryItem | None:
+        try:
+            _, updated = self.change_items(account, updates=[(sku, body)])
+        except NotFound:
+            return None
+        return updated[0]
+
+    def change_items(
+        self,
+        account: str,
+        creates: Iterable[InventoryCreate] = (),
+        updates: Iterable[tuple[str, InventoryPatch]] = (),
+    ) -> tuple[list[InventoryItem], list[InventoryItem]]:
+        """Creates, then updates, in one transaction; raises `Conflict` or `NotFound`."""
         with self.db.write() as session:
-            item = self._item(session, account, sku)
-            if item is None:
-                return None
-            for name, value in body.model_dump(exclude_unset=True).items():
-                setattr(item, name, value)
-            item.version += 1
-            item.change_seq = self.db.next_sequence(session, InventoryItem.change_seq)
-            item.updated_at = self.db.stamp()
-            self._emit(session, account, "inventory.updated", item.sku)
+            outbox = _Outbox(session, account)
+            sequence = count(self.db.next_sequence(session, InventoryItem.change_seq))
+            created = []
+            for body in creates:
+                now = self.db.stamp()
+                if self._item(session, account, body.sku) is not None:
+                    raise Conflict(f"an inventory item with sku {body.sku!r} already exists")
+                item = InventoryItem(
+                    account_id=account,
+                    **body.model_dump(),
+                    version=1,
+                    change_seq=next(sequence),
+                    created_at=now,
+                    updated_at=now,
+                )
+                session.add(item)
+                outbox.emit("inventory.updated", item.sku)
+                created.append(item)
+            updated: dict[str, InventoryItem] = {}  # each record once, in its final state
+            for sku, patch in updates:
+                item = self._item(session, account, sku)
+                if item is None:
+                    raise NotFound("inventory item", sku)
+                self._bump(item, patch, next(sequence))
+                outbox.emit("inventory.updated", item.sku)
+                updated[item.sku] = item
+            outbox.close()
         self._on_enqueue()
-        return item
+        return created, list(updated.values())
 
     def get_item(self, account: str, sku: str) -> InventoryItem | None:
         with self.db.read() as session:
@@ -166,6 +212,14 @@ class AcmeStore:
                 InventoryItem.account_id == account, InventoryItem.sku == sku
             )
         )
+
+    def _bump(self, record: Customer | InventoryItem, patch: BaseModel, change_seq: int) -> None:
+        """Apply a PATCH: new field values, next version, end of the change feed."""
+        for name, value in patch.model_dump(exclude_unset=True).items():
+            setattr(record, name, value)
+        record.version += 1
+        record.change_seq = change_seq
+        record.updated_at = self.db.stamp()
 
     # -- webhook subscriptions ----------------------------------------------------------
 
@@ -300,38 +354,56 @@ class AcmeStore:
             ):
                 session.execute(delete(model))
 
-    # -- events -------------------------------------------------------------------------
 
-    @staticmethod
-    def _emit(session: Session, account: str, event_type: str, object_id: str) -> None:
-        now = utcnow()
+class _Outbox:
+    """The events of one write transaction, and one pending delivery per matching subscription.
+
+    Deliveries are added at `close()`: one flush numbers all the events and one query finds the
+    account's subscriptions, however many records the transaction changed.
+    """
+
+    def __init__(self, session: Session, account: str) -> None:
+        self.session = session
+        self.account = account
+        self.events: list[Event] = []
+
+    def emit(self, event_type: str, object_id: str) -> None:
         event = Event(
             id=new_id("evt"),
-            account_id=account,
+            account_id=self.account,
             type=event_type,
             object_id=object_id,
-            occurred_at=now,
+            occurred_at=utcnow(),
         )
-        session.add(event)
-        session.flush()
-        subscriptions = session.scalars(
-            select(WebhookSubscription).where(
-                WebhookSubscription.account_id == account,
-                WebhookSubscription.enabled.is_(True),
+        self.session.add(event)
+        self.events.append(event)
+
+    def close(self) -> None:
+        if not self.events:
+            return
+        self.session.flush()
+        subscriptions = list(
+            self.session.scalars(
+                select(WebhookSubscription).where(
+                    WebhookSubscription.account_id == self.account,
+                    WebhookSubscription.enabled.is_(True),
+                )
             )
         )
-        for subscription in subscriptions:
-            if event_type in subscription.events:
-                session.add(
-                    Delivery(
-                        id=new_id("dlv"),
-                        event_seq=event.seq,
-                        subscription_id=subscription.id,
-                        account_id=account,
-                        status="pending",
-                        attempt_count=0,
-                        next_attempt_at=now,
-                        created_at=now,
-                        completed_at=None,
+        now = utcnow()
+        for event in self.events:
+            for subscription in subscriptions:
+                if event.type in subscription.events:
+                    self.session.add(
+                        Delivery(
+                            id=new_id("dlv"),
+                            event_seq=event.seq,
+                            subscription_id=subscription.id,
+                            account_id=self.account,
+                            status="pending",
+                            attempt_count=0,
+                            next_attempt_at=now,
+                            created_at=now,
+                            completed_at=None,
+                        )
                     )
-                )
