@@ -88,7 +88,7 @@ def verify(
     """Raise `SignatureError` unless one `v1` signature matches one of `keys`."""
     ts = _parse_timestamp(timestamp, tolerance, time.time() if now is None else now)
     signed = f"{msg_id}.{ts}.".encode() + body
-    expected = [hmac.new(key, signed, hashlib.sha256).digest() for key in keys]
+    expected = [hmac.digest(key, signed, "sha256") for key in keys]  # C one-shot: fastest
     found_any = False
     for candidate in _candidate_signatures(signature_header):
         found_any = True
