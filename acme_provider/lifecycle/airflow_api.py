@@ -29,7 +29,12 @@ from tenacity import (
     wait_exponential,
 )
 
-from acme_provider.lifecycle.errors import AirflowApiError, AirflowAuthError, AirflowUnreachable
+from acme_provider.lifecycle.errors import (
+    AirflowApiError,
+    AirflowAuthError,
+    AirflowUnreachable,
+    SessionExpired,
+)
 
 API = "/api/v2"
 PAGE_SIZE = 100
@@ -167,6 +172,9 @@ def last_error(log_lines: Sequence[Any]) -> str | None:
 class AirflowClient:
     """Airflow REST API v2 at `base_url` (e.g. `http://127.0.0.1:8080`) as `username`.
 
+    :param password: logs in with it (`/auth/token`), and again when the token expires.
+    :param token: acts with this bearer token instead (e.g. a UI user's own); with no
+        password to renew it, a rejected token raises `SessionExpired`.
     :param transport: an `httpx` transport, for tests of cases a real Airflow cannot produce.
     """
 
@@ -174,8 +182,9 @@ class AirflowClient:
         self,
         base_url: str,
         username: str,
-        password: str,
+        password: str | None = None,
         *,
+        token: str | None = None,
         timeout: float = 30.0,
         attempts: int = 4,
         transport: httpx.BaseTransport | None = None,
@@ -185,7 +194,7 @@ class AirflowClient:
         self._password = password
         self._attempts = attempts
         self._timeout = timeout
-        self._token: str | None = None
+        self._token = token
         self._http = httpx.Client(base_url=self.base_url, timeout=timeout, transport=transport)
 
     def close(self) -> None:
@@ -230,6 +239,8 @@ class AirflowClient:
         return send()
 
     def _login(self) -> str:
+        if self._password is None:
+            raise SessionExpired()
         response = self._send_with_retries(
             "POST", "/auth/token", json={"username": self.username, "password": self._password}
         )

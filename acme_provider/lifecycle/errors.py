@@ -63,6 +63,13 @@ class AirflowUnreachable(AirflowUnavailable):
         )
 
 
+class SessionExpired(AirflowUnavailable):
+    """A forwarded user token was rejected, and there is no password to log in again with."""
+
+    def __init__(self) -> None:
+        super().__init__("Your Airflow session has expired; reload the page and log in again.")
+
+
 class AirflowAuthError(AirflowUnavailable):
     def __init__(self, base_url: str, username: str) -> None:
         super().__init__(

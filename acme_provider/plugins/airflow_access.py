@@ -9,42 +9,15 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import httpx
 from airflow.configuration import conf
 from fastapi import Request
 
 from acme_provider.integrations.instances import INSTANCES_DIR_ENV, resolve_instances_dir
 from acme_provider.lifecycle.airflow_api import AirflowClient
-from acme_provider.lifecycle.errors import AirflowUnavailable
 from acme_provider.lifecycle.service import InstanceService
 from acme_provider.lifecycle.settings import AIRFLOW_URL_ENV, LifecycleSettings
 from acme_provider.plugins.auth import Caller
 from acme_provider.plugins.urls import api_base_url
-
-
-class SessionExpired(AirflowUnavailable):
-    def __init__(self) -> None:
-        super().__init__("Your Airflow session has expired; reload the page and log in again.")
-
-
-class UserTokenClient(AirflowClient):
-    """`AirflowClient` authenticated with a UI user's forwarded JWT rather than a password.
-
-    The token is used as is; when Airflow rejects it (expired), there is no password to log in
-    again with, so the call fails with `SessionExpired`.
-    """
-
-    def __init__(
-        self, base_url: str, caller: Caller, *, transport: httpx.BaseTransport | None = None
-    ) -> None:
-        super().__init__(base_url, caller.name, "", transport=transport)
-        self._forwarded: str | None = caller.token
-
-    def _login(self) -> str:
-        token, self._forwarded = self._forwarded, None
-        if token is None:
-            raise SessionExpired()
-        return token
 
 
 def instances_dir() -> Path:
@@ -63,4 +36,5 @@ def service_for(request: Request, caller: Caller) -> InstanceService:
         airflow_url=airflow_url(request),
         instances_dir=None if os.environ.get(INSTANCES_DIR_ENV) else instances_dir(),
     )
-    return InstanceService(settings, client=UserTokenClient(settings.airflow_url, caller))
+    client = AirflowClient(settings.airflow_url, caller.name, token=caller.token)
+    return InstanceService(settings, client=client)

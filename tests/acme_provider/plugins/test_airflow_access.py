@@ -6,8 +6,8 @@ import httpx
 import pytest
 from starlette.requests import Request
 
-from acme_provider.lifecycle.airflow_api import API
-from acme_provider.plugins.airflow_access import SessionExpired, UserTokenClient
+from acme_provider.lifecycle.airflow_api import API, AirflowClient
+from acme_provider.lifecycle.errors import SessionExpired
 from acme_provider.plugins.auth import request_token
 from tests.acme_provider.plugins.support import ADMIN
 
@@ -34,9 +34,11 @@ def test_calls_carry_the_callers_token_and_never_log_in():
         seen.append(request)
         return httpx.Response(200, json={"dags": [], "total_entries": 0})
 
-    client = UserTokenClient("http://airflow.test", ADMIN)
-    client._http = httpx.Client(
-        base_url="http://airflow.test", transport=httpx.MockTransport(airflow)
+    client = AirflowClient(
+        "http://airflow.test",
+        ADMIN.name,
+        token=ADMIN.token,
+        transport=httpx.MockTransport(airflow),
     )
     assert client.list_dags() == []
     assert [r.url.path for r in seen] == [f"{API}/dags"]
@@ -50,9 +52,11 @@ def test_an_expired_token_is_a_clear_error_not_a_password_login():
         paths.append(request.url.path)
         return httpx.Response(401, json={"detail": "Token Expired"})
 
-    client = UserTokenClient("http://airflow.test", ADMIN)
-    client._http = httpx.Client(
-        base_url="http://airflow.test", transport=httpx.MockTransport(airflow)
+    client = AirflowClient(
+        "http://airflow.test",
+        ADMIN.name,
+        token=ADMIN.token,
+        transport=httpx.MockTransport(airflow),
     )
     with pytest.raises(SessionExpired, match="log in again"):
         client.get_dag("any")
