@@ -287,7 +287,9 @@ class InstanceService:
         """Validate, write connections and the instance file, run Initialization, wait.
 
         Unchanged config on an active instance is a no-op (secrets are still re-applied);
-        anything else starts a new generation. See the module docstring for errors.
+        anything else starts a new generation. A paused instance stays paused: only its
+        Initialization runs, and its flows wait for `resume`. See the module docstring for
+        errors.
         """
         report = progress or _quiet
         existing = self.find_instance(instance_id)
@@ -305,7 +307,8 @@ class InstanceService:
                 "nothing to do",
             )
 
-        init_dag_id = self.integration.dag_id(instance_id, self._flow_of(TriggerKind.DEPLOY).slug)
+        init_slug = self._flow_of(TriggerKind.DEPLOY).slug
+        init_dag_id = self.integration.dag_id(instance_id, init_slug)
         init_dag_before = self.airflow.get_dag(init_dag_id)
         generation = existing.generation + 1 if existing else self._next_generation(instance_id)
         report(f"Deploying {instance_id} (generation {generation})")
@@ -329,7 +332,8 @@ class InstanceService:
         if dags is None:
             reason = self._dags_missing_reason(instance_id)
             return self._deploy_failed(instance, reason, None, report)
-        self._unpause(dags, report)
+        keep_paused = existing is not None and existing.state is InstanceState.PAUSED
+        self._unpause({init_slug: dags[init_slug]} if keep_paused else dags, report)
 
         run = self._start_initialization(
             instance,
@@ -342,15 +346,20 @@ class InstanceService:
             reason, log_url = self._failure(outcome, "Initialization")
             return self._deploy_failed(instance, reason, log_url, report, outcome)
 
-        instance = self._save_state(instance, InstanceState.ACTIVE, reason=None, log_url=None)
         urls = self._webhook_urls_of_run(outcome.dag_id, outcome.run_id)
-        report(f"{instance_id} is active (generation {generation})")
+        if keep_paused:
+            self.airflow.set_paused(init_dag_id, True)
+            instance = self._save_state(instance, InstanceState.PAUSED, reason=None, log_url=None)
+            message = (
+                f"{instance_id} deployed (generation {generation}) and kept paused; "
+                "resume it to process events"
+            )
+        else:
+            instance = self._save_state(instance, InstanceState.ACTIVE, reason=None, log_url=None)
+            message = f"{instance_id} deployed (generation {generation})"
+        report(message)
         return DeployResult(
-            instance=instance,
-            outcome="deployed",
-            webhook_urls=urls,
-            run=outcome,
-            message=f"{instance_id} deployed (generation {generation})",
+            instance=instance, outcome="deployed", webhook_urls=urls, run=outcome, message=message
         )
 
     def _check_kept_secrets(self, plan: DeployPlan, source: str) -> None:

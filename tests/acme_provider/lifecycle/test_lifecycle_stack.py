@@ -1,8 +1,8 @@
 """The lifecycle against the real local stack: Airflow standalone, relay, Acme and Progix.
 
-One instance goes through deploy → unchanged redeploy → status → pause/resume → test-flow →
-replay → remove; a second one fails its initialization (wrong Acme API key), shows why, and
-is retried with the right key. Instances are removed at the end so other suites sharing the
+One instance goes through deploy → unchanged redeploy → status → pause/resume → redeploy
+while paused → test-flow → replay → remove; a second one fails its initialization (wrong Acme
+API key), shows why, and is retried with the right key. Instances are removed at the end so other suites sharing the
 session's stack see clean Acme accounts.
 """
 
@@ -162,6 +162,28 @@ def test_pause_and_resume_flip_every_dag(service: InstanceService, deployed: dic
 
     resumed = service.resume(INSTANCE)
     assert not any(flow.paused for flow in resumed.flows)
+    assert service.get_instance(INSTANCE).state is InstanceState.ACTIVE
+
+
+def test_redeploying_a_paused_instance_runs_initialization_and_keeps_it_paused(
+    stack: StackHandle, service: InstanceService, deployed: dict
+) -> None:
+    generation = service.get_instance(INSTANCE).generation
+    service.pause(INSTANCE)
+    changed = {**request_data(stack), "customer": "Lifecycle Test Shop (renamed)"}
+
+    result = service.deploy(INSTANCE, DeployRequest.from_mapping(changed, source="renamed.yaml"))
+
+    assert result.outcome == "deployed"
+    assert result.run is not None
+    assert result.run.succeeded
+    assert result.instance.generation == generation + 1
+    assert result.instance.state is InstanceState.PAUSED
+    assert "kept paused" in result.message
+    assert all(service.airflow.get_dag(d).is_paused for d in service.dag_ids(INSTANCE).values())
+    assert len(our_webhooks(stack, INSTANCE)) == len(WEBHOOK_FLOWS)
+
+    service.resume(INSTANCE)
     assert service.get_instance(INSTANCE).state is InstanceState.ACTIVE
 
 
