@@ -17,6 +17,7 @@ class ExitCode(IntEnum):
     FAILED = 1  # the operation ran and failed (initialization, teardown, a test run, a timeout)
     BAD_INPUT = 2  # invalid request, unknown instance or flow: nothing was changed
     AIRFLOW_UNAVAILABLE = 3  # Airflow unreachable or rejected our credentials
+    BUSY = 4  # another deploy or remove of the same instance is running: nothing was changed
 
 
 class LifecycleError(Exception):
@@ -45,6 +46,19 @@ class UnknownName(LifecycleError):
         self.valid = list(valid)
         listing = ", ".join(self.valid) if self.valid else "none"
         super().__init__(f"no {kind} {name!r}; valid {kind}s: {listing}")
+
+
+class InstanceBusy(LifecycleError):
+    """Another deploy or remove of this instance is running (CLI or UI); nothing was changed."""
+
+    exit_code = ExitCode.BUSY
+
+    def __init__(self, instance_id: str) -> None:
+        self.instance_id = instance_id
+        super().__init__(
+            f"another deploy or remove of {instance_id!r} is running; "
+            "try again once it has finished"
+        )
 
 
 class AirflowUnavailable(LifecycleError):

@@ -26,7 +26,8 @@ human line per step and never a secret.
 
 Errors (all `errors.LifecycleError`, each with an `exit_code`): `InvalidRequest` (names the
 source and every bad field; nothing was changed), `UnknownName` (lists the valid instances or
-flows), `AirflowUnreachable` / `AirflowAuthError`, `AirflowApiError`. A failed initialization
+flows), `AirflowUnreachable` / `AirflowAuthError`, `AirflowApiError`, `InstanceBusy` (another
+deploy or remove of the instance is running, from the CLI or the UI). A failed initialization
 or teardown is *not* an exception: the result says `failed`, with the reason and a task log URL,
 and the instance file records it (state `failed`) so a later deploy or remove retries.
 
@@ -61,6 +62,7 @@ from acme_provider.lifecycle.errors import (
     LifecycleError,
     UnknownName,
 )
+from acme_provider.lifecycle.instance_lock import instance_lock
 from acme_provider.lifecycle.request import DeployPlan, DeployRequest, plan_deploy
 from acme_provider.lifecycle.samples import check_payload, sample_payload
 from acme_provider.lifecycle.settings import LifecycleSettings
@@ -291,7 +293,10 @@ class InstanceService:
         Initialization runs, and its flows wait for `resume`. See the module docstring for
         errors.
         """
-        report = progress or _quiet
+        with instance_lock(self.store.directory, instance_id):
+            return self._deploy(instance_id, request, progress or _quiet)
+
+    def _deploy(self, instance_id: str, request: DeployRequest, report: Progress) -> DeployResult:
         existing = self.find_instance(instance_id)
         plan = plan_deploy(self.integration, instance_id, request, is_redeploy=existing is not None)
         self._check_kept_secrets(plan, request.source)
@@ -620,7 +625,10 @@ class InstanceService:
     def remove(self, instance_id: str, *, progress: Progress | None = None) -> RemoveResult:
         """Run Teardown and wait; on success delete the instance file and its connections.
         If Teardown fails, nothing is deleted and the instance is marked failed with the reason."""
-        report = progress or _quiet
+        with instance_lock(self.store.directory, instance_id):
+            return self._remove(instance_id, progress or _quiet)
+
+    def _remove(self, instance_id: str, report: Progress) -> RemoveResult:
         instance = self.get_instance(instance_id)
         dag_id = self.integration.dag_id(instance_id, self._flow_of(TriggerKind.REMOVE).slug)
         instance = self._save_state(

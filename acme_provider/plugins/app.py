@@ -18,6 +18,7 @@ from starlette.exceptions import HTTPException
 from acme_provider.lifecycle.errors import (
     AirflowApiError,
     AirflowUnavailable,
+    InstanceBusy,
     InvalidRequest,
     LifecycleError,
     UnknownName,
@@ -61,6 +62,8 @@ async def _lifecycle_error(request: Request, error: Exception) -> Response:
         return _error(request, 404, "Not found", str(error))
     if isinstance(error, InvalidRequest):
         return _error(request, 400, "Invalid request", str(error))
+    if isinstance(error, InstanceBusy):
+        return _error(request, 409, "Busy", str(error))
     if isinstance(error, AirflowApiError) and error.status_code in (401, 403):
         return _error(request, 403, "Airflow refused", str(error))
     if isinstance(error, AirflowUnavailable | AirflowApiError):
