@@ -118,11 +118,20 @@ class Store:
         A route gets a full batch as soon as it has `max_events` pending events, and a
         partial one once its oldest pending event has waited `max_wait_s`.
         """
+        # Each route's first pending event (lowest id: ids follow arrival), found on the
+        # covering (status, route, id) index; min(received_at) read every pending row, on
+        # every cycle, which cost more CPU than the claims themselves under load.
+        first_pending = (
+            select(events.c.route, func.min(events.c.id).label("id"))
+            .where(events.c.status == PENDING, events.c.route.not_in(_paused_routes()))
+            .group_by(events.c.route)
+            .subquery()
+        )
         with self._read() as conn:
             candidates = conn.execute(
-                select(events.c.route, func.min(events.c.received_at))
-                .where(events.c.status == PENDING, events.c.route.not_in(_paused_routes()))
-                .group_by(events.c.route)
+                select(first_pending.c.route, events.c.received_at).join(
+                    events, events.c.id == first_pending.c.id
+                )
             ).all()
         claimed: list[ClaimedBatch] = []
         for route, oldest in candidates:
