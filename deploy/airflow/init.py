@@ -47,19 +47,24 @@ def _user_exists(username: str) -> bool:
         return appbuilder.sm.find_user(username=username) is not None
 
 
-def _ensure_user(username: str, password: str, role: str, *, email: str) -> None:
-    if _user_exists(username):
-        _airflow("users", "reset-password", "--username", username, "--password", password)
-        return
-    _airflow(
+def user_argv(username: str, password: str, role: str, *, email: str, exists: bool) -> list[str]:
+    """`airflow users ...` arguments. Values go as `--option=value`: a generated password
+    may start with `-`, which argparse would otherwise read as the next option."""
+    if exists:
+        return ["users", "reset-password", f"--username={username}", f"--password={password}"]
+    return [
         "users", "create",
-        "--username", username,
-        "--password", password,
-        "--role", role,
-        "--firstname", username,
-        "--lastname", "(service)" if role == RELAY_ROLE else "(admin)",
-        "--email", email,
-    )  # fmt: skip
+        f"--username={username}",
+        f"--password={password}",
+        f"--role={role}",
+        f"--firstname={username}",
+        "--lastname=(service)" if role == RELAY_ROLE else "--lastname=(admin)",
+        f"--email={email}",
+    ]  # fmt: skip
+
+
+def _ensure_user(username: str, password: str, role: str, *, email: str) -> None:
+    _airflow(*user_argv(username, password, role, email=email, exists=_user_exists(username)))
 
 
 def main() -> int:
