@@ -19,7 +19,7 @@ For each instance count N (4 DAGs per instance):
 Every measurement runs in a child forked from a process that has already imported what the
 DAG processor and the task runner import before they parse a file (so interpreter start-up
 is not counted, and the same holds for both sides), with its heap frozen (`gc.freeze()`) as the
-DAG processor freezes it. Bytecode is cached in `.state/pycache`.
+DAG processor and the LocalExecutor/Celery workers freeze theirs before forking. Bytecode is cached in `.state/pycache`.
 
 Run: `.venv/bin/python benchmarks/dag_parse.py [--instances 10 100 1000]`. The last line is
 one JSON object.
@@ -296,9 +296,10 @@ def main() -> None:
         import airflow.dag_processing.processor
         import airflow.sdk.execution_time.task_runner  # noqa: F401
 
-        # As Airflow's DAG processor does before forking parsers: otherwise whether a full
-        # collection of this parent's heap lands inside a measured parse is luck (0.07 s vs
-        # 0.19 s for the same worker parse), and it measures the parent, not the DAG file.
+        # As Airflow's DAG processor, LocalExecutor and Celery workers do before they fork:
+        # otherwise whether a full collection of this parent's heap lands inside a measured
+        # parse is luck (0.07 s vs 0.19 s for the same worker parse), and it measures the
+        # parent, not the DAG file.
         gc.collect()
         gc.freeze()
 
