@@ -5,6 +5,7 @@ accepted events/s and acknowledgement latency for:
 
 - the relay (`webhook-relay serve`, SQLite store, in-process dispatcher), saturated by
   `--connections` keep-alive connections, and at a fixed offered rate (`--rate`, 500/s);
+  and, to show what dispatching costs ingest, saturated with `--no-dispatcher`;
 - (a) the ceiling: a bare uvicorn endpoint that only answers 200;
 - (b) a naive relay: FastAPI, verifies the signature, then triggers the DAG run synchronously
   per request against the stub Airflow API.
@@ -275,7 +276,7 @@ def start(name: str, argv: list[str], port: int, workdir: Path, env: dict[str, s
         argv,
         log_path=workdir / f"{name}.log",
         env=env,
-        ready_url=f"http://127.0.0.1:{port}/healthz" if name == "relay" else None,
+        ready_url=f"http://127.0.0.1:{port}/healthz" if name.startswith("relay") else None,
         ready_timeout=90,
     ).start()
 
@@ -342,6 +343,20 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         out["ceiling"] = ceiling.summary()
 
         relay_argv = [python, "-m", "webhook_relay.cli", "serve", "--port", str(relay_port)]
+        ingest_only_env = {**env, "RELAY_STATE_DIR": str(workdir / "ingest-only")}
+        ingest_only = start(
+            "relay-ingest-only",
+            [*relay_argv, "--no-dispatcher"],
+            relay_port,
+            workdir,
+            ingest_only_env,
+        )
+        processes.append(ingest_only)
+        asyncio.run(closed_loop(relay_port, args.connections, 1.0, "warmup-ingest-only"))
+        alone = asyncio.run(closed_loop(relay_port, args.connections, args.duration, "alone"))
+        ingest_only.stop()
+        out["relay_ingest_only"] = alone.summary()
+
         relay = start("relay", relay_argv, relay_port, workdir, env)
         processes.append(relay)
         asyncio.run(closed_loop(relay_port, args.connections, 1.0, "warmup-relay"))
@@ -373,6 +388,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "offered_per_s": args.rate,
         "saturated_p50_ms": out["relay_saturated"]["p50_ms"],
         "saturated_p99_ms": out["relay_saturated"]["p99_ms"],
+        "accepted_without_dispatcher_per_s": out["relay_ingest_only"]["accepted_per_s"],
         "ceiling_per_s": out["ceiling"]["accepted_per_s"],
         "naive_per_s": out["naive"]["accepted_per_s"],
         "naive_p99_ms": out["naive"]["p99_ms"],
