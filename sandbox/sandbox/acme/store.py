@@ -8,9 +8,9 @@ per matching subscription (an outbox), so no event is lost if the process dies.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from itertools import count
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import BaseModel
 from sqlalchemy import delete, func, select
@@ -35,6 +35,8 @@ from sandbox.acme.schemas import (
 )
 from sandbox.common.db import Database, utcnow
 from sandbox.common.paging import ListParams, page
+
+Record = TypeVar("Record", Customer, InventoryItem)
 
 
 class Conflict(Exception):
@@ -89,30 +91,21 @@ class AcmeStore:
             sequence = count(self.db.next_sequence(session, Customer.change_seq))
             created = []
             for body in creates:
-                now = self.db.stamp()
-                customer = Customer(
-                    id=new_id("cus"),
-                    account_id=account,
-                    **body.model_dump(),
-                    version=1,
-                    change_seq=next(sequence),
-                    created_at=now,
-                    updated_at=now,
-                )
+                customer = self._new(Customer, account, body, next(sequence), id=new_id("cus"))
                 session.add(customer)
                 outbox.emit("customer.created", customer.id)
                 created.append(customer)
-            updated: dict[str, Customer] = {}  # each record once, in its final state
-            for customer_id, patch in updates:
-                customer = self._customer(session, account, customer_id)
-                if customer is None:
-                    raise NotFound("customer", customer_id)
-                self._bump(customer, patch, next(sequence))
-                outbox.emit("customer.updated", customer.id)
-                updated[customer.id] = customer
+            updated = self._patch_all(
+                updates,
+                lambda key: self._customer(session, account, key),
+                sequence,
+                outbox,
+                kind="customer",
+                event_type="customer.updated",
+            )
             outbox.close()
         self._on_enqueue()
-        return created, list(updated.values())
+        return created, updated
 
     def get_customer(self, account: str, customer_id: str) -> Customer | None:
         with self.db.read() as session:
@@ -161,31 +154,23 @@ class AcmeStore:
             sequence = count(self.db.next_sequence(session, InventoryItem.change_seq))
             created = []
             for body in creates:
-                now = self.db.stamp()
                 if self._item(session, account, body.sku) is not None:
                     raise Conflict(f"an inventory item with sku {body.sku!r} already exists")
-                item = InventoryItem(
-                    account_id=account,
-                    **body.model_dump(),
-                    version=1,
-                    change_seq=next(sequence),
-                    created_at=now,
-                    updated_at=now,
-                )
+                item = self._new(InventoryItem, account, body, next(sequence))
                 session.add(item)
                 outbox.emit("inventory.updated", item.sku)
                 created.append(item)
-            updated: dict[str, InventoryItem] = {}  # each record once, in its final state
-            for sku, patch in updates:
-                item = self._item(session, account, sku)
-                if item is None:
-                    raise NotFound("inventory item", sku)
-                self._bump(item, patch, next(sequence))
-                outbox.emit("inventory.updated", item.sku)
-                updated[item.sku] = item
+            updated = self._patch_all(
+                updates,
+                lambda key: self._item(session, account, key),
+                sequence,
+                outbox,
+                kind="inventory item",
+                event_type="inventory.updated",
+            )
             outbox.close()
         self._on_enqueue()
-        return created, list(updated.values())
+        return created, updated
 
     def get_item(self, account: str, sku: str) -> InventoryItem | None:
         with self.db.read() as session:
@@ -212,6 +197,43 @@ class AcmeStore:
                 InventoryItem.account_id == account, InventoryItem.sku == sku
             )
         )
+
+    def _new(
+        self, model: type[Record], account: str, body: BaseModel, change_seq: int, **extra: Any
+    ) -> Record:
+        """A record at version 1, at the end of the change feed."""
+        now = self.db.stamp()
+        return model(
+            account_id=account,
+            **body.model_dump(),
+            **extra,
+            version=1,
+            change_seq=change_seq,
+            created_at=now,
+            updated_at=now,
+        )
+
+    def _patch_all(
+        self,
+        updates: Iterable[tuple[str, BaseModel]],
+        find: Callable[[str], Record | None],
+        sequence: Iterator[int],
+        outbox: _Outbox,
+        *,
+        kind: str,
+        event_type: str,
+    ) -> list[Record]:
+        """Apply each (key, patch) in order, each its own change and event; raises `NotFound`.
+        Returns each record once, in its final state."""
+        updated: dict[str, Record] = {}
+        for key, patch in updates:
+            record = find(key)
+            if record is None:
+                raise NotFound(kind, key)
+            self._bump(record, patch, next(sequence))
+            outbox.emit(event_type, key)
+            updated[key] = record
+        return list(updated.values())
 
     def _bump(self, record: Customer | InventoryItem, patch: BaseModel, change_seq: int) -> None:
         """Apply a PATCH: new field values, next version, end of the change feed."""
