@@ -23,6 +23,7 @@ import pytest
 
 from deploy.distributed import DistributedOptions, DistributedStack, _clean_environment
 from sandbox.processes import ProcessFailed
+from tests.support.polling import wait_until
 from tests.support.simulators import AcmeSimulator, ProgixSimulator
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres, pytest.mark.timeout(600)]
@@ -87,16 +88,6 @@ def _deploy_demo_instance(stack: DistributedStack, tmp_path: Path) -> dict:
     return json.loads(result.stdout)
 
 
-def _wait_for(what: str, check, timeout: float, stack: DistributedStack):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(1.0)
-    pytest.fail(f"timed out waiting for {what}\n{stack.log_tails()}")
-
-
 def _dags_run_by(stack: DistributedStack) -> dict[str, set[str]]:
     """Which DAGs' task instances each Celery worker executed, read from the worker logs."""
     return {
@@ -141,21 +132,27 @@ def test_acme_changes_reach_progix_through_celery_workers(
 
     customer = acme.create_customer(name="Distributed Ada", email="ada@distributed.example")
     acme.create_item("DIST-001", warehouse="PAR-1", quantity=3)
-    synced_customer = _wait_for(
-        "the customer in Progix", lambda: progix.get("customers", customer["id"]), 180, stack
+    synced_customer = wait_until(
+        lambda: progix.get("customers", customer["id"]),
+        timeout=180,
+        what="the customer in Progix",
+        details=stack.log_tails,
     )
     assert synced_customer["name"] == "Distributed Ada"
-    synced_item = _wait_for(
-        "the item in Progix", lambda: progix.get("inventory", "DIST-001"), 180, stack
+    synced_item = wait_until(
+        lambda: progix.get("inventory", "DIST-001"),
+        timeout=180,
+        what="the item in Progix",
+        details=stack.log_tails,
     )
     assert synced_item["quantity"] == 3
 
     # Both Celery workers executed task instances of this instance's DAGs.
-    run_by = _wait_for(
-        "task instances on both workers",
+    run_by = wait_until(
         lambda: (lambda r: r if all(r.values()) else None)(_dags_run_by(stack)),
-        60,
-        stack,
+        timeout=60,
+        what="task instances on both workers",
+        details=stack.log_tails,
     )
     dags_of_instance = {
         f"acme_erp__{INSTANCE}__{flow}"

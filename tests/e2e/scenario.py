@@ -17,26 +17,13 @@ import httpx
 import yaml
 
 from acme_provider.acme_erp.definition import ACME_ERP
+from tests.support.polling import wait_until
 from tests.support.simulators import AcmeSimulator, ProgixSimulator
 from tests.support.stack import StackHandle
 
 T = TypeVar("T")
 ACME_ERP_CLI = str(Path(sys.executable).parent / "acme-erp")
 WEBHOOK_FLOWS = {flow.slug: flow for flow in ACME_ERP.flows if flow.events}
-
-
-def wait_until(
-    check: Callable[[], T | None], *, timeout: float, what: str, interval: float = 1.0
-) -> T:
-    """Call `check` until it returns something truthy; fail naming `what` and the last value."""
-    deadline = time.monotonic() + timeout
-    last: Any = None
-    while time.monotonic() < deadline:
-        last = check()
-        if last:
-            return last
-        time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}; last: {last!r}")
 
 
 def retry_injected_5xx(call: Callable[[], T], attempts: int = 20) -> T:

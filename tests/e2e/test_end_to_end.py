@@ -26,9 +26,9 @@ from tests.e2e.scenario import (
     registered_webhooks,
     retry_injected_5xx,
     wait_quiet,
-    wait_until,
     write_deploy_request,
 )
+from tests.support.polling import wait_until
 from tests.support.simulators import AcmeSimulator, ProgixSimulator
 from tests.support.stack import ACME_ACCOUNTS, PROGIX_TENANTS, StackHandle
 

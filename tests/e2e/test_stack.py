@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import time
-
 import httpx
 import pytest
 
 from acme_provider.acme_erp.definition import ACME_ERP
 from acme_provider.catalog import INTEGRATIONS
 from acme_provider.integrations.instances import Instance, InstanceStore
+from tests.support.polling import wait_until
 from tests.support.stack import StackHandle
 
 pytestmark = pytest.mark.slow
@@ -17,15 +16,13 @@ pytestmark = pytest.mark.slow
 
 def _wait_for_dags(stack: StackHandle, instance_id: str, timeout: float = 90.0) -> set[str]:
     rest = stack.stack.rest()
-    deadline = time.monotonic() + timeout
-    found: set[str] = set()
-    while time.monotonic() < deadline:
+
+    def all_flows_found() -> set[str] | None:
         body = rest.get("/api/v2/dags", params={"tags": f"instance:{instance_id}", "limit": 100})
         found = {dag["dag_id"] for dag in body["dags"]}
-        if len(found) == len(ACME_ERP.flows):
-            return found
-        time.sleep(1.0)
-    return found
+        return found if len(found) == len(ACME_ERP.flows) else None
+
+    return wait_until(all_flows_found, timeout=timeout, what=f"the DAGs of {instance_id}")
 
 
 def test_every_service_answers_and_each_user_gets_a_token(stack: StackHandle) -> None:

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import sys
 import time
 import uuid
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
 
 from sandbox.processes import ManagedProcess, free_port
+from tests.support.polling import wait_until
 from webhook_relay.signatures import derive_route_secret, secret_to_key, sign
 
 SIGNING_KEY = "relay-test-key-1"
@@ -22,16 +23,8 @@ AIRFLOW_USER, AIRFLOW_PASSWORD = "relay", "relay-airflow-password"
 T = TypeVar("T")
 
 
-def wait_for(check: Callable[[], T], *, timeout: float = 60.0, what: str = "condition") -> T:
-    """Poll `check` until it returns something truthy (no fixed sleeps in tests)."""
-    deadline = time.monotonic() + timeout
-    last: Any = None
-    while time.monotonic() < deadline:
-        last = check()
-        if last:
-            return last
-        time.sleep(0.1)
-    raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}; last: {last!r}")
+# Relay tests poll a local process: every 0.1 s, for at most a minute unless told otherwise.
+wait_for = functools.partial(wait_until, timeout=60.0, interval=0.1)
 
 
 def start_all(*services: StubAirflow | Relay) -> None:

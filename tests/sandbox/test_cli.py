@@ -6,7 +6,6 @@ import json
 import re
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
@@ -15,6 +14,7 @@ from typer.testing import CliRunner
 from sandbox.cli import app
 from sandbox.load import LoadGenerator, LoadPlan
 from sandbox.processes import ManagedProcess, free_port
+from tests.support.polling import wait_until
 from tests.support.simulators import AcmeSimulator
 
 
@@ -79,14 +79,18 @@ def test_bad_account_option_names_the_option_not_the_key() -> None:
 
 
 def wait_for_line(path: Path, pattern: str, process: ManagedProcess, timeout: float) -> str:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    def printed() -> str | None:
         text = path.read_text() if path.exists() else ""
-        if re.search(pattern, text):
-            return text
         assert process.is_running(), process.log_tail()
-        time.sleep(0.2)
-    raise TimeoutError(f"{pattern!r} not printed; output:\n{process.log_tail()}")
+        return text if re.search(pattern, text) else None
+
+    return wait_until(
+        printed,
+        timeout=timeout,
+        what=f"{pattern!r} printed",
+        interval=0.2,
+        details=process.log_tail,
+    )
 
 
 def test_up_starts_both_simulators_with_demo_data_and_stops_them(tmp_path: Path) -> None:

@@ -47,7 +47,6 @@ import base64
 import json
 import secrets
 import threading
-import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -60,6 +59,7 @@ import pytest
 
 from sandbox.processes import ManagedProcess, free_port
 from sandbox.simulators import acme_command, progix_command, simulator_process
+from tests.support.polling import wait_until
 
 ALL_EVENTS = ("customer.created", "customer.updated", "inventory.updated")
 ACME_TEST_FLAGS = (
@@ -167,14 +167,18 @@ class AcmeSimulator(_Simulator):
 
     def wait_deliveries_drained(self, timeout: float = 30.0) -> dict[str, int]:
         """Poll until no delivery is pending (all delivered, failed or cancelled)."""
-        deadline = time.monotonic() + timeout
-        while True:
+
+        def drained() -> dict[str, int] | None:
             stats = self.stats()
-            if stats["pending_deliveries"] == 0:
-                return stats
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"deliveries still pending after {timeout}s: {stats}")
-            time.sleep(0.05)
+            return stats if stats["pending_deliveries"] == 0 else None
+
+        return wait_until(
+            drained,
+            timeout=timeout,
+            what="no pending deliveries",
+            interval=0.05,
+            details=lambda: f"stats: {self.stats()}",
+        )
 
 
 @dataclass
@@ -299,14 +303,18 @@ class WebhookReceiver:
 
     def wait_for(self, count: int, timeout: float = 30.0) -> list[ReceivedRequest]:
         """Poll until at least `count` requests arrived; returns all of them."""
-        deadline = time.monotonic() + timeout
-        while True:
+
+        def arrived() -> list[ReceivedRequest] | None:
             with self._lock:
-                if len(self.received) >= count:
-                    return list(self.received)
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"{len(self.received)} of {count} webhook requests arrived")
-            time.sleep(0.05)
+                return list(self.received) if len(self.received) >= count else None
+
+        return wait_until(
+            arrived,
+            timeout=timeout,
+            what=f"{count} webhook requests",
+            interval=0.05,
+            details=lambda: f"{len(self.received)} arrived",
+        )
 
 
 @contextmanager

@@ -3,19 +3,16 @@
 from __future__ import annotations
 
 import threading
-import time
 
 import pytest
 
 from acme_provider.lifecycle.errors import UnknownName
 from acme_provider.plugins.jobs import Job, JobAlreadyRunning, JobRegistry
+from tests.support.polling import wait_until
 
 
 def _wait_finished(job: Job, timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not job.finished:
-        assert time.monotonic() < deadline, "job did not finish"
-        time.sleep(0.01)
+    wait_until(lambda: job.finished, timeout=timeout, what="the job to finish", interval=0.01)
 
 
 def test_progress_lines_then_the_outcome():
