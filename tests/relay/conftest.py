@@ -3,37 +3,12 @@ database), the stub Airflow and relay processes."""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.relay.harness import Relay, StubAirflow
-
-POSTGRES_ADMIN_DSN = "host=127.0.0.1 port=5432 user=postgres dbname=postgres"
-
-
-def _create_postgres_database() -> str:
-    import psycopg2
-
-    name = f"relay_test_{uuid.uuid4().hex[:12]}"
-    conn = psycopg2.connect(POSTGRES_ADMIN_DSN)
-    conn.autocommit = True
-    with conn.cursor() as cur:
-        cur.execute(f'CREATE DATABASE "{name}"')
-    conn.close()
-    return name
-
-
-def _drop_postgres_database(name: str) -> None:
-    import psycopg2
-
-    conn = psycopg2.connect(POSTGRES_ADMIN_DSN)
-    conn.autocommit = True
-    with conn.cursor() as cur:
-        cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    conn.close()
+from tests.relay.harness import Relay, StubAirflow, fresh_store_url
 
 
 @pytest.fixture(
@@ -46,23 +21,14 @@ def store_kind(request: pytest.FixtureRequest) -> str:
 @pytest.fixture
 def database_url(store_kind: str, tmp_path: Path) -> Iterator[str]:
     """A fresh, empty store for one test."""
-    if store_kind == "sqlite":
-        yield f"sqlite:///{tmp_path / 'relay.db'}"
-        return
-    name = _create_postgres_database()
-    try:
-        yield f"postgresql+psycopg2://postgres@127.0.0.1:5432/{name}"
-    finally:
-        _drop_postgres_database(name)
+    with fresh_store_url(store_kind, tmp_path) as url:
+        yield url
 
 
 @pytest.fixture
 def postgres_url(tmp_path: Path) -> Iterator[str]:
-    name = _create_postgres_database()
-    try:
-        yield f"postgresql+psycopg2://postgres@127.0.0.1:5432/{name}"
-    finally:
-        _drop_postgres_database(name)
+    with fresh_store_url("postgres", tmp_path) as url:
+        yield url
 
 
 @pytest.fixture

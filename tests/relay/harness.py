@@ -7,8 +7,10 @@ import json
 import sys
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import httpx
 
@@ -20,7 +22,6 @@ SIGNING_KEY = "relay-test-key-1"
 OLD_SIGNING_KEY = "relay-test-key-0"
 ADMIN_TOKEN = "test-admin-token"
 AIRFLOW_USER, AIRFLOW_PASSWORD = "relay", "relay-airflow-password"
-T = TypeVar("T")
 
 
 # Relay tests poll a local process: every 0.1 s, for at most a minute unless told otherwise.
@@ -191,6 +192,34 @@ class Relay:
             timeout=timeout,
             what=f"{count} dispatched events on {route}",
         )
+
+
+POSTGRES_ADMIN_DSN = "host=127.0.0.1 port=5432 user=postgres dbname=postgres"
+
+
+@contextmanager
+def fresh_store_url(store_kind: str, directory: Path) -> Iterator[str]:
+    """An empty store's URL: a SQLite file in `directory`, or a new PostgreSQL database that
+    is dropped afterwards."""
+    if store_kind == "sqlite":
+        yield f"sqlite:///{directory / 'relay.db'}"
+        return
+    name = f"relay_test_{uuid.uuid4().hex[:12]}"
+    _postgres_admin(f'CREATE DATABASE "{name}"')
+    try:
+        yield f"postgresql+psycopg2://postgres@127.0.0.1:5432/{name}"
+    finally:
+        _postgres_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _postgres_admin(statement: str) -> None:
+    import psycopg2
+
+    conn = psycopg2.connect(POSTGRES_ADMIN_DSN)
+    conn.autocommit = True
+    with conn.cursor() as cur:
+        cur.execute(statement)
+    conn.close()
 
 
 def thin_event_body(webhook_id: str, **overrides: Any) -> bytes:

@@ -15,11 +15,11 @@ from pathlib import Path
 import pytest
 
 from sandbox.processes import free_port
-from tests.relay.conftest import _create_postgres_database, _drop_postgres_database
 from tests.relay.harness import (
     Relay,
     StubAirflow,
     dag_id_of,
+    fresh_store_url,
     start_all,
     unique_route,
     wait_for,
@@ -30,14 +30,8 @@ THIN_KEYS = {"id", "type", "object_id", "occurred_at"}
 
 @pytest.fixture(scope="module")
 def module_database(store_kind: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    if store_kind == "sqlite":
-        yield f"sqlite:///{tmp_path_factory.mktemp('dispatch-db') / 'relay.db'}"
-        return
-    name = _create_postgres_database()
-    try:
-        yield f"postgresql+psycopg2://postgres@127.0.0.1:5432/{name}"
-    finally:
-        _drop_postgres_database(name)
+    with fresh_store_url(store_kind, tmp_path_factory.mktemp("dispatch-db")) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

@@ -14,11 +14,11 @@ import httpx
 import pytest
 
 from sandbox.processes import free_port
-from tests.relay.conftest import _create_postgres_database, _drop_postgres_database
 from tests.relay.harness import (
     OLD_SIGNING_KEY,
     SIGNING_KEY,
     Relay,
+    fresh_store_url,
     thin_event_body,
     unique_route,
 )
@@ -30,26 +30,19 @@ MAX_BODY = 4096
 @pytest.fixture(scope="module")
 def ingest_relay(store_kind: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Relay]:
     tmp = tmp_path_factory.mktemp(f"ingest-{store_kind}")
-    pg_name = None
-    if store_kind == "sqlite":
-        url = f"sqlite:///{tmp / 'relay.db'}"
-    else:
-        pg_name = _create_postgres_database()
-        url = f"postgresql+psycopg2://postgres@127.0.0.1:5432/{pg_name}"
-    relay = Relay(
-        tmp,
-        url,
-        airflow_url=f"http://127.0.0.1:{free_port()}",  # nothing listens there
-        no_dispatcher=True,
-        signing_keys=f"{SIGNING_KEY},{OLD_SIGNING_KEY}",
-        extra_env={"RELAY_MAX_BODY_BYTES": str(MAX_BODY)},
-    ).start()
-    try:
-        yield relay
-    finally:
-        relay.stop()
-        if pg_name:
-            _drop_postgres_database(pg_name)
+    with fresh_store_url(store_kind, tmp) as url:
+        relay = Relay(
+            tmp,
+            url,
+            airflow_url=f"http://127.0.0.1:{free_port()}",  # nothing listens there
+            no_dispatcher=True,
+            signing_keys=f"{SIGNING_KEY},{OLD_SIGNING_KEY}",
+            extra_env={"RELAY_MAX_BODY_BYTES": str(MAX_BODY)},
+        ).start()
+        try:
+            yield relay
+        finally:
+            relay.stop()
 
 
 def test_delivery_is_acknowledged_and_stored_with_its_thin_fields(ingest_relay: Relay) -> None:
