@@ -22,7 +22,7 @@ from webhook_relay.dispatcher import Dispatcher
 from webhook_relay.ingest import HOOKS_PREFIX, IngestHandler, Receive, Scope, Send
 from webhook_relay.settings import RelaySettings
 from webhook_relay.store.repository import Store
-from webhook_relay.writer import GroupCommitWriter
+from webhook_relay.writer import event_writer
 
 log = logging.getLogger(__name__)
 
@@ -50,11 +50,11 @@ class RelayApp:
 
 
 def create_app(settings: RelaySettings, store: Store, *, with_dispatcher: bool = True) -> RelayApp:
-    writer = GroupCommitWriter(store, max_rows=settings.ingest_commit_max_rows)
+    writer = event_writer(store, max_rows=settings.ingest_commit_max_rows)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        writer.start()
+        await writer.start()
         stop = asyncio.Event()
         task = client = None
         if with_dispatcher:
@@ -69,7 +69,7 @@ def create_app(settings: RelaySettings, store: Store, *, with_dispatcher: bool =
                 await task
             if client is not None:
                 await client.aclose()
-            writer.stop()
+            await writer.stop()
 
     api = FastAPI(title="webhook-relay", version=__version__, lifespan=lifespan)
     api.state.settings = settings

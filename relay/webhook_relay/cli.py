@@ -88,8 +88,9 @@ def serve(
     settings = _settings()
     _require_keys(settings)
     relay = create_app(settings, _store(settings), with_dispatcher=not no_dispatcher)
-    # The group-commit writer thread and the event loop pass the GIL back and forth several
-    # times per commit; with the default 5 ms switch interval each pass can stall that long.
+    # Helper threads (the ingest writer's lock wait and commit, the dispatcher's queries)
+    # take the GIL back from the event loop several times per transaction; with the default
+    # 5 ms switch interval each hand-off can stall that long.
     sys.setswitchinterval(0.0005)
     uvicorn.run(
         relay,

@@ -21,7 +21,7 @@ from webhook_relay import metrics
 from webhook_relay.routes import InvalidRoute, Route
 from webhook_relay.settings import RelaySettings
 from webhook_relay.signatures import SignatureError, derive_route_key, verify
-from webhook_relay.writer import GroupCommitWriter, StorageUnavailable
+from webhook_relay.writer import EventWriter, StorageUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +64,7 @@ def _short(value: Any, limit: int) -> str | None:
 
 
 class IngestHandler:
-    def __init__(self, settings: RelaySettings, writer: GroupCommitWriter) -> None:
+    def __init__(self, settings: RelaySettings, writer: EventWriter) -> None:
         self.writer = writer
         self.max_body = settings.max_body_bytes
         self.tolerance = settings.timestamp_tolerance_seconds

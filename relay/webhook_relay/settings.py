@@ -47,7 +47,8 @@ class RelaySettings(BaseSettings):
     sqlite_synchronous: Literal["FULL", "NORMAL", "EXTRA"] = Field(
         "FULL", description="FULL: fsync per commit (power-loss safe); NORMAL: crash safe only"
     )
-    ingest_commit_max_rows: int = Field(1000, gt=0)
+    # 7 bound values per row; SQLite allows 32,766 per statement.
+    ingest_commit_max_rows: int = Field(1000, gt=0, le=4000)
 
     @property
     def resolved_database_url(self) -> str:
