@@ -7,6 +7,9 @@ accepted events/s and acknowledgement latency for:
   `--connections` keep-alive connections, and at a fixed offered rate (`--rate`, 500/s);
   and, to show what dispatching costs ingest, saturated with `--no-dispatcher`;
 - (a) the ceiling: a bare uvicorn endpoint that only answers 200;
+- the relay's ingest handler with its writer replaced by an in-memory set, which splits
+  the gap to the ceiling into request handling (signature, JSON, metrics, answer) and the
+  durable write;
 - (b) a naive relay: FastAPI, verifies the signature, then triggers the DAG run synchronously
   per request against the stub Airflow API.
 
@@ -107,10 +110,38 @@ def naive_app(airflow_url: str):
     return app
 
 
+class MemoryWriter:
+    """Remembers keys instead of storing rows: what ingest costs without durability."""
+
+    def __init__(self) -> None:
+        self.seen: set[tuple[str, str]] = set()
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+    async def write(self, row: dict[str, Any]) -> bool:
+        key = (row["route"], row["webhook_id"])
+        is_new = key not in self.seen
+        self.seen.add(key)
+        return is_new
+
+
+def unstored_app():
+    """The relay's own ingest handler (route, headers, signature, JSON, metrics, answer)
+    with `MemoryWriter`: the gap between this and the ceiling is request handling, the gap
+    between this and the relay is the durable write."""
+    from webhook_relay.ingest import IngestHandler
+    from webhook_relay.settings import RelaySettings
+
+    return IngestHandler(RelaySettings(signing_keys=SIGNING_KEY), MemoryWriter())
+
+
 def serve_baseline(kind: str, port: int, airflow_url: str) -> None:
     import uvicorn
 
-    app = bare_app() if kind == "bare" else naive_app(airflow_url)
+    apps = {"bare": bare_app, "unstored": unstored_app}
+    app = apps[kind]() if kind in apps else naive_app(airflow_url)
     uvicorn.run(
         app,
         host="127.0.0.1",
@@ -313,7 +344,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     python = sys.executable
     me = str(Path(__file__).resolve())
     workdir = Path(tempfile.mkdtemp(prefix="relay-bench-"))
-    stub_port, relay_port, bare_port, naive_port = (free_port() for _ in range(4))
+    stub_port, relay_port, bare_port, naive_port, unstored_port = (free_port() for _ in range(5))
     airflow_url = f"http://127.0.0.1:{stub_port}"
     env = {
         "RELAY_STATE_DIR": str(workdir),
@@ -341,6 +372,17 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         ceiling = asyncio.run(closed_loop(bare_port, args.connections, args.duration, "bare"))
         bare.stop()
         out["ceiling"] = ceiling.summary()
+
+        unstored_argv = [python, me, "--serve", "unstored", "--port", str(unstored_port)]
+        unstored = start("unstored", unstored_argv, 0, workdir, env)
+        processes.append(unstored)
+        wait_port(unstored_port)
+        asyncio.run(closed_loop(unstored_port, args.connections, 1.0, "warmup-unstored"))
+        handler = asyncio.run(
+            closed_loop(unstored_port, args.connections, args.duration, "unstored")
+        )
+        unstored.stop()
+        out["handler_without_store"] = handler.summary()
 
         relay_argv = [python, "-m", "webhook_relay.cli", "serve", "--port", str(relay_port)]
         ingest_only_env = {**env, "RELAY_STATE_DIR": str(workdir / "ingest-only")}
@@ -390,6 +432,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "saturated_p99_ms": out["relay_saturated"]["p99_ms"],
         "accepted_without_dispatcher_per_s": out["relay_ingest_only"]["accepted_per_s"],
         "ceiling_per_s": out["ceiling"]["accepted_per_s"],
+        "handler_without_store_per_s": out["handler_without_store"]["accepted_per_s"],
         "naive_per_s": out["naive"]["accepted_per_s"],
         "naive_p99_ms": out["naive"]["p99_ms"],
         "runs_per_1000_events": round(1000 * dispatched["runs"] / max(1, dispatched["events"]), 2),
@@ -413,7 +456,7 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--rate", type=float, default=500.0, help="offered events/s for latency")
     parser.add_argument("--sqlite-synchronous", default="FULL", choices=["FULL", "NORMAL"])
-    parser.add_argument("--serve", choices=["bare", "naive"], help=argparse.SUPPRESS)
+    parser.add_argument("--serve", choices=["bare", "unstored", "naive"], help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--airflow-url", help=argparse.SUPPRESS)
     args = parser.parse_args()
