@@ -1,0 +1,67 @@
+"""Batch forming across several routes, against both real stores: every unpaused route
+with due events gets its batch, in arrival order, and nothing else is touched."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from webhook_relay.store.engine import create_store_engine
+from webhook_relay.store.migrate import upgrade_to_head
+from webhook_relay.store.repository import Store
+
+DUE, FRESH = 10.0, 0.0  # seconds since arrival, against a max wait of 5 s
+
+
+@pytest.fixture
+def store(database_url: str) -> Iterator[Store]:
+    engine = create_store_engine(database_url)
+    upgrade_to_head(engine)
+    yield Store(engine)
+    engine.dispose()
+
+
+def arrive(store: Store, route: str, count: int, age: float) -> None:
+    now = time.time()
+    store.insert_events(
+        [
+            {
+                "route": route,
+                "webhook_id": f"{route}#{i}",
+                "event_type": "customer.updated",
+                "object_id": f"cust-{i}",
+                "occurred_at": None,
+                "payload": "{}",
+                "received_at": now - age,
+            }
+            for i in range(count)
+        ]
+    )
+
+
+def test_every_unpaused_route_with_due_events_gets_a_batch(store: Store) -> None:
+    arrive(store, "acme-erp/shop-a/sync-customer-data", 3, DUE)
+    arrive(store, "acme-erp/shop-b/sync-customer-data", 2, DUE)  # paused below
+    arrive(store, "acme-erp/shop-c/sync-inventory-data", 1, DUE)
+    arrive(store, "acme-erp/shop-d/sync-customer-data", 2, FRESH)  # not due, not full
+    arrive(store, "acme-erp/shop-e/sync-customer-data", 4, FRESH)  # full batches of 4
+    store.set_paused("acme-erp/shop-b/sync-customer-data", True, time.time())
+
+    claimed = store.form_batches(
+        owner="test", now=time.time(), max_events=4, max_wait_s=5.0, lease_s=60.0, limit=10
+    )
+
+    by_route = {b.route: [e["id"] for e in b.conf["events"]] for b in claimed}
+    assert by_route == {
+        "acme-erp/shop-a/sync-customer-data": [
+            f"acme-erp/shop-a/sync-customer-data#{i}" for i in range(3)
+        ],
+        "acme-erp/shop-c/sync-inventory-data": ["acme-erp/shop-c/sync-inventory-data#0"],
+        "acme-erp/shop-e/sync-customer-data": [
+            f"acme-erp/shop-e/sync-customer-data#{i}" for i in range(4)
+        ],
+    }
+    assert len(claimed) == 3
+    assert store.stats(time.time())["events"]["pending"] == 2 + 2  # shop-b (paused), shop-d
