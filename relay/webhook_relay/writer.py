@@ -55,6 +55,9 @@ def event_writer(store: Store, *, max_rows: int) -> EventWriter:
 
 
 class SqliteGroupWriter:
+    """One task on the event loop commits groups one after another; requests that arrive
+    while a group commits form the next group."""
+
     def __init__(self, store: Store, *, max_rows: int = 1000) -> None:
         self.store = store
         self.max_rows = max_rows
@@ -128,6 +131,8 @@ class SqliteGroupWriter:
 
 
 class GroupCommitWriter:
+    """A thread takes whatever requests are queued as one group and commits it."""
+
     def __init__(self, store: Store, *, max_rows: int = 1000) -> None:
         self.store = store
         self.max_rows = max_rows
