@@ -489,6 +489,10 @@ class SqliteIngest:
     """
 
     def __init__(self, engine: Engine, write_lock: threading.Lock) -> None:
+        if sqlite3.sqlite_version_info < (3, 35):  # RETURNING; 32,766 bound values (3.32)
+            raise RuntimeError(
+                f"the relay needs SQLite 3.35 or newer, not {sqlite3.sqlite_version}"
+            )
         self._pooled = engine.raw_connection()  # carries the engine's WAL/fsync pragmas
         self._conn: sqlite3.Connection = self._pooled.driver_connection
         self._lock = write_lock
