@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.relay.harness import Relay, StubAirflow, fresh_store_url
+from tests.relay.harness import Relay, StubAirflow, fresh_store_url, migrated_store
+from webhook_relay.store.repository import Store
 
 
 @pytest.fixture(
@@ -23,6 +24,13 @@ def database_url(store_kind: str, tmp_path: Path) -> Iterator[str]:
     """A fresh, empty store for one test."""
     with fresh_store_url(store_kind, tmp_path) as url:
         yield url
+
+
+@pytest.fixture
+def store(database_url: str) -> Iterator[Store]:
+    """A migrated store on a fresh database, used in-process."""
+    with migrated_store(database_url) as store:
+        yield store
 
 
 @pytest.fixture

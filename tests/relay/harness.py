@@ -17,6 +17,9 @@ import httpx
 from sandbox.processes import ManagedProcess, free_port
 from tests.support.polling import wait_until
 from webhook_relay.signatures import derive_route_secret, secret_to_key, sign
+from webhook_relay.store.engine import create_store_engine
+from webhook_relay.store.migrate import upgrade_to_head
+from webhook_relay.store.repository import Store
 
 SIGNING_KEY = "relay-test-key-1"
 OLD_SIGNING_KEY = "relay-test-key-0"
@@ -210,6 +213,31 @@ def fresh_store_url(store_kind: str, directory: Path) -> Iterator[str]:
         yield f"postgresql+psycopg2://postgres@127.0.0.1:5432/{name}"
     finally:
         _postgres_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@contextmanager
+def migrated_store(url: str) -> Iterator[Store]:
+    """A `Store` on `url` with the schema at head, for in-process tests."""
+    engine = create_store_engine(url)
+    upgrade_to_head(engine)
+    try:
+        yield Store(engine)
+    finally:
+        engine.dispose()
+
+
+def event_row(route: str, webhook_id: str, **overrides: Any) -> dict[str, Any]:
+    """A row as the ingest handler hands it to a writer."""
+    return {
+        "route": route,
+        "webhook_id": webhook_id,
+        "event_type": "customer.updated",
+        "object_id": "cust-1",
+        "occurred_at": "2026-11-28T12:00:00Z",
+        "payload": f'{{"id": "{webhook_id}"}}',
+        "received_at": time.time(),
+        **overrides,
+    }
 
 
 def _postgres_admin(statement: str) -> None:

@@ -15,7 +15,7 @@ import pytest
 from typer.testing import CliRunner, Result
 
 from sandbox.processes import free_port
-from tests.relay.harness import ADMIN_TOKEN, SIGNING_KEY, Relay, unique_route
+from tests.relay.harness import ADMIN_TOKEN, SIGNING_KEY, Relay, migrated_store, unique_route
 from webhook_relay.cli import app as cli_app
 
 VECTOR_SECRET = "whsec_Nl3OCtNVhix9MSTy62nA0Hf7wwiGiN+zy8tuww7WaWA="
@@ -105,21 +105,16 @@ def test_admin_api_is_disabled_without_a_token(tmp_path: Path) -> None:
     """An edge case of configuration, checked in-process (no lifespan, no dispatcher)."""
     from webhook_relay.app import create_app
     from webhook_relay.settings import RelaySettings
-    from webhook_relay.store.engine import create_store_engine
-    from webhook_relay.store.migrate import upgrade_to_head
-    from webhook_relay.store.repository import Store
 
-    engine = create_store_engine(f"sqlite:///{tmp_path / 'relay.db'}")
-    upgrade_to_head(engine)
     settings = RelaySettings(signing_keys=SIGNING_KEY, admin_token=None)
-    app = create_app(settings, Store(engine), with_dispatcher=False)
 
-    async def get_stats() -> httpx.Response:
+    async def get_stats(app) -> httpx.Response:
         transport = httpx.ASGITransport(app=app.api)
         async with httpx.AsyncClient(transport=transport, base_url="http://relay") as client:
             return await client.get("/admin/stats", headers={"Authorization": "Bearer x"})
 
-    response = asyncio.run(get_stats())
+    with migrated_store(f"sqlite:///{tmp_path / 'relay.db'}") as store:
+        response = asyncio.run(get_stats(create_app(settings, store, with_dispatcher=False)))
     assert response.status_code == 503
     assert "RELAY_ADMIN_TOKEN" in response.json()["detail"]
 

@@ -4,38 +4,18 @@ with due events gets its batch, in arrival order, and nothing else is touched.""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 
-import pytest
-
-from webhook_relay.store.engine import create_store_engine
-from webhook_relay.store.migrate import upgrade_to_head
+from tests.relay.harness import event_row
 from webhook_relay.store.repository import Store
 
 DUE, FRESH = 10.0, 0.0  # seconds since arrival, against a max wait of 5 s
 
 
-@pytest.fixture
-def store(database_url: str) -> Iterator[Store]:
-    engine = create_store_engine(database_url)
-    upgrade_to_head(engine)
-    yield Store(engine)
-    engine.dispose()
-
-
 def arrive(store: Store, route: str, count: int, age: float) -> None:
-    now = time.time()
+    received_at = time.time() - age
     store.insert_events(
         [
-            {
-                "route": route,
-                "webhook_id": f"{route}#{i}",
-                "event_type": "customer.updated",
-                "object_id": f"cust-{i}",
-                "occurred_at": None,
-                "payload": "{}",
-                "received_at": now - age,
-            }
+            event_row(route, f"{route}#{i}", object_id=f"cust-{i}", received_at=received_at)
             for i in range(count)
         ]
     )

@@ -13,8 +13,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from webhook_relay.store.engine import create_store_engine
-from webhook_relay.store.migrate import upgrade_to_head
+from tests.relay.harness import event_row, migrated_store
 from webhook_relay.store.models import events
 from webhook_relay.store.repository import Store
 from webhook_relay.writer import (
@@ -27,34 +26,14 @@ from webhook_relay.writer import (
 ROUTE = "acme-erp/shop-1/sync-customer-data"
 
 
-def _store(url: str) -> Iterator[Store]:
-    engine = create_store_engine(url)
-    upgrade_to_head(engine)
-    yield Store(engine)
-    engine.dispose()
-
-
-@pytest.fixture
-def store(database_url: str) -> Iterator[Store]:
-    yield from _store(database_url)
-
-
 @pytest.fixture
 def sqlite_store(tmp_path: Path) -> Iterator[Store]:
-    yield from _store(f"sqlite:///{tmp_path / 'relay.db'}")
+    with migrated_store(f"sqlite:///{tmp_path / 'relay.db'}") as store:
+        yield store
 
 
 def row(webhook_id: str, **overrides: Any) -> dict[str, Any]:
-    return {
-        "route": ROUTE,
-        "webhook_id": webhook_id,
-        "event_type": "customer.updated",
-        "object_id": "cust-1",
-        "occurred_at": "2026-11-28T12:00:00Z",
-        "payload": f'{{"id": "{webhook_id}"}}',
-        "received_at": time.time(),
-        **overrides,
-    }
+    return event_row(ROUTE, webhook_id, **overrides)
 
 
 def stored_ids(store: Store) -> list[str]:
