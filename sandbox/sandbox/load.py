@@ -154,11 +154,7 @@ class LoadGenerator:
             }
             for n in numbers
         ]
-        created = self._write("/v1/customers", creates=bodies)
-        if created is None:
-            return [None] * len(numbers)
-        self.counters.add(customers_created=len(created))
-        return [record["id"] for record in created]
+        return self._create("/v1/customers", bodies, counter="customers_created", key="id")
 
     def _create_items(self, numbers: list[int]) -> list[str | None]:
         bodies = [
@@ -170,11 +166,17 @@ class LoadGenerator:
             }
             for n in numbers
         ]
-        created = self._write("/v1/inventory", creates=bodies)
+        return self._create("/v1/inventory", bodies, counter="items_created", key="sku")
+
+    def _create(
+        self, path: str, bodies: list[dict[str, Any]], *, counter: str, key: str
+    ) -> list[str | None]:
+        """Create `bodies` in one request; the new records' keys, or None each on failure."""
+        created = self._write(path, creates=bodies)
         if created is None:
-            return [None] * len(numbers)
-        self.counters.add(items_created=len(created))
-        return [record["sku"] for record in created]
+            return [None] * len(bodies)
+        self.counters.add(**{counter: len(created)})
+        return [record[key] for record in created]
 
     def _update(self, chunk: tuple[str, list[str]]) -> list[str | None]:
         kind, keys = chunk
