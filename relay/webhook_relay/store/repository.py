@@ -17,7 +17,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Select, func, or_, select, update
+from sqlalchemy import Connection, Engine, Select, Update, bindparam, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -50,10 +50,17 @@ def run_id_for(batch_id: str) -> str:
     return f"relay__{batch_id}"
 
 
+# The dispatcher's statements are built once, with bound parameters: building the
+# candidate query took 0.56 ms here, longer than running it, and the claim rebuilt a
+# 100-value IN list each time. The dispatcher runs them up to ~100 times a second.
+
+
+@functools.cache
 def _paused_routes() -> Select:
     return select(route_settings.c.route).where(route_settings.c.paused.is_(True))
 
 
+@functools.cache
 def _first_pending_per_route() -> Select:
     """Each unpaused route's oldest pending event: (route, received_at).
 
@@ -79,6 +86,79 @@ def _first_pending_per_route() -> Select:
         .select_from(routes)
         .join(events, events.c.id == head_id)
         .where(routes.c.route.is_not(None), routes.c.route.not_in(_paused_routes()))
+    )
+
+
+@functools.cache
+def _pending_head() -> Select:
+    """A route's oldest pending events, locked for this claim: params `route`, `max_events`."""
+    return (
+        select(
+            events.c.id,
+            events.c.webhook_id,
+            events.c.event_type,
+            events.c.object_id,
+            events.c.occurred_at,
+        )
+        .where(events.c.status == PENDING, events.c.route == bindparam("route"))
+        .order_by(events.c.id)
+        .limit(bindparam("max_events"))
+        .with_for_update(skip_locked=True)
+    )
+
+
+@functools.cache
+def _mark_batched() -> Update:
+    """Params: `ids` (a list), `claim_batch_id`."""
+    return (
+        update(events)
+        .where(events.c.id.in_(bindparam("ids", expanding=True)))
+        .values(status=BATCHED, batch_id=bindparam("claim_batch_id"))
+    )
+
+
+@functools.cache
+def _due_batches(*, locking: bool) -> Select:
+    """Open batches whose retry time has come and whose lease is free: params `now`, `limit`."""
+    now = bindparam("now")
+    due = (
+        select(batches.c.id)
+        .where(
+            batches.c.status == OPEN,
+            batches.c.next_attempt_at <= now,
+            or_(batches.c.lease_until.is_(None), batches.c.lease_until < now),
+            batches.c.route.not_in(_paused_routes()),
+        )
+        .order_by(batches.c.next_attempt_at)
+        .limit(bindparam("limit"))
+    )
+    return due.with_for_update(skip_locked=True) if locking else due
+
+
+@functools.cache
+def _close_batch() -> Update:
+    """Params: `closing_id`, `new_status`, `at` (dispatch time or None), `error`."""
+    return (
+        update(batches)
+        .where(batches.c.id == bindparam("closing_id"), batches.c.status == OPEN)
+        .values(
+            status=bindparam("new_status"),
+            attempts=batches.c.attempts + 1,
+            dispatched_at=bindparam("at"),
+            lease_owner=None,
+            lease_until=None,
+            last_error=bindparam("error"),
+        )
+    )
+
+
+@functools.cache
+def _close_batch_events() -> Update:
+    """Params: `closing_id`, `new_status`."""
+    return (
+        update(events)
+        .where(events.c.batch_id == bindparam("closing_id"), events.c.status == BATCHED)
+        .values(status=bindparam("new_status"))
     )
 
 
@@ -176,28 +256,12 @@ class Store:
         allow_partial: bool,
     ) -> ClaimedBatch | None:
         with self._write() as conn:
-            rows = conn.execute(
-                select(
-                    events.c.id,
-                    events.c.webhook_id,
-                    events.c.event_type,
-                    events.c.object_id,
-                    events.c.occurred_at,
-                )
-                .where(events.c.status == PENDING, events.c.route == route)
-                .order_by(events.c.id)
-                .limit(max_events)
-                .with_for_update(skip_locked=True)
-            ).all()
+            rows = conn.execute(_pending_head(), {"route": route, "max_events": max_events}).all()
             if not rows or (len(rows) < max_events and not allow_partial):
                 return None
             batch_id = new_batch_id()
             conf = {"batch_id": batch_id, "events": [_thin_event(r) for r in rows]}
-            conn.execute(
-                update(events)
-                .where(events.c.id.in_([r.id for r in rows]))
-                .values(status=BATCHED, batch_id=batch_id)
-            )
+            conn.execute(_mark_batched(), {"ids": [r.id for r in rows], "claim_batch_id": batch_id})
             batch = ClaimedBatch(
                 id=batch_id,
                 route=route,
@@ -208,20 +272,21 @@ class Store:
                 created_at=now,
             )
             conn.execute(
-                batches.insert().values(
-                    id=batch.id,
-                    route=route,
-                    dag_id=batch.dag_id,
-                    dag_run_id=batch.dag_run_id,
-                    conf=json.dumps(conf, separators=(",", ":")),
-                    event_count=len(rows),
-                    status=OPEN,
-                    attempts=0,
-                    next_attempt_at=now,
-                    lease_owner=owner,
-                    lease_until=now + lease_s,
-                    created_at=now,
-                )
+                batches.insert(),
+                {
+                    "id": batch.id,
+                    "route": route,
+                    "dag_id": batch.dag_id,
+                    "dag_run_id": batch.dag_run_id,
+                    "conf": json.dumps(conf, separators=(",", ":")),
+                    "event_count": len(rows),
+                    "status": OPEN,
+                    "attempts": 0,
+                    "next_attempt_at": now,
+                    "lease_owner": owner,
+                    "lease_until": now + lease_s,
+                    "created_at": now,
+                },
             )
             return batch
 
@@ -231,22 +296,12 @@ class Store:
         """Lease open batches that are due (retry time reached, no live lease)."""
         if limit <= 0:
             return []
-        due = (
-            select(batches.c.id)
-            .where(
-                batches.c.status == OPEN,
-                batches.c.next_attempt_at <= now,
-                or_(batches.c.lease_until.is_(None), batches.c.lease_until < now),
-                batches.c.route.not_in(_paused_routes()),
-            )
-            .order_by(batches.c.next_attempt_at)
-            .limit(limit)
-        )
+        params = {"now": now, "limit": limit}
         with self._read() as conn:  # the common case, nothing due, takes no write lock
-            if conn.execute(due).first() is None:
+            if conn.execute(_due_batches(locking=False), params).first() is None:
                 return []
         with self._write() as conn:
-            ids = conn.execute(due.with_for_update(skip_locked=True)).scalars().all()
+            ids = conn.execute(_due_batches(locking=True), params).scalars().all()
             if not ids:
                 return []
             conn.execute(
@@ -270,24 +325,15 @@ class Store:
 
     def _finish(self, batch_id: str, now: float, batch_status: str, error: str | None) -> None:
         event_status = DISPATCHED if batch_status == DISPATCHED else DEAD
+        params = {
+            "closing_id": batch_id,
+            "new_status": batch_status,
+            "at": now if batch_status == DISPATCHED else None,
+            "error": error,
+        }
         with self._write() as conn:
-            conn.execute(
-                update(batches)
-                .where(batches.c.id == batch_id, batches.c.status == OPEN)
-                .values(
-                    status=batch_status,
-                    attempts=batches.c.attempts + 1,
-                    dispatched_at=now if batch_status == DISPATCHED else None,
-                    lease_owner=None,
-                    lease_until=None,
-                    last_error=error,
-                )
-            )
-            conn.execute(
-                update(events)
-                .where(events.c.batch_id == batch_id, events.c.status == BATCHED)
-                .values(status=event_status)
-            )
+            conn.execute(_close_batch(), params)
+            conn.execute(_close_batch_events(), {**params, "new_status": event_status})
 
     def mark_dispatched(self, batch_id: str, now: float, note: str | None = None) -> None:
         self._finish(batch_id, now, DISPATCHED, note)
