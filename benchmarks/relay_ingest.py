@@ -36,6 +36,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -342,7 +343,7 @@ def wait_drained(relay_port: int, timeout: float) -> dict[str, Any]:
 
 
 def measure_rounds(
-    targets: dict[str, int], args: argparse.Namespace, after: dict[str, Any]
+    targets: dict[str, int], args: argparse.Namespace, after: dict[str, Callable[[], object]]
 ) -> dict[str, list[Result]]:
     """Saturate each target in turn, `args.rounds` times over. This machine's speed drifts
     by tens of percent within a minute (shared VM), so the ceiling and the relay are
@@ -359,10 +360,12 @@ def measure_rounds(
 
 
 def median_round(results: list[Result]) -> dict[str, Any]:
-    """The round with the median throughput, plus every round's throughput."""
+    """The round with the median throughput, every round's throughput, and the errors of
+    all rounds."""
     summaries = sorted((r.summary() for r in results), key=lambda s: s["accepted_per_s"])
     return {
         **summaries[len(summaries) // 2],
+        "errors": sum(r.errors for r in results),
         "rounds_per_s": [r.summary()["accepted_per_s"] for r in results],
     }
 
@@ -455,8 +458,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "runs_per_1000_events": round(1000 * dispatched["runs"] / max(1, dispatched["events"]), 2),
         "events_dispatched": dispatched["events"],
         "errors": {k: v["errors"] for k, v in out.items() if "errors" in v},
-        # Each ratio is the median over rounds of (target / ceiling) measured minutes apart
-        # at most, so drift in the machine's speed cancels out.
+        # Each ratio is the median over rounds of (target / ceiling), measured seconds
+        # apart, so drift in the machine's speed cancels out.
         "ratio_to_ceiling": per_round_ratio(rounds["relay_saturated"], rounds["ceiling"]),
         "ratio_to_ceiling_by_stage": {
             name: per_round_ratio(rounds[name], rounds["ceiling"])
