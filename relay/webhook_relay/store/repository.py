@@ -324,16 +324,21 @@ class Store:
         ]
 
     def _finish(self, batch_id: str, now: float, batch_status: str, error: str | None) -> None:
-        event_status = DISPATCHED if batch_status == DISPATCHED else DEAD
-        params = {
-            "closing_id": batch_id,
-            "new_status": batch_status,
-            "at": now if batch_status == DISPATCHED else None,
-            "error": error,
-        }
+        dispatched = batch_status == DISPATCHED
         with self._write() as conn:
-            conn.execute(_close_batch(), params)
-            conn.execute(_close_batch_events(), {**params, "new_status": event_status})
+            conn.execute(
+                _close_batch(),
+                {
+                    "closing_id": batch_id,
+                    "new_status": batch_status,
+                    "at": now if dispatched else None,
+                    "error": error,
+                },
+            )
+            conn.execute(
+                _close_batch_events(),
+                {"closing_id": batch_id, "new_status": DISPATCHED if dispatched else DEAD},
+            )
 
     def mark_dispatched(self, batch_id: str, now: float, note: str | None = None) -> None:
         self._finish(batch_id, now, DISPATCHED, note)
