@@ -1,42 +1,42 @@
-"""The naming contracts of DESIGN.md in one place: ids, DAG ids, tags, routes, URLs.
+"""Platform names derived from the shared contracts (`integration_contracts`).
 
-Every component (DAG factory, lifecycle CLI, UI plugin, relay configuration) derives names
-from here, so a contract changes everywhere at once or not at all.
+The id grammar, DAG ids, tags, routes, webhook URLs and run ids are defined once in
+`integration_contracts`, which the relay imports too; this module only adapts them to the
+platform's (integration, instance, flow) call shape.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 
-INSTANCE_ID_PATTERN = r"^[a-z][a-z0-9-]{1,62}$"
-_INSTANCE_ID = re.compile(INSTANCE_ID_PATTERN)
+from integration_contracts.ids import SEGMENT_PATTERN, SEGMENT_RULE, is_valid_segment
+from integration_contracts.routes import Route
+from integration_contracts.runs import RunKind, generation_key, run_id
+
+INSTANCE_ID_PATTERN = SEGMENT_PATTERN
+INSTANCE_ID_RULE = SEGMENT_RULE
 
 
 def is_valid_instance_id(instance_id: str) -> bool:
-    return bool(_INSTANCE_ID.fullmatch(instance_id))
-
-
-def _snake(value: str) -> str:
-    return value.replace("-", "_")
+    return is_valid_segment(instance_id)
 
 
 def dag_id(integration: str, instance_id: str, flow_slug: str) -> str:
     """`acme_erp__shop_1__sync_customer_data` for acme-erp / shop-1 / sync-customer-data."""
-    return f"{_snake(integration)}__{_snake(instance_id)}__{_snake(flow_slug)}"
+    return Route(integration, instance_id, flow_slug).dag_id
 
 
 def dag_tags(integration: str, instance_id: str, flow_slug: str) -> list[str]:
-    return [f"integration:{integration}", f"instance:{instance_id}", f"flow:{flow_slug}"]
+    return Route(integration, instance_id, flow_slug).tags
 
 
 def route(integration: str, instance_id: str, flow_slug: str) -> str:
-    """The relay route; also the message a route's webhook secret is derived from."""
-    return f"{integration}/{instance_id}/{flow_slug}"
+    """The relay route `integration/instance/flow`."""
+    return Route(integration, instance_id, flow_slug).path
 
 
 def webhook_url(relay_public_url: str, integration: str, instance_id: str, flow_slug: str) -> str:
-    return f"{relay_public_url.rstrip('/')}/hooks/{route(integration, instance_id, flow_slug)}"
+    return Route(integration, instance_id, flow_slug).webhook_url(relay_public_url)
 
 
 def connection_id(prefix: str, instance_id: str) -> str:
@@ -46,24 +46,12 @@ def connection_id(prefix: str, instance_id: str) -> str:
 
 def deploy_run_id(generation: int) -> str:
     """Run id of the Initialization run for one deploy generation (409 = already ran)."""
-    return f"deploy__generation_{generation}"
+    return run_id(RunKind.DEPLOY, generation_key(generation))
 
 
 def parse_dag_id(
     integration: str, dag_id: str, flow_slugs: Iterable[str]
 ) -> tuple[str, str] | None:
-    """`(instance id, flow slug)` for one of `integration`'s DAG ids, else None.
-
-    The inverse of `dag_id`: instance ids never contain `_`, so once the known prefix and a
-    known flow suffix are stripped, the middle maps back to exactly one instance id.
-    """
-    prefix = f"{_snake(integration)}__"
-    if not dag_id.startswith(prefix):
-        return None
-    for slug in flow_slugs:
-        suffix = f"__{_snake(slug)}"
-        if dag_id.endswith(suffix) and len(dag_id) > len(prefix) + len(suffix):
-            instance_id = dag_id[len(prefix) : -len(suffix)].replace("_", "-")
-            if is_valid_instance_id(instance_id):
-                return instance_id, slug
-    return None
+    """`(instance id, flow slug)` for one of `integration`'s DAG ids, else None."""
+    parsed = Route.from_dag_id(integration, dag_id, list(flow_slugs))
+    return (parsed.instance, parsed.flow) if parsed else None

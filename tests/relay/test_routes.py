@@ -1,4 +1,4 @@
-"""Routes map to DAG ids by the DESIGN.md convention, and only unambiguous routes parse."""
+"""Routes map to DAG ids by the shared route contract, and only unambiguous routes parse."""
 
 from __future__ import annotations
 
