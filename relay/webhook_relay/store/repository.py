@@ -1,4 +1,4 @@
-"""Every query the relay runs, in one place, for both SQLite and PostgreSQL.
+"""The relay's store: ingest, batch claims and leases, and operations, on SQLite and PostgreSQL.
 
 Claims use `FOR UPDATE SKIP LOCKED` (PostgreSQL; SQLite serialises writers with
 BEGIN IMMEDIATE instead) and leases: a batch whose lease expired is claimable again and is
@@ -8,24 +8,26 @@ re-sent with the same run id, which Airflow answers with 409 if the first send g
 from __future__ import annotations
 
 import contextlib
-import functools
 import json
-import sqlite3
 import threading
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Select, Update, bindparam, func, or_, select, update
+from sqlalchemy import Connection, Engine, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from integration_contracts.runs import RunKind, run_id
 from webhook_relay.routes import Route
+from webhook_relay.store import statements
 from webhook_relay.store.engine import READ_ONLY
 from webhook_relay.store.models import batches, events, route_settings
+from webhook_relay.store.sqlite_ingest import SqliteIngest
+from webhook_relay.store.statements import BATCHED, DEAD, DISPATCHED, OPEN, PENDING
 
-PENDING, BATCHED, DISPATCHED, DEAD, OPEN = "pending", "batched", "dispatched", "dead", "open"
+__all__ = ["BATCHED", "DEAD", "DISPATCHED", "OPEN", "PENDING", "ClaimedBatch", "Store"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,131 +49,7 @@ def new_batch_id() -> str:
 
 def run_id_for(batch_id: str) -> str:
     """Derived from the batch, so a re-send is recognised (409); a replay gets a new batch."""
-    return f"relay__{batch_id}"
-
-
-# The dispatcher's statements are built once, with bound parameters: building the
-# candidate query took 0.56 ms here, longer than running it, and the claim rebuilt a
-# 100-value IN list each time. The dispatcher runs them up to ~100 times a second.
-
-
-@functools.cache
-def _paused_routes() -> Select:
-    return select(route_settings.c.route).where(route_settings.c.paused.is_(True))
-
-
-@functools.cache
-def _first_pending_per_route() -> Select:
-    """Each unpaused route's oldest pending event: (route, received_at).
-
-    A loose index scan on the (status, route, id) index: one seek per route instead of
-    reading every pending row (GROUP BY does that on SQLite and PostgreSQL alike). With a
-    backlog of 47k events it took 0.1 ms instead of 5 ms, and the dispatcher runs it on
-    every cycle, up to ~100 times a second under load.
-    """
-    seek = events.alias("seek")
-    pending = seek.c.status == PENDING
-    routes = select(
-        select(func.min(seek.c.route)).where(pending).scalar_subquery().label("route")
-    ).cte("pending_routes", recursive=True)
-    next_route = select(func.min(seek.c.route)).where(pending, seek.c.route > routes.c.route)
-    routes = routes.union_all(
-        select(next_route.scalar_subquery().label("route")).where(routes.c.route.is_not(None))
-    )
-    head_id = (
-        select(func.min(seek.c.id)).where(pending, seek.c.route == routes.c.route)
-    ).scalar_subquery()
-    return (
-        select(routes.c.route, events.c.received_at)
-        .select_from(routes)
-        .join(events, events.c.id == head_id)
-        .where(routes.c.route.is_not(None), routes.c.route.not_in(_paused_routes()))
-    )
-
-
-@functools.cache
-def _pending_head() -> Select:
-    """A route's oldest pending events, locked for this claim: params `route`, `max_events`."""
-    return (
-        select(
-            events.c.id,
-            events.c.webhook_id,
-            events.c.event_type,
-            events.c.object_id,
-            events.c.occurred_at,
-        )
-        .where(events.c.status == PENDING, events.c.route == bindparam("route"))
-        .order_by(events.c.id)
-        .limit(bindparam("max_events"))
-        .with_for_update(skip_locked=True)
-    )
-
-
-@functools.cache
-def _mark_batched() -> Update:
-    """Params: `ids` (a list), `claim_batch_id`."""
-    return (
-        update(events)
-        .where(events.c.id.in_(bindparam("ids", expanding=True)))
-        .values(status=BATCHED, batch_id=bindparam("claim_batch_id"))
-    )
-
-
-@functools.cache
-def _due_batches(*, locking: bool) -> Select:
-    """Open batches whose retry time has come and whose lease is free: params `now`, `limit`."""
-    now = bindparam("now")
-    due = (
-        select(batches.c.id)
-        .where(
-            batches.c.status == OPEN,
-            batches.c.next_attempt_at <= now,
-            or_(batches.c.lease_until.is_(None), batches.c.lease_until < now),
-            batches.c.route.not_in(_paused_routes()),
-        )
-        .order_by(batches.c.next_attempt_at)
-        .limit(bindparam("limit"))
-    )
-    return due.with_for_update(skip_locked=True) if locking else due
-
-
-@functools.cache
-def _close_batch() -> Update:
-    """Params: `closing_id`, `new_status`, `at` (dispatch time or None), `error`."""
-    return (
-        update(batches)
-        .where(batches.c.id == bindparam("closing_id"), batches.c.status == OPEN)
-        .values(
-            status=bindparam("new_status"),
-            attempts=batches.c.attempts + 1,
-            dispatched_at=bindparam("at"),
-            lease_owner=None,
-            lease_until=None,
-            last_error=bindparam("error"),
-        )
-    )
-
-
-@functools.cache
-def _close_batch_events() -> Update:
-    """Params: `closing_id`, `new_status`."""
-    return (
-        update(events)
-        .where(events.c.batch_id == bindparam("closing_id"), events.c.status == BATCHED)
-        .values(status=bindparam("new_status"))
-    )
-
-
-def _thin_event(row: Any) -> dict[str, Any]:
-    """What a DAG run gets per event; fields the sender did not give are left out (a DAG's
-    params may type them as strings, and null would fail validation)."""
-    event = {
-        "id": row.webhook_id,
-        "type": row.event_type,
-        "object_id": row.object_id,
-        "occurred_at": row.occurred_at,
-    }
-    return {k: v for k, v in event.items() if v is not None}
+    return run_id(RunKind.RELAY, batch_id)
 
 
 class Store:
@@ -233,7 +111,7 @@ class Store:
         partial one once its oldest pending event has waited `max_wait_s`.
         """
         with self._read() as conn:
-            candidates = conn.execute(_first_pending_per_route()).all()
+            candidates = conn.execute(statements.first_pending_per_route()).all()
         claimed: list[ClaimedBatch] = []
         for route, oldest in candidates:
             due_by_age = oldest <= now - max_wait_s
@@ -256,12 +134,16 @@ class Store:
         allow_partial: bool,
     ) -> ClaimedBatch | None:
         with self._write() as conn:
-            rows = conn.execute(_pending_head(), {"route": route, "max_events": max_events}).all()
+            rows = conn.execute(
+                statements.pending_head(), {"route": route, "max_events": max_events}
+            ).all()
             if not rows or (len(rows) < max_events and not allow_partial):
                 return None
             batch_id = new_batch_id()
-            conf = {"batch_id": batch_id, "events": [_thin_event(r) for r in rows]}
-            conn.execute(_mark_batched(), {"ids": [r.id for r in rows], "claim_batch_id": batch_id})
+            conf = {"batch_id": batch_id, "events": [statements.thin_event(r) for r in rows]}
+            conn.execute(
+                statements.mark_batched(), {"ids": [r.id for r in rows], "claim_batch_id": batch_id}
+            )
             batch = ClaimedBatch(
                 id=batch_id,
                 route=route,
@@ -298,10 +180,10 @@ class Store:
             return []
         params = {"now": now, "limit": limit}
         with self._read() as conn:  # the common case, nothing due, takes no write lock
-            if conn.execute(_due_batches(locking=False), params).first() is None:
+            if conn.execute(statements.due_batches(locking=False), params).first() is None:
                 return []
         with self._write() as conn:
-            ids = conn.execute(_due_batches(locking=True), params).scalars().all()
+            ids = conn.execute(statements.due_batches(locking=True), params).scalars().all()
             if not ids:
                 return []
             conn.execute(
@@ -327,7 +209,7 @@ class Store:
         dispatched = batch_status == DISPATCHED
         with self._write() as conn:
             conn.execute(
-                _close_batch(),
+                statements.close_batch(),
                 {
                     "closing_id": batch_id,
                     "new_status": batch_status,
@@ -336,7 +218,7 @@ class Store:
                 },
             )
             conn.execute(
-                _close_batch_events(),
+                statements.close_batch_events(),
                 {"closing_id": batch_id, "new_status": DISPATCHED if dispatched else DEAD},
             )
 
@@ -506,83 +388,6 @@ class Store:
             "batches": {s: batch_status.get(s, 0) for s in (OPEN, DISPATCHED, DEAD)},
             "paused_routes": sorted(paused),
         }
-
-
-_INGEST_COLUMNS = (
-    "route",
-    "webhook_id",
-    "event_type",
-    "object_id",
-    "occurred_at",
-    "payload",
-    "received_at",
-)
-
-
-@functools.lru_cache(maxsize=64)
-def _sqlite_insert_sql(row_count: int) -> str:
-    """Only column names and placeholders are interpolated, never values."""
-    values = ",".join(["(" + ",".join("?" * len(_INGEST_COLUMNS)) + ")"] * row_count)
-    columns = ", ".join(_INGEST_COLUMNS)
-    return (
-        f"INSERT INTO relay_events ({columns}) VALUES {values}"  # noqa: S608
-        " ON CONFLICT (route, webhook_id) DO NOTHING RETURNING route, webhook_id"
-    )
-
-
-class SqliteIngest:
-    """One group's write transaction on SQLite, in three steps on a dedicated connection.
-
-    `begin` (wait for the write lock) and `commit` (fsync) block, so the ingest writer runs
-    them in a helper thread; `insert` is pure CPU and runs on the event loop. Running the
-    whole transaction in a thread was slower: every row's `sqlite3_step` handed the GIL
-    back and forth with the event loop (webhook_relay.writer has the measurements).
-    """
-
-    def __init__(self, engine: Engine, write_lock: threading.Lock) -> None:
-        if sqlite3.sqlite_version_info < (3, 35):  # RETURNING; 32,766 bound values (3.32)
-            raise RuntimeError(
-                f"the relay needs SQLite 3.35 or newer, not {sqlite3.sqlite_version}"
-            )
-        self._pooled = engine.raw_connection()  # carries the engine's WAL/fsync pragmas
-        self._conn: sqlite3.Connection = self._pooled.driver_connection
-        self._lock = write_lock
-
-    def begin(self) -> None:
-        self._lock.acquire()
-        try:
-            self._conn.execute("BEGIN IMMEDIATE")
-        except BaseException:
-            self._lock.release()
-            raise
-
-    def insert(self, rows: Sequence[dict[str, Any]]) -> set[tuple[str, str]]:
-        """One statement for the whole group; returns the keys that were new."""
-        params = [row[column] for row in rows for column in _INGEST_COLUMNS]
-        return set(self._conn.execute(_sqlite_insert_sql(len(rows)), params).fetchall())
-
-    def commit(self) -> None:
-        try:
-            self._conn.execute("COMMIT")
-        except BaseException:
-            self._rollback_quietly()
-            raise
-        finally:
-            self._lock.release()
-
-    def rollback(self) -> None:
-        try:
-            self._rollback_quietly()
-        finally:
-            self._lock.release()
-
-    def close(self) -> None:
-        self._pooled.close()
-
-    def _rollback_quietly(self) -> None:
-        if self._conn.in_transaction:
-            with contextlib.suppress(sqlite3.Error):
-                self._conn.execute("ROLLBACK")
 
 
 def _batch_dict(row: Any) -> dict[str, Any]:

@@ -1,0 +1,135 @@
+"""The dispatcher's statements, built once with bound parameters, for SQLite and PostgreSQL.
+
+Building the candidate query took 0.56 ms here, longer than running it, and the claim rebuilt
+a 100-value IN list each time; the dispatcher runs these up to ~100 times a second.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+from sqlalchemy import Select, Update, bindparam, func, or_, select, update
+
+from webhook_relay.store.models import batches, events, route_settings
+
+PENDING, BATCHED, DISPATCHED, DEAD, OPEN = "pending", "batched", "dispatched", "dead", "open"
+
+
+@functools.cache
+def paused_routes() -> Select:
+    return select(route_settings.c.route).where(route_settings.c.paused.is_(True))
+
+
+@functools.cache
+def first_pending_per_route() -> Select:
+    """Each unpaused route's oldest pending event: (route, received_at).
+
+    A loose index scan on the (status, route, id) index: one seek per route instead of
+    reading every pending row (GROUP BY does that on SQLite and PostgreSQL alike). With a
+    backlog of 47k events it took 0.1 ms instead of 5 ms, and the dispatcher runs it on
+    every cycle, up to ~100 times a second under load.
+    """
+    seek = events.alias("seek")
+    pending = seek.c.status == PENDING
+    routes = select(
+        select(func.min(seek.c.route)).where(pending).scalar_subquery().label("route")
+    ).cte("pending_routes", recursive=True)
+    next_route = select(func.min(seek.c.route)).where(pending, seek.c.route > routes.c.route)
+    routes = routes.union_all(
+        select(next_route.scalar_subquery().label("route")).where(routes.c.route.is_not(None))
+    )
+    head_id = (
+        select(func.min(seek.c.id)).where(pending, seek.c.route == routes.c.route)
+    ).scalar_subquery()
+    return (
+        select(routes.c.route, events.c.received_at)
+        .select_from(routes)
+        .join(events, events.c.id == head_id)
+        .where(routes.c.route.is_not(None), routes.c.route.not_in(paused_routes()))
+    )
+
+
+@functools.cache
+def pending_head() -> Select:
+    """A route's oldest pending events, locked for this claim: params `route`, `max_events`."""
+    return (
+        select(
+            events.c.id,
+            events.c.webhook_id,
+            events.c.event_type,
+            events.c.object_id,
+            events.c.occurred_at,
+        )
+        .where(events.c.status == PENDING, events.c.route == bindparam("route"))
+        .order_by(events.c.id)
+        .limit(bindparam("max_events"))
+        .with_for_update(skip_locked=True)
+    )
+
+
+@functools.cache
+def mark_batched() -> Update:
+    """Params: `ids` (a list), `claim_batch_id`."""
+    return (
+        update(events)
+        .where(events.c.id.in_(bindparam("ids", expanding=True)))
+        .values(status=BATCHED, batch_id=bindparam("claim_batch_id"))
+    )
+
+
+@functools.cache
+def due_batches(*, locking: bool) -> Select:
+    """Open batches whose retry time has come and whose lease is free: params `now`, `limit`."""
+    now = bindparam("now")
+    due = (
+        select(batches.c.id)
+        .where(
+            batches.c.status == OPEN,
+            batches.c.next_attempt_at <= now,
+            or_(batches.c.lease_until.is_(None), batches.c.lease_until < now),
+            batches.c.route.not_in(paused_routes()),
+        )
+        .order_by(batches.c.next_attempt_at)
+        .limit(bindparam("limit"))
+    )
+    return due.with_for_update(skip_locked=True) if locking else due
+
+
+@functools.cache
+def close_batch() -> Update:
+    """Params: `closing_id`, `new_status`, `at` (dispatch time or None), `error`."""
+    return (
+        update(batches)
+        .where(batches.c.id == bindparam("closing_id"), batches.c.status == OPEN)
+        .values(
+            status=bindparam("new_status"),
+            attempts=batches.c.attempts + 1,
+            dispatched_at=bindparam("at"),
+            lease_owner=None,
+            lease_until=None,
+            last_error=bindparam("error"),
+        )
+    )
+
+
+@functools.cache
+def close_batch_events() -> Update:
+    """Params: `closing_id`, `new_status`."""
+    return (
+        update(events)
+        .where(events.c.batch_id == bindparam("closing_id"), events.c.status == BATCHED)
+        .values(status=bindparam("new_status"))
+    )
+
+
+def thin_event(row: Any) -> dict[str, Any]:
+    """What a DAG run gets per event; fields the sender did not give are left out (a DAG's
+    params may type them as strings, and null would fail validation)."""
+    event = {
+        "id": row.webhook_id,
+        "type": row.event_type,
+        "object_id": row.object_id,
+        "occurred_at": row.occurred_at,
+    }
+    return {k: v for k, v in event.items() if v is not None}
