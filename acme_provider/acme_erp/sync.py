@@ -6,6 +6,7 @@ into Progix, and only counts come back (the task's XCom).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Collection, Iterable, Mapping
 from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any
@@ -21,6 +22,7 @@ if TYPE_CHECKING:
     from acme_provider.hooks.progix import ProgixHook
 
 UPSERT_COUNTS = ("created", "updated", "stale", "filtered")
+log = logging.getLogger(__name__)
 
 
 def fail_fast_on_permanent_errors() -> AbstractContextManager[None]:
@@ -91,13 +93,16 @@ def sync_events(
 ) -> dict[str, int]:
     """A webhook flow's run: de-duplicate the events' object ids, then `sync_records` them.
 
-    Returns `{events, objects, ignored, fetched, missing, batches, created, updated, stale,
-    filtered}`. A malformed batch fails the run at once (retrying cannot fix it).
+    Returns `{events, objects, quarantined, fetched, missing, batches, created, updated,
+    stale, filtered}`. Events the flow cannot use are quarantined (logged with their reason)
+    and every valid event is still synced; only a conf that is not a list fails the run.
     """
     try:
         changed = changed_objects(events, event_types)
     except ValueError as error:
         raise AirflowFailException(str(error)) from None
+    for bad in changed.quarantined:
+        log.warning("quarantined event %d (id %r): %s", bad.index, bad.id, bad.reason)
     counts: Mapping[str, int] = {"fetched": 0, "missing": 0, "batches": 0}
     if changed.object_ids:
         counts = sync_records(

@@ -1,7 +1,7 @@
-"""Thin webhook events as the relay hands them to a webhook flow's DAG run.
+"""Thin webhook events (`integration_contracts.events`) as a webhook flow's DAG run reads them.
 
-A run's conf is `{"events": [{"id", "type", "object_id", "occurred_at"}, ...]}`: which objects
-changed, not their contents. A flow de-duplicates the object ids and re-reads current state.
+A flow de-duplicates the object ids and re-reads current state; events it cannot use are
+quarantined with their reason, never allowed to fail the rest of the batch.
 """
 
 from __future__ import annotations
@@ -13,47 +13,62 @@ from typing import Any
 from airflow.sdk import Param
 
 from acme_provider.integrations.model import Flow
+from integration_contracts.events import EVENTS_CONF_KEY, event_problem
 
-EVENTS_PARAM = "events"
+EVENTS_PARAM = EVENTS_CONF_KEY
+
+
+@dataclass(frozen=True)
+class QuarantinedEvent:
+    """An event set aside by a run: which one (index, id) and why."""
+
+    index: int
+    id: str | None
+    reason: str
 
 
 @dataclass(frozen=True)
 class ChangedObjects:
-    """The unique object ids of a batch of events, in first-seen order, and what was dropped."""
+    """The unique object ids of a batch of events, in first-seen order, and what was set aside."""
 
     object_ids: list[str]
     events: int
-    ignored: int  # events of a type this flow does not handle
+    quarantined: list[QuarantinedEvent]
 
     def counts(self) -> dict[str, int]:
-        return {"events": self.events, "objects": len(self.object_ids), "ignored": self.ignored}
+        return {
+            "events": self.events,
+            "objects": len(self.object_ids),
+            "quarantined": len(self.quarantined),
+        }
 
 
 def changed_objects(events: Any, accepted_types: Iterable[str]) -> ChangedObjects:
-    """Validate a batch of thin events and return its unique object ids.
+    """The unique object ids of a batch of thin events, setting bad events aside.
 
-    Raises ValueError naming the first bad event and field, so a malformed run fails fast.
+    One malformed event (not an object, no `object_id`, a type this flow does not handle)
+    must never cost the valid events of its batch: it is quarantined with its reason and the
+    rest are synced. Only a conf that is not a list at all is refused as a whole.
     """
     if not isinstance(events, Sequence) or isinstance(events, str | bytes):
         raise ValueError(
-            f"conf.{EVENTS_PARAM} must be a list of events, got {type(events).__name__}"
+            f"conf.{EVENTS_CONF_KEY} must be a list of events, got {type(events).__name__}"
         )
     accepted = frozenset(accepted_types)
     ids: dict[str, None] = {}
-    ignored = 0
+    quarantined: list[QuarantinedEvent] = []
     for index, event in enumerate(events):
-        where = f"conf.{EVENTS_PARAM}[{index}]"
-        if not isinstance(event, Mapping):
-            raise ValueError(f"{where} must be an object, got {type(event).__name__}")
-        for field in ("type", "object_id"):
-            value = event.get(field)
-            if not isinstance(value, str) or not value:
-                raise ValueError(f"{where}.{field} must be a non-empty string, got {value!r}")
-        if event["type"] not in accepted:
-            ignored += 1
+        problem = event_problem(event)
+        if problem is None and event["type"] not in accepted:
+            problem = f"type {event['type']!r} is not handled by this flow"
+        if problem is not None:
+            event_id = event.get("id") if isinstance(event, Mapping) else None
+            quarantined.append(
+                QuarantinedEvent(index, event_id if isinstance(event_id, str) else None, problem)
+            )
             continue
         ids.setdefault(event["object_id"], None)
-    return ChangedObjects(list(ids), len(events), ignored)
+    return ChangedObjects(list(ids), len(events), quarantined)
 
 
 def events_param(flow: Flow, example_object_id: str) -> Param:
@@ -67,7 +82,7 @@ def events_param(flow: Flow, example_object_id: str) -> Param:
     # Only "an array" is declared: Airflow re-validates a Param's schema (and the schema itself)
     # every time it serialises the DAG, and a full per-event schema made that 8x slower for
     # 1,000 instances. Each event is checked where it is used, by `changed_objects`, which
-    # fails the run at once with the event's index and field.
+    # quarantines a bad event with its index and reason and syncs the rest.
     return Param(
         [example],
         type="array",

@@ -163,7 +163,7 @@ def test_sync_customer_data_upserts_current_records_and_nothing_else(deployment:
     assert counts == {
         "events": 5,
         "objects": 3,
-        "ignored": 0,
+        "quarantined": 0,
         "fetched": 2,
         "missing": 1,
         "batches": 1,

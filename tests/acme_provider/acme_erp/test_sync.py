@@ -48,7 +48,7 @@ def test_events_become_current_records_in_progix(conns, acme_simulator, progix_s
     assert counts == {
         "events": 4,
         "objects": 2,
-        "ignored": 1,
+        "quarantined": 1,
         "fetched": 1,
         "missing": 1,
         "batches": 1,
@@ -68,7 +68,7 @@ def test_a_batch_without_known_objects_touches_nothing(conns, progix_simulator) 
     counts = sync_events(
         "customers", events("inventory.updated", ["SKU-1"]), event_types=CUSTOMER_EVENTS, **conns
     )
-    assert (counts["objects"], counts["ignored"], counts["fetched"], counts["created"]) == (
+    assert (counts["objects"], counts["quarantined"], counts["fetched"], counts["created"]) == (
         0,
         1,
         0,
@@ -89,11 +89,24 @@ def test_full_sync_pages_everything_and_filters_warehouses(
     assert len(progix_simulator.list_all("inventory")) == 20
 
 
-def test_malformed_batch_fails_without_retry(conns) -> None:
-    with pytest.raises(AirflowFailException, match=r"conf.events\[0\].object_id"):
-        sync_events(
-            "customers", [{"type": "customer.updated"}], event_types=CUSTOMER_EVENTS, **conns
-        )
+def test_a_malformed_event_is_quarantined_and_the_rest_still_sync(
+    conns, acme_simulator, progix_simulator
+) -> None:
+    ann = acme_simulator.create_customer(name="Ann")
+    batch = [
+        {"id": "evt_ping", "type": "customer.updated"},
+        *events("customer.updated", [ann["id"]]),
+    ]
+
+    counts = sync_events("customers", batch, event_types=CUSTOMER_EVENTS, **conns)
+
+    assert (counts["events"], counts["quarantined"], counts["created"]) == (2, 1, 1)
+    assert progix_simulator.get("customers", ann["id"])["name"] == "Ann"
+
+
+def test_a_conf_that_is_not_a_list_fails_without_retry(conns) -> None:
+    with pytest.raises(AirflowFailException, match=r"conf.events must be a list"):
+        sync_events("customers", {"type": "customer.updated"}, event_types=CUSTOMER_EVENTS, **conns)
 
 
 def test_a_rejected_api_key_fails_without_retry_and_without_the_key(

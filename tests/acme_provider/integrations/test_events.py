@@ -1,4 +1,4 @@
-"""Thin events: de-duplicated object ids, ignored foreign types, clear errors, a trigger form."""
+"""Thin events: de-duplicated object ids, bad events quarantined with reasons, a trigger form."""
 
 from __future__ import annotations
 
@@ -18,7 +18,8 @@ def test_object_ids_are_unique_in_first_seen_order() -> None:
     events = [event("b"), event("a"), event("b"), event("c", "inventory.updated"), event("a")]
     changed = changed_objects(events, {"customer.created", "customer.updated"})
     assert changed.object_ids == ["b", "a"]
-    assert changed.counts() == {"events": 5, "objects": 2, "ignored": 1}
+    assert changed.counts() == {"events": 5, "objects": 2, "quarantined": 1}
+    assert changed.quarantined[0].reason == "type 'inventory.updated' is not handled by this flow"
 
 
 def test_thousands_of_events() -> None:
@@ -26,19 +27,27 @@ def test_thousands_of_events() -> None:
     assert len(changed_objects(events, {"customer.updated"}).object_ids) == 250
 
 
+@pytest.mark.parametrize("events", ["cus_1", {"object_id": "x"}, None])
+def test_a_conf_that_is_not_a_list_is_refused_whole(events) -> None:
+    with pytest.raises(ValueError, match=r"conf.events must be a list of events"):
+        changed_objects(events, {"customer.updated"})
+
+
 @pytest.mark.parametrize(
-    ("events", "message"),
+    ("bad", "reason"),
     [
-        ("cus_1", r"conf.events must be a list of events, got str"),
-        ({"object_id": "x"}, r"conf.events must be a list of events, got dict"),
-        ([event("a"), "b"], r"conf.events\[1\] must be an object, got str"),
-        ([{"type": "customer.updated"}], r"conf.events\[0\].object_id must be a non-empty string"),
-        ([{"object_id": "a", "type": 3}], r"conf.events\[0\].type must be a non-empty string"),
+        ("b", "must be an object, got str"),
+        ({"id": "evt_1", "type": "customer.updated"}, "object_id must be a non-empty string"),
+        ({"id": "evt_1", "object_id": "a", "type": 3}, "type must be a non-empty string"),
+        ({"object_id": "a", "type": "customer.deleted"}, "type 'customer.deleted' is not handled"),
     ],
 )
-def test_malformed_batches_name_the_event_and_field(events, message) -> None:
-    with pytest.raises(ValueError, match=message):
-        changed_objects(events, {"customer.updated"})
+def test_a_bad_event_is_quarantined_with_its_reason_and_the_rest_kept(bad, reason) -> None:
+    changed = changed_objects([event("a"), bad, event("c")], {"customer.updated"})
+    assert changed.object_ids == ["a", "c"]
+    [quarantined] = changed.quarantined
+    assert quarantined.index == 1
+    assert reason in quarantined.reason
 
 
 def test_trigger_form_example_is_valid_and_typed() -> None:

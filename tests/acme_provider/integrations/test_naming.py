@@ -48,6 +48,9 @@ def test_parse_dag_id_rejects_foreign_ids(dag_id: str) -> None:
     assert naming.parse_dag_id("acme-erp", dag_id, FLOWS) is None
 
 
-@pytest.mark.parametrize("value", ["a", "1shop", "Shop", "shop_1", "shop.1", "x" * 64, "a--b", "ab-", "-ab", "a/b", "ab\n"])
+@pytest.mark.parametrize(
+    "value",
+    ["a", "1shop", "Shop", "shop_1", "shop.1", "x" * 64, "a--b", "ab-", "-ab", "a/b", "ab\n"],
+)
 def test_invalid_instance_ids(value: str) -> None:
     assert not naming.is_valid_instance_id(value)
