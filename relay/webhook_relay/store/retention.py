@@ -9,8 +9,8 @@ Per event, by status (what these queries rely on):
 - `pruned`, `received_at` older than the deduplication window: deleted;
 - `dead` and `quarantined`, `received_at` older than their own window: deleted (until then
   they can be replayed);
-- batches `dispatched`/`dead` created before the deduplication window that no event points
-  at any more: deleted.
+- batches `dispatched`/`dead` whose `dispatched_at` (or, never dispatched, `created_at`) is
+  older than the deduplication window and that no event points at any more: deleted.
 Pending, batched and open-batch rows are never touched.
 """
 
@@ -19,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from sqlalchemy import delete, exists, select, update
+from sqlalchemy import delete, exists, func, select, update
 
 from webhook_relay.store.models import batches, events
 from webhook_relay.store.quarantine import QUARANTINED
@@ -99,7 +99,11 @@ def _delete_batches(cutoff: float, n: int):
     referenced = exists().where(events.c.batch_id == b.c.id)
     due = (
         select(b.c.id)
-        .where(b.c.status.in_([DISPATCHED, DEAD]), b.c.created_at < cutoff, ~referenced)
+        .where(
+            b.c.status.in_([DISPATCHED, DEAD]),
+            func.coalesce(b.c.dispatched_at, b.c.created_at) < cutoff,
+            ~referenced,
+        )
         .limit(n)
     )
     return delete(batches).where(batches.c.id.in_(due.scalar_subquery()))
