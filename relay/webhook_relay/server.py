@@ -1,5 +1,5 @@
 """uvicorn's httptools protocol with the two limits it lacks: a header read timeout and a
-header-size cap.
+header-size cap, and JSON refusals for requests it cannot parse.
 
 uvicorn arms its keep-alive timer only after a response, so a connection that sends nothing,
 or half a request head, is held forever (2,000 such connections were held for 30 s), and
@@ -44,12 +44,12 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         super().connection_lost(exc)
 
     def send_400_response(self, msg: str) -> None:
-        # httptools turns `_HeadTooLarge` from a callback into a parser error, which
-        # uvicorn answers with a plain-text 400; answer what actually happened instead.
+        """uvicorn answers a request httptools cannot parse in plain text; refusals here are
+        JSON like every other. `_HeadTooLarge` from a callback arrives as a parse error."""
         if getattr(self, "_head_too_large", False):
             self._refuse(431, b"Request Header Fields Too Large", "request head too large")
             return
-        super().send_400_response(msg)
+        self._refuse(400, b"Bad Request", msg)
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
