@@ -8,6 +8,7 @@ It runs as the `airflow-maintenance` compose service and is started periodically
 local stack (`make demo`).
 
     python deploy/airflow/maintenance.py [--once] [--older-than-days 30] [--interval 86400]
+                                         [--first-after 0]
 
 Environment (flags win): AIRFLOW_MAINTENANCE_RETENTION_DAYS (30),
 AIRFLOW_MAINTENANCE_INTERVAL_SECONDS (86400), AIRFLOW_MAINTENANCE_TABLES (the list below),
@@ -102,6 +103,9 @@ def main(argv: list[str] | None = None) -> int:
         default=float(env("AIRFLOW_MAINTENANCE_INTERVAL_SECONDS") or DEFAULT_INTERVAL_S),
         help="seconds between passes",
     )
+    parser.add_argument(
+        "--first-after", type=float, default=0.0, help="seconds before the first pass"
+    )
     parser.add_argument("--once", action="store_true", help="one pass, then exit with its code")
     args = parser.parse_args(argv)
     if args.older_than_days <= 0 or args.interval <= 0:
@@ -112,6 +116,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    time.sleep(max(0.0, args.first_after))  # e.g. let a starting stack settle first
     while True:
         code = run_once(args.older_than_days, tables)
         if args.once:
