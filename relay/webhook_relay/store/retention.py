@@ -63,7 +63,9 @@ def prune(store: Store, now: float, policy: RetentionPolicy, max_rounds: int = 1
     return done
 
 
-# The subqueries read aliases so they never correlate with the table being changed.
+# The subqueries read aliases so they never correlate with the table being changed, and
+# (PostgreSQL) skip rows another pruner or a replay holds: several dispatchers prune at once
+# without waiting on, or deadlocking with, each other. SQLite ignores FOR UPDATE.
 
 
 def _prune_payloads(cutoff: float, n: int):
@@ -78,6 +80,7 @@ def _prune_payloads(cutoff: float, n: int):
         )
         .order_by(e.c.received_at)
         .limit(n)
+        .with_for_update(skip_locked=True, of=e)
     )
     return (
         update(events)
@@ -90,7 +93,12 @@ def _prune_payloads(cutoff: float, n: int):
 def _delete_events(statuses: str | tuple[str, ...], cutoff: float, n: int):
     wanted = (statuses,) if isinstance(statuses, str) else statuses
     e = events.alias("e")
-    due = select(e.c.id).where(e.c.status.in_(wanted), e.c.received_at < cutoff).limit(n)
+    due = (
+        select(e.c.id)
+        .where(e.c.status.in_(wanted), e.c.received_at < cutoff)
+        .limit(n)
+        .with_for_update(skip_locked=True)
+    )
     return delete(events).where(events.c.id.in_(due.scalar_subquery()))
 
 
@@ -105,5 +113,6 @@ def _delete_batches(cutoff: float, n: int):
             ~referenced,
         )
         .limit(n)
+        .with_for_update(skip_locked=True, of=b)
     )
     return delete(batches).where(batches.c.id.in_(due.scalar_subquery()))
