@@ -6,6 +6,9 @@ accepted events/s and acknowledgement latency for:
 - the relay (`webhook-relay serve`, SQLite store, in-process dispatcher), saturated by
   `--connections` keep-alive connections, and at a fixed offered rate (`--rate`, 500/s);
   and, to show what dispatching costs ingest, saturated with `--no-dispatcher`;
+- the same relay with retention pruning running all the time (payloads dropped one second
+  after dispatch, keys two seconds later, pruned every 50 ms), in the same rounds, to show
+  what pruning costs ingest;
 - (a) the ceiling: a bare uvicorn endpoint that only answers 200;
 - the relay's ingest handler with its writer replaced by an in-memory set, which splits
   the gap to the ceiling into request handling (signature, JSON, metrics, answer) and the
@@ -383,8 +386,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     python = sys.executable
     me = str(Path(__file__).resolve())
     workdir = Path(tempfile.mkdtemp(prefix="relay-bench-"))
-    ports = [free_port() for _ in range(6)]
-    stub_port, relay_port, ingest_only_port, bare_port, naive_port, unstored_port = ports
+    ports = [free_port() for _ in range(7)]
+    stub_port, relay_port, ingest_only_port, bare_port, naive_port, unstored_port = ports[:6]
+    pruning_port = ports[6]
     airflow_url = f"http://127.0.0.1:{stub_port}"
     env = {
         "RELAY_STATE_DIR": str(workdir),
@@ -413,6 +417,15 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             start("relay-ingest-only", ingest_only_argv, ingest_only_port, workdir, ingest_only_env)
         )
         processes.append(start("relay", [*relay_argv, str(relay_port)], relay_port, workdir, env))
+        pruning_env = {
+            **env,
+            "RELAY_STATE_DIR": str(workdir / "pruning"),
+            "RELAY_PRUNE_INTERVAL_SECONDS": "0.05",
+            "RELAY_RETENTION_PAYLOAD_DAYS": str(1 / 86400),
+            "RELAY_RETENTION_DEDUP_DAYS": str(2 / 86400),
+        }
+        pruning_argv = [*relay_argv, str(pruning_port)]
+        processes.append(start("relay-pruning", pruning_argv, pruning_port, workdir, pruning_env))
 
         rounds = measure_rounds(
             {
@@ -420,10 +433,15 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 "handler_without_store": unstored_port,
                 "relay_ingest_only": ingest_only_port,
                 "relay_saturated": relay_port,
+                "relay_with_pruning": pruning_port,
             },
             args,
-            after={"relay_saturated": lambda: wait_drained(relay_port, 120)},
+            after={
+                "relay_saturated": lambda: wait_drained(relay_port, 120),
+                "relay_with_pruning": lambda: wait_drained(pruning_port, 120),
+            },
         )
+        out["pruning_store"] = wait_drained(pruning_port, 120)["events"]
         out.update({name: median_round(results) for name, results in rounds.items()})
         paced = asyncio.run(open_loop(relay_port, args.rate, args.duration, "paced"))
         out["relay_at_rate"] = paced.summary()
@@ -451,19 +469,31 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "saturated_p50_ms": out["relay_saturated"]["p50_ms"],
         "saturated_p99_ms": out["relay_saturated"]["p99_ms"],
         "accepted_without_dispatcher_per_s": out["relay_ingest_only"]["accepted_per_s"],
+        "accepted_with_pruning_per_s": out["relay_with_pruning"]["accepted_per_s"],
+        "with_pruning_p99_ms": out["relay_with_pruning"]["p99_ms"],
+        # Median over rounds of (relay with pruning / relay without), measured side by side.
+        "ratio_pruning_to_relay": per_round_ratio(
+            rounds["relay_with_pruning"], rounds["relay_saturated"]
+        ),
+        "pruning_store_events_after": out["pruning_store"],
         "ceiling_per_s": out["ceiling"]["accepted_per_s"],
         "handler_without_store_per_s": out["handler_without_store"]["accepted_per_s"],
         "naive_per_s": out["naive"]["accepted_per_s"],
         "naive_p99_ms": out["naive"]["p99_ms"],
         "runs_per_1000_events": round(1000 * dispatched["runs"] / max(1, dispatched["events"]), 2),
         "events_dispatched": dispatched["events"],
-        "errors": {k: v["errors"] for k, v in out.items() if "errors" in v},
+        "errors": {k: v["errors"] for k, v in out.items() if isinstance(v, dict) and "errors" in v},
         # Each ratio is the median over rounds of (target / ceiling), measured seconds
         # apart, so drift in the machine's speed cancels out.
         "ratio_to_ceiling": per_round_ratio(rounds["relay_saturated"], rounds["ceiling"]),
         "ratio_to_ceiling_by_stage": {
             name: per_round_ratio(rounds[name], rounds["ceiling"])
-            for name in ("handler_without_store", "relay_ingest_only", "relay_saturated")
+            for name in (
+                "handler_without_store",
+                "relay_ingest_only",
+                "relay_saturated",
+                "relay_with_pruning",
+            )
         },
         "rounds_per_s": {name: out[name]["rounds_per_s"] for name in rounds},
         "speedup_vs_naive": round(accepted / max(1.0, out["naive"]["accepted_per_s"]), 1),

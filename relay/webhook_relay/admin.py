@@ -1,4 +1,9 @@
-"""Admin API behind a bearer token: inspect events and batches, replay, pause/resume."""
+"""Admin API behind a bearer token: inspect events and batches, replay (quarantined events
+are re-checked first), prune, pause/resume.
+
+Bad input is a 4xx that changes nothing: ids are bounded to what the store's 64-bit ids
+hold, and NUL in a path or query value (PostgreSQL refuses it in text) is a 400.
+"""
 
 from __future__ import annotations
 
@@ -16,8 +21,17 @@ from webhook_relay.store.repository import Store
 
 _bearer = HTTPBearer(auto_error=False)
 
-EventStatus = Literal["pending", "batched", "dispatched", "dead"]
+EventStatus = Literal["pending", "batched", "dispatched", "dead", "quarantined", "pruned"]
 BatchStatus = Literal["open", "dispatched", "dead"]
+MAX_ID = 2**63 - 1
+EventIdValue = Annotated[int, Field(ge=1, le=MAX_ID)]
+
+
+async def refuse_nul(request: Request) -> None:
+    """Runs before the route's own parameters are validated, so nothing reaches the store."""
+    values = [request.url.path, *request.query_params.keys(), *request.query_params.values()]
+    if any("\x00" in value for value in values):
+        raise HTTPException(400, "NUL (%00) is not allowed in paths or query values")
 
 
 def require_admin(
@@ -35,7 +49,9 @@ def require_admin(
         raise HTTPException(401, "invalid bearer token", {"WWW-Authenticate": "Bearer"})
 
 
-router = APIRouter(prefix="/admin", dependencies=[Depends(require_admin)], tags=["admin"])
+router = APIRouter(
+    prefix="/admin", dependencies=[Depends(refuse_nul), Depends(require_admin)], tags=["admin"]
+)
 
 
 def _store(request: Request) -> Store:
@@ -53,14 +69,15 @@ def _route(route: str) -> str:
 
 
 class ReplayRequest(BaseModel):
-    event_ids: list[int] = Field(default_factory=list, max_length=10_000)
+    event_ids: list[EventIdValue] = Field(default_factory=list, max_length=10_000)
     dead_letters: bool = False
-    route: str | None = None
+    quarantined: bool = Field(False, description="Re-check every quarantined event")
+    route: str | None = Field(None, max_length=200)
 
     @model_validator(mode="after")
     def _something_selected(self) -> ReplayRequest:
-        if not self.event_ids and not self.dead_letters:
-            raise ValueError("give event_ids, or dead_letters=true")
+        if not self.event_ids and not self.dead_letters and not self.quarantined:
+            raise ValueError("give event_ids, dead_letters=true or quarantined=true")
         return self
 
 
@@ -77,7 +94,7 @@ async def list_events(
     webhook_id: str | None = None,
     batch_id: str | None = None,
     event_type: str | None = Query(None, alias="type"),
-    before_id: int | None = None,
+    before_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> dict[str, Any]:
     rows = await asyncio.to_thread(
@@ -116,14 +133,47 @@ async def get_batch(store: StoreDep, batch_id: str) -> dict[str, Any]:
 
 @router.post("/replay")
 async def replay(store: StoreDep, body: ReplayRequest, request: Request) -> dict[str, int]:
+    """Finished events go back to pending; quarantined ones only if they pass the checks
+    now (`still_quarantined`, present when not 0, counts those that still fail; their
+    reasons are updated)."""
+    route = _route(body.route) if body.route else None
     count = await asyncio.to_thread(
-        store.replay,
-        event_ids=body.event_ids,
-        dead_letters=body.dead_letters,
-        route=_route(body.route) if body.route else None,
+        store.replay, event_ids=body.event_ids, dead_letters=body.dead_letters, route=route
+    )
+    rechecked = await asyncio.to_thread(
+        store.replay_quarantined, event_ids=body.event_ids, route=route, all_=body.quarantined
     )
     _wake_dispatcher(request)
-    return {"replayed": count}
+    answer = {"replayed": count + rechecked["released"]}
+    if rechecked["still_quarantined"]:
+        answer["still_quarantined"] = rechecked["still_quarantined"]
+    return answer
+
+
+@router.get("/quarantine")
+async def list_quarantined(
+    store: StoreDep,
+    route: str | None = None,
+    before_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> dict[str, Any]:
+    """Quarantined events with their reasons (payloads left out: see /admin/events)."""
+    rows = await asyncio.to_thread(
+        store.list_events,
+        route=_route(route) if route else None,
+        status="quarantined",
+        before_id=before_id,
+        limit=limit,
+    )
+    keep = ("id", "route", "webhook_id", "event_type", "object_id", "received_at")
+    return {"events": [{**{k: r[k] for k in keep}, "reason": r["quarantine_reason"]} for r in rows]}
+
+
+@router.post("/prune")
+async def prune_now(store: StoreDep, request: Request) -> dict[str, int]:
+    """Apply the retention policy now (serve and dispatch also do this periodically)."""
+    policy = request.app.state.settings.retention_policy
+    return await asyncio.to_thread(store.prune, time.time(), policy)
 
 
 @router.get("/routes")

@@ -13,6 +13,7 @@ import logging
 from collections.abc import AsyncIterator
 
 from fastapi import FastAPI, Request, Response
+from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from webhook_relay import __version__, metrics
@@ -20,6 +21,7 @@ from webhook_relay.admin import router as admin_router
 from webhook_relay.airflow_client import AirflowClient
 from webhook_relay.dispatcher import Dispatcher
 from webhook_relay.ingest import HOOKS_PREFIX, IngestHandler, Receive, Scope, Send
+from webhook_relay.maintenance import prune_periodically, watch_writer
 from webhook_relay.settings import RelaySettings
 from webhook_relay.store.repository import Store
 from webhook_relay.writer import event_writer
@@ -50,13 +52,21 @@ class RelayApp:
 
 
 def create_app(settings: RelaySettings, store: Store, *, with_dispatcher: bool = True) -> RelayApp:
-    writer = event_writer(store, max_rows=settings.ingest_commit_max_rows)
+    writer = event_writer(
+        store,
+        max_rows=settings.ingest_commit_max_rows,
+        max_queue=settings.ingest_queue_max_rows,
+    )
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await writer.start()
         stop = asyncio.Event()
         task = client = None
+        upkeep = [
+            asyncio.create_task(prune_periodically(store, settings, stop)),
+            asyncio.create_task(watch_writer(writer.alive, stop)),
+        ]
         if with_dispatcher:
             client = airflow_client(settings)
             app.state.dispatcher = Dispatcher(settings, store, client)
@@ -69,6 +79,7 @@ def create_app(settings: RelaySettings, store: Store, *, with_dispatcher: bool =
                 await task
             if client is not None:
                 await client.aclose()
+            await asyncio.gather(*upkeep, return_exceptions=True)
             await writer.stop()
 
     api = FastAPI(title="webhook-relay", version=__version__, lifespan=lifespan)
@@ -78,8 +89,22 @@ def create_app(settings: RelaySettings, store: Store, *, with_dispatcher: bool =
     api.include_router(admin_router)
 
     @api.get("/healthz")
-    async def healthz() -> dict[str, object]:
-        return {"status": "ok", "version": __version__, "dispatcher": with_dispatcher}
+    async def healthz() -> JSONResponse:
+        """503 when the ingest writer is dead or the store does not answer in time."""
+        problems = [] if writer.alive() else ["ingest writer stopped"]
+        try:
+            await asyncio.wait_for(
+                asyncio.to_thread(store.ping), timeout=settings.health_timeout_seconds
+            )
+        except Exception as exc:
+            problems.append(f"store unreachable ({type(exc).__name__})")
+        body = {
+            "status": "failing" if problems else "ok",
+            "version": __version__,
+            "dispatcher": with_dispatcher,
+            **({"problems": problems} if problems else {}),
+        }
+        return JSONResponse(body, status_code=503 if problems else 200)
 
     @api.get("/metrics")
     async def metrics_endpoint(_request: Request) -> Response:

@@ -1,4 +1,4 @@
-"""`webhook-relay`: serve, dispatch, replay, stats, route-secret, migrate."""
+"""`webhook-relay`: serve, dispatch, replay, quarantine, prune, stats, route-secret, migrate."""
 
 from __future__ import annotations
 
@@ -48,7 +48,10 @@ def _store(settings: RelaySettings, *, migrate: bool = True):
     from webhook_relay.store.repository import Store
 
     engine = create_store_engine(
-        settings.resolved_database_url, sqlite_synchronous=settings.sqlite_synchronous
+        settings.resolved_database_url,
+        sqlite_synchronous=settings.sqlite_synchronous,
+        pg_connect_timeout_s=settings.pg_connect_timeout_seconds,
+        pg_statement_timeout_ms=settings.pg_statement_timeout_ms,
     )
     if migrate:
         upgrade_to_head(engine)
@@ -83,6 +86,7 @@ def serve(
     import uvicorn
 
     from webhook_relay.app import create_app
+    from webhook_relay.server import guarded_protocol
 
     _configure_logging(log_level)
     settings = _settings()
@@ -96,12 +100,18 @@ def serve(
         relay,
         host=host,
         port=port,
-        loop="auto",  # uvloop and httptools when installed (they are dependencies)
-        http="auto",
+        loop="auto",  # uvloop when installed (a dependency)
+        http=guarded_protocol(
+            header_timeout=settings.header_read_timeout_seconds,
+            max_header_bytes=settings.max_header_bytes,
+        ),
         access_log=False,
         log_level=log_level.lower(),
         backlog=4096,
         timeout_graceful_shutdown=15,
+        limit_concurrency=settings.max_connections,
+        timeout_keep_alive=settings.keep_alive_timeout_seconds,
+        h11_max_incomplete_event_size=settings.max_header_bytes,
     )
 
 
@@ -110,6 +120,7 @@ def dispatch(log_level: LogLevel = "info") -> None:
     """Run a dispatcher only (several may run against one PostgreSQL store)."""
     from webhook_relay.app import airflow_client
     from webhook_relay.dispatcher import Dispatcher
+    from webhook_relay.maintenance import prune_periodically
 
     _configure_logging(log_level)
     settings = _settings()
@@ -121,10 +132,12 @@ def dispatch(log_level: LogLevel = "info") -> None:
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
         client = airflow_client(settings)
+        pruning = asyncio.create_task(prune_periodically(store, settings, stop))
         try:
             await Dispatcher(settings, store, client).run(stop)
         finally:
             await client.aclose()
+            await pruning
 
     asyncio.run(main())
 
@@ -145,7 +158,60 @@ def replay(
     route_path = _parse_route(route).path if route else None
     store = _store(_settings())
     count = store.replay(event_ids=event_id or (), dead_letters=dead_letters, route=route_path)
-    typer.echo(json.dumps({"replayed": count}))
+    rechecked = store.replay_quarantined(event_ids=event_id or (), route=route_path)
+    replayed = count + rechecked["released"]
+    typer.echo(json.dumps({"replayed": replayed, **_still(rechecked)}))
+
+
+def _still(rechecked: dict[str, int]) -> dict[str, int]:
+    """Named only when some selected quarantined events still fail their checks."""
+    still = rechecked["still_quarantined"]
+    return {"still_quarantined": still} if still else {}
+
+
+quarantine_app = typer.Typer(
+    help="Events stored but never batched: their thin fields fail the event contract.",
+    no_args_is_help=True,
+)
+app.add_typer(quarantine_app, name="quarantine")
+
+
+@quarantine_app.command("list")
+def quarantine_list(
+    route: Annotated[str | None, typer.Option(help="Limit to INTEGRATION/INSTANCE/FLOW")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=10_000, help="Newest first")] = 100,
+) -> None:
+    """Print quarantined events with their reasons (JSON lines)."""
+    route_path = _parse_route(route).path if route else None
+    store = _store(_settings())
+    for row in store.list_events(route=route_path, status="quarantined", limit=limit):
+        keep = ("id", "route", "webhook_id", "event_type", "object_id", "quarantine_reason")
+        typer.echo(json.dumps({k: row[k] for k in keep}))
+
+
+@quarantine_app.command("replay")
+def quarantine_replay(
+    event_id: Annotated[
+        list[int] | None, typer.Option("--event-id", help="Event to re-check (repeatable)")
+    ] = None,
+    all_: Annotated[bool, typer.Option("--all", help="Re-check every quarantined event")] = False,
+    route: Annotated[str | None, typer.Option(help="Limit to INTEGRATION/INSTANCE/FLOW")] = None,
+) -> None:
+    """Re-check quarantined events: those that pass now become pending and are dispatched."""
+    if not event_id and not all_:
+        raise _fail("give --event-id ID (repeatable) or --all")
+    route_path = _parse_route(route).path if route else None
+    store = _store(_settings())
+    result = store.replay_quarantined(event_ids=event_id or (), route=route_path, all_=all_)
+    typer.echo(json.dumps(result))
+
+
+@app.command()
+def prune() -> None:
+    """Apply the retention policy now (serve and dispatch also prune periodically)."""
+    settings = _settings()
+    store = _store(settings)
+    typer.echo(json.dumps(store.prune(time.time(), settings.retention_policy)))
 
 
 @app.command()

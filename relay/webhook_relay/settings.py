@@ -47,8 +47,72 @@ class RelaySettings(BaseSettings):
     sqlite_synchronous: Literal["FULL", "NORMAL", "EXTRA"] = Field(
         "FULL", description="FULL: fsync per commit (power-loss safe); NORMAL: crash safe only"
     )
-    # 7 bound values per row; SQLite allows 32,766 per statement.
-    ingest_commit_max_rows: int = Field(1000, gt=0, le=4000)
+    # 9 bound values per row; SQLite allows 32,766 per statement.
+    ingest_commit_max_rows: int = Field(1000, gt=0, le=3600)
+
+    # --- limits: hostile or merely slow input never holds resources for long -----------
+    max_json_depth: int = Field(
+        64, gt=0, le=10_000, description="Deepest JSON nesting accepted in a body (else 400)"
+    )
+    ingest_queue_max_rows: int = Field(
+        20_000, gt=0, description="Rows waiting for a commit before ingest answers 503"
+    )
+    retry_after_seconds: int = Field(
+        1, ge=0, description="Retry-After sent with 503 when the writer queue is full"
+    )
+    body_read_timeout_seconds: float = Field(
+        30.0, gt=0, description="Time a sender gets to deliver the whole body (else 408)"
+    )
+    header_read_timeout_seconds: float = Field(
+        10.0, gt=0, description="Time from a request's first byte to its last header line"
+    )
+    max_header_bytes: int = Field(
+        16 * 1024, ge=1024, description="Request line plus headers; larger is refused (431)"
+    )
+    max_connections: int = Field(
+        2000, gt=0, description="Concurrent connections and requests (uvicorn's 503 beyond)"
+    )
+    keep_alive_timeout_seconds: float = Field(
+        5.0, gt=0, description="Idle time before a keep-alive connection is closed"
+    )
+    health_timeout_seconds: float = Field(
+        2.0, gt=0, description="/healthz fails when the store does not answer within this"
+    )
+    pg_connect_timeout_seconds: int = Field(
+        10, gt=0, description="PostgreSQL connect timeout (libpq connect_timeout)"
+    )
+    pg_statement_timeout_ms: int = Field(
+        30_000, ge=0, description="PostgreSQL statement_timeout per session; 0 disables"
+    )
+
+    # --- retention ------------------------------------------------------------------------
+    retention_payload_days: float = Field(
+        7.0, gt=0, description="Payloads of dispatched events are dropped after this"
+    )
+    retention_dedup_days: float = Field(
+        30.0, gt=0, description="(route, webhook_id) of pruned events kept for deduplication"
+    )
+    retention_dead_days: float = Field(
+        30.0, gt=0, description="Dead and quarantined events kept this long for replays"
+    )
+    prune_interval_seconds: float = Field(
+        300.0, ge=0, description="How often serve/dispatch prune; 0 disables"
+    )
+    prune_batch_size: int = Field(
+        500, gt=0, le=10_000, description="Rows per pruning transaction (bounds lock time)"
+    )
+
+    @property
+    def retention_policy(self):
+        """The retention settings as the store's `RetentionPolicy`."""
+        from webhook_relay.store.retention import RetentionPolicy
+
+        return RetentionPolicy(
+            payload_days=self.retention_payload_days,
+            dedup_days=max(self.retention_dedup_days, self.retention_payload_days),
+            dead_days=self.retention_dead_days,
+            batch_size=self.prune_batch_size,
+        )
 
     @property
     def resolved_database_url(self) -> str:

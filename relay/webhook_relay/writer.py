@@ -12,6 +12,13 @@ group keeps durability-before-ack at a fraction of the cost. Two writers, one pe
   forth with the event loop.
 - `GroupCommitWriter` runs the whole transaction in a thread (PostgreSQL: the driver waits
   on the network without the GIL, so the thread costs the event loop little).
+
+One bad row never fails its group: when a group's insert fails for a reason other than the
+store being unavailable, the group is split in halves, each committed on its own, until the
+row the store refuses is alone; only that request gets `RowRefused` (a 4xx), the others
+commit. An unavailable store (disk full, connection lost) fails the group as a whole with
+`StorageUnavailable` (503: retry later). Both writers hold at most `max_queue` waiting rows;
+beyond that `WriterFull` (503 with Retry-After) sheds load instead of growing memory.
 """
 
 from __future__ import annotations
@@ -20,8 +27,11 @@ import asyncio
 import concurrent.futures
 import logging
 import queue
+import sqlite3
 import threading
 from typing import Any, Protocol
+
+from sqlalchemy import exc as sa_exc
 
 from webhook_relay.store.repository import Store
 
@@ -37,30 +47,58 @@ class StorageUnavailable(RuntimeError):
     """The commit failed; the request must not be acknowledged."""
 
 
+class WriterFull(StorageUnavailable):
+    """Too many rows wait for a commit already; the sender should retry shortly."""
+
+
+class RowRefused(ValueError):
+    """The store refused this row on its own (its group committed without it)."""
+
+
+_UNAVAILABLE = (
+    sa_exc.OperationalError,
+    sa_exc.InterfaceError,
+    sa_exc.TimeoutError,
+    sqlite3.OperationalError,
+    sqlite3.InterfaceError,
+    OSError,
+)
+
+
+def is_unavailable(exc: BaseException) -> bool:
+    """The store could not take any row now (as opposed to refusing one row's data)."""
+    return isinstance(exc, _UNAVAILABLE)
+
+
 class EventWriter(Protocol):
     async def start(self) -> None: ...
 
     async def stop(self) -> None: ...
+
+    def alive(self) -> bool:
+        """False once the writer can no longer commit anything (the process must restart)."""
+        ...
 
     async def write(self, row: Row) -> bool:
         """Store `row`; True if it was new, False if (route, webhook_id) already existed."""
         ...
 
 
-def event_writer(store: Store, *, max_rows: int) -> EventWriter:
+def event_writer(store: Store, *, max_rows: int, max_queue: int = 20_000) -> EventWriter:
     """The writer that suits the store's backend."""
     if store.engine.dialect.name == "sqlite":
-        return SqliteGroupWriter(store, max_rows=max_rows)
-    return GroupCommitWriter(store, max_rows=max_rows)
+        return SqliteGroupWriter(store, max_rows=max_rows, max_queue=max_queue)
+    return GroupCommitWriter(store, max_rows=max_rows, max_queue=max_queue)
 
 
 class SqliteGroupWriter:
     """One task on the event loop commits groups one after another; requests that arrive
     while a group commits form the next group."""
 
-    def __init__(self, store: Store, *, max_rows: int = 1000) -> None:
+    def __init__(self, store: Store, *, max_rows: int = 1000, max_queue: int = 20_000) -> None:
         self.store = store
         self.max_rows = max_rows
+        self.max_queue = max_queue
         self._pending: Group = []
         self._wake = asyncio.Event()
         self._stopping = False
@@ -82,7 +120,12 @@ class SqliteGroupWriter:
         self._helper.shutdown()
         self._ingest.close()
 
+    def alive(self) -> bool:
+        return self._task is not None and not self._task.done()
+
     async def write(self, row: Row) -> bool:
+        if len(self._pending) >= self.max_queue:
+            raise WriterFull(f"{len(self._pending)} events wait for a commit")
         future = asyncio.get_running_loop().create_future()
         self._pending.append((row, future))
         self._wake.set()
@@ -93,31 +136,56 @@ class SqliteGroupWriter:
             await self._wake.wait()
             self._wake.clear()
             while self._pending:
-                await self._commit_next_group()
+                try:
+                    await self._commit_next_group()
+                except Exception:  # a bug here must not leave later requests waiting
+                    log.exception("the ingest writer failed a group unexpectedly")
             if self._stopping:
                 return
 
     async def _commit_next_group(self) -> None:
-        loop = asyncio.get_running_loop()
         try:
-            await loop.run_in_executor(self._helper, self._ingest.begin)
+            await self._in_helper(self._ingest.begin)
         except Exception as exc:
             # Rows that arrived while waiting for the lock join the group either way.
             self._fail(self._take_group(), exc, "starting a transaction")
             return
-        group = self._take_group()
+        await self._insert_and_commit(self._take_group())
+
+    async def _insert_and_commit(self, group: Group) -> None:
+        """Insert and commit `group` in the transaction already begun."""
         try:
             new_keys = self._ingest.insert([row for row, _ in group])
         except Exception as exc:
-            await loop.run_in_executor(self._helper, self._ingest.rollback)
-            self._fail(group, exc, "inserting")
+            await self._in_helper(self._ingest.rollback)
+            await self._isolate(group, exc)
             return
         try:
-            await loop.run_in_executor(self._helper, self._ingest.commit)
+            await self._in_helper(self._ingest.commit)
         except Exception as exc:
             self._fail(group, exc, "committing")
             return
         _resolve_all(group, new_keys)
+
+    async def _isolate(self, group: Group, exc: Exception) -> None:
+        """Commit each half of a failed group on its own until the refused row is alone."""
+        if is_unavailable(exc):
+            self._fail(group, exc, "inserting")
+            return
+        if len(group) == 1:
+            _refuse(group, exc)
+            return
+        middle = len(group) // 2
+        for half in (group[:middle], group[middle:]):
+            try:
+                await self._in_helper(self._ingest.begin)
+            except Exception as begin_exc:
+                self._fail(half, begin_exc, "starting a transaction")
+                continue
+            await self._insert_and_commit(half)
+
+    async def _in_helper(self, step: Any) -> None:
+        await asyncio.get_running_loop().run_in_executor(self._helper, step)
 
     def _take_group(self) -> Group:
         group = self._pending[: self.max_rows]
@@ -133,9 +201,10 @@ class SqliteGroupWriter:
 class GroupCommitWriter:
     """A thread takes whatever requests are queued as one group and commits it."""
 
-    def __init__(self, store: Store, *, max_rows: int = 1000) -> None:
+    def __init__(self, store: Store, *, max_rows: int = 1000, max_queue: int = 20_000) -> None:
         self.store = store
         self.max_rows = max_rows
+        self.max_queue = max_queue
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
 
@@ -148,7 +217,12 @@ class GroupCommitWriter:
             self._queue.put(_STOP)
             await asyncio.to_thread(self._thread.join, 30)
 
+    def alive(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
     async def write(self, row: Row) -> bool:
+        if self._queue.qsize() >= self.max_queue:
+            raise WriterFull(f"{self._queue.qsize()} events wait for a commit")
         future = asyncio.get_running_loop().create_future()
         self._queue.put((row, future))
         return await future
@@ -169,19 +243,34 @@ class GroupCommitWriter:
                     stop = True
                     break
                 group.append(item)
-            self._commit(group)
+            try:
+                self._commit(group)
+            except Exception:  # a bug here must not leave these requests waiting
+                log.exception("the ingest writer failed a group unexpectedly")
+                self._call(_fail_all, group, StorageUnavailable("writer error"))
             if stop:
                 return
 
     def _commit(self, group: Group) -> None:
-        loop = group[0][1].get_loop()
+        """Commit `group`; on a refused row, each half on its own (see the module doc)."""
         try:
             new_keys = self.store.insert_events([row for row, _ in group])
         except Exception as exc:
-            log.exception("committing %d events failed", len(group))
-            loop.call_soon_threadsafe(_fail_all, group, StorageUnavailable(type(exc).__name__))
+            if is_unavailable(exc):
+                log.error("committing %d events failed: %s", len(group), exc, exc_info=exc)
+                self._call(_fail_all, group, StorageUnavailable(type(exc).__name__))
+            elif len(group) == 1:
+                self._call(_refuse, group, exc)
+            else:
+                middle = len(group) // 2
+                self._commit(group[:middle])
+                self._commit(group[middle:])
             return
-        loop.call_soon_threadsafe(_resolve_all, group, new_keys)
+        self._call(_resolve_all, group, new_keys)
+
+    @staticmethod
+    def _call(callback: Any, group: Group, arg: Any) -> None:
+        group[0][1].get_loop().call_soon_threadsafe(callback, group, arg)
 
 
 def _resolve_all(group: Group, new_keys: set[tuple[str, str]]) -> None:
@@ -192,6 +281,12 @@ def _resolve_all(group: Group, new_keys: set[tuple[str, str]]) -> None:
             is_new = key in new_keys
             new_keys.discard(key)
             future.set_result(is_new)
+
+
+def _refuse(group: Group, exc: Exception) -> None:
+    """Answer the one row the store refused; its values stay out of the log."""
+    log.warning("the store refused an event: %s", type(exc).__name__)
+    _fail_all(group, RowRefused(f"the store refused this event ({type(exc).__name__})"))
 
 
 def _fail_all(group: Group, exc: Exception) -> None:

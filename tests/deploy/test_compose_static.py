@@ -41,6 +41,7 @@ EXPECTED_SERVICES = {
     "airflow-dag-processor",
     "airflow-triggerer",
     "airflow-worker",
+    "airflow-maintenance",
     "acme-erp",
     "relay-migrate",
     "relay-ingest",

@@ -235,6 +235,8 @@ def event_row(route: str, webhook_id: str, **overrides: Any) -> dict[str, Any]:
         "object_id": "cust-1",
         "occurred_at": "2026-11-28T12:00:00Z",
         "payload": f'{{"id": "{webhook_id}"}}',
+        "status": "pending",
+        "quarantine_reason": None,
         "received_at": time.time(),
         **overrides,
     }

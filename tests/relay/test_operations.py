@@ -185,7 +185,15 @@ def test_migrate_stats_and_replay_work_on_a_fresh_store(tmp_path: Path) -> None:
     assert cli("migrate", tmp=tmp_path).exit_code == 0  # idempotent
     stats = json.loads(cli("stats", tmp=tmp_path).stdout)
     assert stats["queue_depth"] == 0
-    assert stats["events"] == {"pending": 0, "batched": 0, "dispatched": 0, "dead": 0}
+    assert stats["events"] == {
+        "pending": 0,
+        "batched": 0,
+        "dispatched": 0,
+        "dead": 0,
+        "quarantined": 0,
+        "pruned": 0,
+    }
+    assert stats["quarantined"] == 0
     replay = cli("replay", "--dead-letters", tmp=tmp_path)
     assert json.loads(replay.stdout) == {"replayed": 0}
     refused = cli("replay", tmp=tmp_path)
@@ -194,7 +202,18 @@ def test_migrate_stats_and_replay_work_on_a_fresh_store(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    "command", [["serve"], ["dispatch"], ["replay"], ["stats"], ["route-secret"], ["migrate"]]
+    "command",
+    [
+        ["serve"],
+        ["dispatch"],
+        ["replay"],
+        ["stats"],
+        ["route-secret"],
+        ["migrate"],
+        ["quarantine", "list"],
+        ["quarantine", "replay"],
+        ["prune"],
+    ],
 )
 def test_every_command_has_help(tmp_path: Path, command: list[str]) -> None:
     result = cli(*command, "--help", tmp=tmp_path)

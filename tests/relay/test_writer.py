@@ -18,8 +18,10 @@ from webhook_relay.store.models import events
 from webhook_relay.store.repository import Store
 from webhook_relay.writer import (
     GroupCommitWriter,
+    RowRefused,
     SqliteGroupWriter,
     StorageUnavailable,
+    WriterFull,
     event_writer,
 )
 
@@ -72,20 +74,74 @@ def test_concurrent_writes_are_stored_once_each_and_duplicates_say_so(store: Sto
     assert stored_ids(store) == sorted(set(ids))
 
 
-def test_a_failed_group_is_not_acknowledged_and_the_writer_recovers(store: Store) -> None:
-    """A NOT NULL violation fails the group's transaction: nothing of it is stored, the
-    caller gets StorageUnavailable (the ingest answers 503), and the next write works."""
+def test_a_row_the_store_refuses_is_answered_alone_and_its_group_commits(store: Store) -> None:
+    """A NOT NULL violation among 40 good rows of one group: only that request is refused
+    (the ingest answers 4xx), the other 39 commit, and the next write works."""
 
-    async def body(writer) -> tuple[BaseException | bool, bool]:
-        bad = row("msg_bad", payload=None)
-        [failed] = await asyncio.gather(writer.write(bad), return_exceptions=True)
+    async def body(writer) -> tuple[list[BaseException | bool], bool]:
+        rows = [row(f"msg_{i:02d}") for i in range(40)]
+        rows[17] = row("msg_bad", payload=None)
+        results = await asyncio.gather(*(writer.write(r) for r in rows), return_exceptions=True)
         # A transaction or lock left behind by the failure would make this wait forever.
-        return failed, await asyncio.wait_for(writer.write(row("msg_after")), timeout=10)
+        return results, await asyncio.wait_for(writer.write(row("msg_after")), timeout=10)
 
-    failure, after = asyncio.run(with_writer(store, body))
-    assert isinstance(failure, StorageUnavailable)
+    results, after = asyncio.run(with_writer(store, body))
+    assert isinstance(results[17], RowRefused)
+    assert "IntegrityError" in str(results[17])
+    assert [r for i, r in enumerate(results) if i != 17] == [True] * 39
     assert after is True
-    assert stored_ids(store) == ["msg_after"]
+    assert stored_ids(store) == sorted(
+        [f"msg_{i:02d}" for i in range(40) if i != 17] + ["msg_after"]
+    )
+
+
+def test_an_unavailable_store_fails_the_group_and_the_writer_recovers(
+    sqlite_store: Store,
+) -> None:
+    """SQLite full (max_page_count reached): the whole group gets StorageUnavailable (503,
+    retry later), nothing is refused as bad data, and writes work again once space is back."""
+    big = "x" * 20_000
+
+    def page_limit(writer: SqliteGroupWriter, pages: int | None) -> None:
+        # max_page_count is per connection: set it on the writer's own one.
+        conn = writer._ingest._conn
+        count = conn.execute("PRAGMA page_count").fetchone()[0]
+        conn.execute(f"PRAGMA max_page_count={pages or count}")
+
+    async def body(writer) -> tuple[list[BaseException | bool], bool]:
+        await writer.write(row("msg_first"))
+        page_limit(writer, None)  # no page left
+        results = await asyncio.gather(
+            *(writer.write(row(f"msg_{i}", payload=big)) for i in range(5)),
+            return_exceptions=True,
+        )
+        page_limit(writer, 1_000_000)
+        return results, await writer.write(row("msg_after", payload=big))
+
+    results, after = asyncio.run(with_writer(sqlite_store, body))
+    assert all(type(r) is StorageUnavailable for r in results), results
+    assert after is True
+    assert stored_ids(sqlite_store) == ["msg_after", "msg_first"]
+
+
+def test_a_full_queue_sheds_load_instead_of_growing(sqlite_store: Store) -> None:
+    async def body(writer) -> list[BaseException | bool]:
+        return await asyncio.gather(
+            *(writer.write(row(f"msg_{i}")) for i in range(30)), return_exceptions=True
+        )
+
+    async def small_queue(body_fn) -> Any:
+        writer = event_writer(sqlite_store, max_rows=50, max_queue=10)
+        await writer.start()
+        try:
+            return await body_fn(writer)
+        finally:
+            await writer.stop()
+
+    results = asyncio.run(small_queue(body))
+    assert sum(r is True for r in results) >= 10
+    assert any(isinstance(r, WriterFull) for r in results)
+    assert len(stored_ids(sqlite_store)) == sum(r is True for r in results)
 
 
 def test_a_busy_sqlite_store_delays_acknowledgements_but_never_blocks_the_event_loop(

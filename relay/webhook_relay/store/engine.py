@@ -10,16 +10,33 @@ from sqlalchemy.engine import make_url
 READ_ONLY = "relay_read_only"
 
 
-def create_store_engine(url: str, *, sqlite_synchronous: str = "FULL") -> Engine:
+def create_store_engine(
+    url: str,
+    *,
+    sqlite_synchronous: str = "FULL",
+    pg_connect_timeout_s: int = 10,
+    pg_statement_timeout_ms: int = 30_000,
+) -> Engine:
     """SQLite: WAL, BEGIN IMMEDIATE so claims are serialised, and `synchronous=FULL` by
     default: every commit is fsync'd before the sender gets its 200, so an acknowledged
     event survives a power loss (NORMAL survives process crashes only).
-    PostgreSQL: a small pool; `FOR UPDATE SKIP LOCKED` does the rest."""
+    PostgreSQL: a small pool; `FOR UPDATE SKIP LOCKED` does the rest. Connect and statement
+    timeouts, so an unreachable or stuck server fails requests (503) instead of hanging them."""
     if sqlite_synchronous not in ("FULL", "NORMAL", "EXTRA"):
         raise ValueError(f"unsupported SQLite synchronous mode {sqlite_synchronous!r}")
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
-        return create_engine(url, pool_size=8, max_overflow=8, pool_pre_ping=True)
+        return create_engine(
+            url,
+            pool_size=8,
+            max_overflow=8,
+            pool_pre_ping=True,
+            pool_timeout=pg_connect_timeout_s,
+            connect_args={
+                "connect_timeout": pg_connect_timeout_s,
+                "options": f"-c statement_timeout={int(pg_statement_timeout_ms)}",
+            },
+        )
 
     if parsed.database and parsed.database != ":memory:":
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)

@@ -1,6 +1,9 @@
 """Tables. Times are epoch seconds (float): cheap to write on the hot path, easy to compare.
 
-Event lifecycle: pending -> batched -> dispatched | dead (a replay puts it back to pending).
+Event lifecycle: pending -> batched -> dispatched | dead (a replay puts it back to pending);
+dispatched -> pruned (payload dropped after the retention period, row kept for deduplication,
+then deleted). An event whose thin fields fail the contract is stored as quarantined, with
+its reason, and never batched; a quarantine replay re-checks it and makes it pending.
 Batch lifecycle: open -> dispatched | dead. An open batch is sent by whoever holds its lease;
 an expired lease (a dispatcher died) makes it claimable again, with the same run id.
 """
@@ -40,9 +43,11 @@ events = Table(
     Column("status", String(16), nullable=False, server_default="pending"),
     Column("batch_id", String(64)),
     Column("replays", Integer, nullable=False, server_default="0"),
+    Column("quarantine_reason", Text),
     UniqueConstraint("route", "webhook_id", name="uq_relay_events_route_webhook_id"),
     Index("ix_relay_events_status_route_id", "status", "route", "id"),
     Index("ix_relay_events_batch_id", "batch_id"),
+    Index("ix_relay_events_status_received", "status", "received_at"),
 )
 
 batches = Table(

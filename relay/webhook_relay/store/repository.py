@@ -15,7 +15,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Engine, func, or_, select, update
+from sqlalchemy import Connection, Engine, func, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -24,10 +24,24 @@ from webhook_relay.routes import Route
 from webhook_relay.store import statements
 from webhook_relay.store.engine import READ_ONLY
 from webhook_relay.store.models import batches, events, route_settings
+from webhook_relay.store.quarantine import QUARANTINED, replay_quarantined
+from webhook_relay.store.retention import PRUNED, RetentionPolicy, prune
 from webhook_relay.store.sqlite_ingest import SqliteIngest
 from webhook_relay.store.statements import BATCHED, DEAD, DISPATCHED, OPEN, PENDING
 
-__all__ = ["BATCHED", "DEAD", "DISPATCHED", "OPEN", "PENDING", "ClaimedBatch", "Store"]
+__all__ = [
+    "BATCHED",
+    "DEAD",
+    "DISPATCHED",
+    "OPEN",
+    "PENDING",
+    "PRUNED",
+    "QUARANTINED",
+    "ClaimedBatch",
+    "RetentionPolicy",
+    "Store",
+]
+EVENT_STATUSES = (PENDING, BATCHED, DISPATCHED, DEAD, QUARANTINED, PRUNED)
 
 
 @dataclass(frozen=True, slots=True)
@@ -261,6 +275,21 @@ class Store:
 
     # --- operations ---------------------------------------------------------------------
 
+    def ping(self) -> None:
+        """Raise unless the database answers (the health check)."""
+        with self._read() as conn:
+            conn.execute(text("SELECT 1"))
+
+    def prune(self, now: float, policy: RetentionPolicy) -> dict[str, int]:
+        """Apply the retention policy in small transactions (see `store.retention`)."""
+        return prune(self, now, policy)
+
+    def replay_quarantined(
+        self, *, event_ids: Sequence[int] = (), route: str | None = None, all_: bool = False
+    ) -> dict[str, int]:
+        """Re-check quarantined events; those that pass now become pending."""
+        return replay_quarantined(self, event_ids=event_ids, route=route, all_=all_)
+
     def replay(
         self,
         *,
@@ -381,10 +410,11 @@ class Store:
                 .all()
             )
         return {
-            "events": {s: by_status.get(s, 0) for s in (PENDING, BATCHED, DISPATCHED, DEAD)},
+            "events": {s: by_status.get(s, 0) for s in EVENT_STATUSES},
             "queue_depth": by_status.get(PENDING, 0) + by_status.get(BATCHED, 0),
             "oldest_queued_age_seconds": round(now - oldest, 3) if oldest else 0.0,
             "dead_letters": by_status.get(DEAD, 0),
+            "quarantined": by_status.get(QUARANTINED, 0),
             "batches": {s: batch_status.get(s, 0) for s in (OPEN, DISPATCHED, DEAD)},
             "paused_routes": sorted(paused),
         }

@@ -19,6 +19,8 @@ _INGEST_COLUMNS = (
     "occurred_at",
     "payload",
     "received_at",
+    "status",
+    "quarantine_reason",
 )
 
 
@@ -61,7 +63,7 @@ class SqliteIngest:
 
     def insert(self, rows: Sequence[dict[str, Any]]) -> set[tuple[str, str]]:
         """One statement for the whole group; returns the keys that were new."""
-        params = [row[column] for row in rows for column in _INGEST_COLUMNS]
+        params = [row.get(column) for row in rows for column in _INGEST_COLUMNS]
         return set(self._conn.execute(_sqlite_insert_sql(len(rows)), params).fetchall())
 
     def commit(self) -> None:

@@ -48,6 +48,22 @@ def relay_process(
     )
 
 
+def airflow_maintenance_process(
+    *,
+    airflow_env: Mapping[str, str],
+    script: Path,
+    log_path: Path,
+    retention_days: float,
+    interval_s: float,
+    first_after_s: float,
+) -> ManagedProcess:
+    """The Airflow metadata maintenance job (`deploy/airflow/maintenance.py`) in its loop:
+    `airflow db clean` and old task logs, every `interval_s` seconds."""
+    argv = [sys.executable, str(script), "--older-than-days", str(retention_days)]
+    argv += ["--interval", str(interval_s), "--first-after", str(first_after_s)]
+    return ManagedProcess("airflow-maintenance", argv, log_path=log_path, env=airflow_env)
+
+
 def acme_process(
     *,
     port: int,

@@ -21,7 +21,12 @@ from sandbox.processes import ManagedProcess, free_port
 from sandbox.simulators import new_api_key
 from sandbox.stack.airflow import AirflowSettings, AirflowStandalone
 from sandbox.stack.postgres import EmbeddedPostgres
-from sandbox.stack.services import acme_process, progix_process, relay_process
+from sandbox.stack.services import (
+    acme_process,
+    airflow_maintenance_process,
+    progix_process,
+    relay_process,
+)
 
 if TYPE_CHECKING:
     from integration_platform.lifecycle.airflow_api import AirflowClient
@@ -57,6 +62,11 @@ class StackOptions:
     airflow_parallelism: int = 4
     dags_folder: Path = REPO_ROOT / "dags"
     plugins_folder: Path = REPO_ROOT / "plugins"
+    # Airflow metadata maintenance (`airflow db clean` of runs, task instances, XCom, logs):
+    # its first pass waits until the stack has settled, then it repeats every interval.
+    maintenance_retention_days: float = 30.0
+    maintenance_interval_s: float = 3600.0
+    maintenance_first_after_s: float = 300.0
 
 
 class Stack:
@@ -120,7 +130,7 @@ class Stack:
         return self._rest_clients[user]
 
     def process(self, name: str) -> ManagedProcess:
-        """A started process by name: airflow, relay, acme or progix."""
+        """A started process by name: airflow, relay, acme, progix or airflow-maintenance."""
         for process in self._processes:
             if process.name == name:
                 return process
@@ -195,6 +205,16 @@ class Stack:
             )
         )
         self.airflow.wait_ready()
+        self._run(
+            airflow_maintenance_process(
+                airflow_env=settings.environment(),
+                script=REPO_ROOT / "deploy" / "airflow" / "maintenance.py",
+                log_path=self.log_dir / "airflow-maintenance.log",
+                retention_days=self.options.maintenance_retention_days,
+                interval_s=self.options.maintenance_interval_s,
+                first_after_s=self.options.maintenance_first_after_s,
+            )
+        )
 
     def _relay(self, extra_env: Mapping[str, str]) -> ManagedProcess:
         assert self.airflow is not None
