@@ -17,7 +17,7 @@ from webhook_relay.store.repository import Store
 _bearer = HTTPBearer(auto_error=False)
 
 EventStatus = Literal["pending", "batched", "dispatched", "dead"]
-BatchStatus = Literal["open", "dispatched", "dead"]
+BatchStatus = Literal["open", "dispatched", "dead", "split"]
 
 
 def require_admin(

@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
+from typing import Any
 
 from fastapi import FastAPI, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -22,7 +23,7 @@ from webhook_relay.dispatcher import Dispatcher
 from webhook_relay.ingest import HOOKS_PREFIX, IngestHandler, Receive, Scope, Send
 from webhook_relay.settings import RelaySettings
 from webhook_relay.store.repository import Store
-from webhook_relay.writer import event_writer
+from webhook_relay.writer import EventWriter, event_writer
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +36,27 @@ def airflow_client(settings: RelaySettings) -> AirflowClient:
         timeout=settings.airflow_timeout_seconds,
         max_connections=settings.dispatch_concurrency,
     )
+
+
+class WakingWriter:
+    """The ingest writer, plus a nudge to the in-process dispatcher for every new event, so
+    an idle route's first event is dispatched at once rather than at the next poll."""
+
+    def __init__(self, writer: EventWriter) -> None:
+        self.writer = writer
+        self.dispatcher: Dispatcher | None = None
+
+    async def start(self) -> None:
+        await self.writer.start()
+
+    async def stop(self) -> None:
+        await self.writer.stop()
+
+    async def write(self, row: dict[str, Any]) -> bool:
+        is_new = await self.writer.write(row)
+        if is_new and self.dispatcher is not None:
+            self.dispatcher.wake()
+        return is_new
 
 
 class RelayApp:
@@ -50,7 +72,7 @@ class RelayApp:
 
 
 def create_app(settings: RelaySettings, store: Store, *, with_dispatcher: bool = True) -> RelayApp:
-    writer = event_writer(store, max_rows=settings.ingest_commit_max_rows)
+    writer = WakingWriter(event_writer(store, max_rows=settings.ingest_commit_max_rows))
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -59,7 +81,7 @@ def create_app(settings: RelaySettings, store: Store, *, with_dispatcher: bool =
         task = client = None
         if with_dispatcher:
             client = airflow_client(settings)
-            app.state.dispatcher = Dispatcher(settings, store, client)
+            app.state.dispatcher = writer.dispatcher = Dispatcher(settings, store, client)
             task = asyncio.create_task(app.state.dispatcher.run(stop))
         try:
             yield
@@ -67,6 +89,7 @@ def create_app(settings: RelaySettings, store: Store, *, with_dispatcher: bool =
             stop.set()
             if task is not None:
                 await task
+            writer.dispatcher = None
             if client is not None:
                 await client.aclose()
             await writer.stop()

@@ -48,7 +48,17 @@ def dag_id_of(route: str) -> str:
 
 
 class StubAirflow:
-    def __init__(self, tmp: Path, *, port: int | None = None, latency_ms: str = "0") -> None:
+    """The stub Airflow; `scheduler` flags (`--run-slots`, `--run-ms`, `--start-delay-ms`)
+    give it a run capacity (default: any number of runs, each finished at once)."""
+
+    def __init__(
+        self,
+        tmp: Path,
+        *,
+        port: int | None = None,
+        latency_ms: str = "0",
+        scheduler: dict[str, float] | None = None,
+    ) -> None:
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.process = ManagedProcess(
@@ -65,6 +75,11 @@ class StubAirflow:
                 AIRFLOW_PASSWORD,
                 "--latency-ms",
                 latency_ms,
+                *(
+                    arg
+                    for key, value in (scheduler or {}).items()
+                    for arg in (f"--{key.replace('_', '-')}", str(value))
+                ),
             ],
             log_path=tmp / f"stub-airflow-{self.port}.log",
             ready_url=f"{self.url}/api/v2/monitor/health",
@@ -82,6 +97,9 @@ class StubAirflow:
 
     def configure(self, **changes: Any) -> None:
         httpx.post(f"{self.url}/_stub/configure", json=changes, timeout=10).raise_for_status()
+
+    def summary(self) -> dict[str, Any]:
+        return httpx.get(f"{self.url}/_stub/summary", timeout=10).json()
 
     def runs_for(self, dag_id: str) -> list[dict[str, Any]]:
         return [r for r in self.state()["runs"] if r["dag_id"] == dag_id]
@@ -125,6 +143,8 @@ class Relay:
             "RELAY_DISPATCH_POLL_MS": "50",
             "RELAY_RETRY_BASE_SECONDS": "0.2",
             "RELAY_RETRY_MAX_SECONDS": "1",
+            "RELAY_TRANSIENT_RETRY_SECONDS": "2",
+            "RELAY_RUN_POLL_MS": "100",
             **(extra_env or {}),
         }
         name = f"relay-{command}-{uuid.uuid4().hex[:6]}"

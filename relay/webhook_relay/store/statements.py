@@ -14,6 +14,10 @@ from sqlalchemy import Select, Update, bindparam, func, or_, select, update
 from webhook_relay.store.models import batches, events, route_settings
 
 PENDING, BATCHED, DISPATCHED, DEAD, OPEN = "pending", "batched", "dispatched", "dead", "open"
+SPLIT = "split"
+# Run states of a batch's DAG run, as the relay tracks them (NULL: finished or untracked).
+SENDING, QUEUED, RUNNING = "sending", "queued", "running"
+WAITING = (SENDING, QUEUED)  # the runs of a route that Airflow has not started yet
 
 
 @functools.cache
@@ -70,11 +74,56 @@ def pending_head() -> Select:
 
 @functools.cache
 def mark_batched() -> Update:
-    """Params: `ids` (a list), `claim_batch_id`."""
+    """The one write per event of its dispatch: from here on the batch holds its state.
+    Params: `ids` (a list), `claim_batch_id`."""
     return (
         update(events)
         .where(events.c.id.in_(bindparam("ids", expanding=True)))
-        .values(status=BATCHED, batch_id=bindparam("claim_batch_id"))
+        .values(status=DISPATCHED, batch_id=bindparam("claim_batch_id"))
+    )
+
+
+@functools.cache
+def waiting_runs_of_route() -> Select:
+    """How many runs of route `route` are waiting to start (being sent, or queued)."""
+    return select(func.count()).where(
+        batches.c.route == bindparam("route"),
+        batches.c.run_state.is_not(None),
+        batches.c.run_state.in_(WAITING),
+    )
+
+
+@functools.cache
+def waiting_runs_by_route() -> Select:
+    return (
+        select(batches.c.route, func.count())
+        .where(batches.c.run_state.is_not(None), batches.c.run_state.in_(WAITING))
+        .group_by(batches.c.route)
+    )
+
+
+@functools.cache
+def tracked_runs() -> Select:
+    """Batches whose DAG run Airflow accepted and has not finished."""
+    return select(
+        batches.c.id,
+        batches.c.route,
+        batches.c.dag_id,
+        batches.c.dag_run_id,
+        batches.c.run_state,
+        batches.c.run_state_at,
+    ).where(batches.c.run_state.is_not(None), batches.c.run_state.in_((QUEUED, RUNNING)))
+
+
+@functools.cache
+def set_run_state() -> Update:
+    """Params: `tracked_id`, `from_state`, `to_state`, `at`."""
+    return (
+        update(batches)
+        .where(
+            batches.c.id == bindparam("tracked_id"), batches.c.run_state == bindparam("from_state")
+        )
+        .values(run_state=bindparam("to_state"), run_state_at=bindparam("at"))
     )
 
 
@@ -98,10 +147,16 @@ def due_batches(*, locking: bool) -> Select:
 
 @functools.cache
 def close_batch() -> Update:
-    """Params: `closing_id`, `new_status`, `at` (dispatch time or None), `error`."""
+    """Only the lease holder closes: a closer that lost its lease changes nothing.
+    Params: `closing_id`, `owner`, `new_status`, `at` (dispatch time or None), `error`,
+    `run_state` (QUEUED to track the run, else None), `state_at`."""
     return (
         update(batches)
-        .where(batches.c.id == bindparam("closing_id"), batches.c.status == OPEN)
+        .where(
+            batches.c.id == bindparam("closing_id"),
+            batches.c.status == OPEN,
+            batches.c.lease_owner == bindparam("owner"),
+        )
         .values(
             status=bindparam("new_status"),
             attempts=batches.c.attempts + 1,
@@ -109,17 +164,19 @@ def close_batch() -> Update:
             lease_owner=None,
             lease_until=None,
             last_error=bindparam("error"),
+            run_state=bindparam("run_state"),
+            run_state_at=bindparam("state_at"),
         )
     )
 
 
 @functools.cache
-def close_batch_events() -> Update:
-    """Params: `closing_id`, `new_status`."""
+def kill_batch_events() -> Update:
+    """A dead batch's events become dead letters. Params: `closing_id`."""
     return (
         update(events)
-        .where(events.c.batch_id == bindparam("closing_id"), events.c.status == BATCHED)
-        .values(status=bindparam("new_status"))
+        .where(events.c.batch_id == bindparam("closing_id"), events.c.status == DISPATCHED)
+        .values(status=DEAD)
     )
 
 

@@ -1,21 +1,30 @@
 """A stand-in for Airflow's REST API v2, run as a real process in tests and benchmarks.
 
-It answers the two endpoints the relay uses as Airflow 3.3 does: `POST /auth/token`
-(201 + JWT-ish token, 401 on bad credentials) and `POST /api/v2/dags/{dag_id}/dagRuns`
-(200 queued run, 409 duplicate run id, 404 unknown DAG, 401 bad/expired token, 422 for a
-body that is not `logical_date` + known keys, 400 when the DAG's params reject the conf).
-Latency and capacity are configurable so a benchmark can mimic a real api-server (about
-70 triggers/s on this machine); `/_stub/*` lets a test inspect runs and inject faults.
+It answers the endpoints the relay uses as Airflow 3.3 does: `POST /auth/token`
+(201 + JWT-ish token, 401 on bad credentials), `POST /api/v2/dags/{dag_id}/dagRuns`
+(200 queued run, 409 duplicate run id, 404 unknown DAG, 400 import errors, 401 bad/expired
+token, 422 for a body that is not `logical_date` + known keys, 400 when the DAG's params
+reject the conf) and `POST /api/v2/dags/~/dagRuns/list` (runs by `dag_ids` and `states`,
+paged, at most 100 a page). Trigger latency and concurrency are configurable so a benchmark
+can mimic a real api-server (about 70 triggers/s on this machine), and so is the scheduler:
+`--run-slots` runs at a time (0: any number), each queued at least `--start-delay-ms` and
+running `--run-ms`, so runs move queued -> running -> success over time as in Airflow, and
+a test can change the capacity mid-run. `/_stub/*` lets a test inspect runs and inject
+faults.
 
-    python -m webhook_relay.testing.stub_airflow --port 8080 --latency-ms 30-60 --capacity 3
+    python -m webhook_relay.testing.stub_airflow --port 8080 --latency-ms 30-60 --capacity 3 \
+        --run-slots 4 --run-ms 1500 --start-delay-ms 300
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import random
 import secrets
+import time
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -53,6 +62,48 @@ class StubState:
         self.hold_dags: set[str] = set()
         self.released = asyncio.Event()
         self.held = 0
+        self.import_error_dags: set[str] = set()
+        self.reject_event_ids: set[str] = set()
+        self.scheduler = Scheduler(args.run_slots, args.run_ms / 1000, args.start_delay_ms / 1000)
+        self.list_calls = 0
+
+
+class Scheduler:
+    """Moves runs queued -> running -> success: at most `slots` running (0: unlimited),
+    each queued at least `start_delay` seconds, running `run_s` seconds."""
+
+    def __init__(self, slots: int, run_s: float, start_delay: float) -> None:
+        self.slots, self.run_s, self.start_delay = slots, run_s, start_delay
+        self.queued: list[dict[str, Any]] = []
+        self.running: list[dict[str, Any]] = []
+        self.peak_queued = 0
+        self.started = 0
+        self.finished = 0
+
+    def add(self, run: dict[str, Any]) -> None:
+        run["_queued_at"] = time.monotonic()
+        self.queued.append(run)
+        self.peak_queued = max(self.peak_queued, len(self.queued))
+
+    def tick(self) -> None:
+        now = time.monotonic()
+        for run in [r for r in self.running if now - r["_started_at"] >= self.run_s]:
+            self.running.remove(run)
+            run.update(state="success", end_date=_now())
+            self.finished += 1
+        while self.queued and (not self.slots or len(self.running) < self.slots):
+            run = self.queued[0]
+            if now - run["_queued_at"] < self.start_delay:
+                break
+            self.queued.pop(0)
+            run.update(state="running", start_date=_now(), _started_at=now)
+            self.running.append(run)
+            self.started += 1
+
+    async def loop(self) -> None:
+        while True:
+            self.tick()
+            await asyncio.sleep(0.01)
 
 
 def _now() -> str:
@@ -110,9 +161,27 @@ def create_app(args: argparse.Namespace) -> Starlette:
         if dag_id in state.missing_dags:
             attempt["status"] = 404
             return JSONResponse({"detail": f"The Dag with ID: `{dag_id}` was not found"}, 404)
+        if dag_id in state.import_error_dags:
+            attempt["status"] = 400
+            return JSONResponse(
+                {
+                    "detail": f"Dag with dag_id: '{dag_id}' has import errors and cannot be triggered"
+                },
+                400,
+            )
         if dag_id in state.reject_conf_dags:
             attempt["status"] = 400
             return JSONResponse({"detail": "Invalid input for param customer: required"}, 400)
+        refused = [
+            e.get("id")
+            for e in (body.get("conf") or {}).get("events", [])
+            if e.get("id") in state.reject_event_ids
+        ]
+        if refused:
+            attempt["status"] = 400
+            return JSONResponse(
+                {"detail": f"Invalid input for param events: event {refused[0]} is malformed"}, 400
+            )
         if (dag_id, run_id) in state.runs:
             attempt["status"] = 409
             return JSONResponse(
@@ -146,6 +215,7 @@ def create_app(args: argparse.Namespace) -> Starlette:
             "dag_display_name": dag_id,
         }
         state.runs[(dag_id, run_id)] = run
+        state.scheduler.add(run)
         if failure:  # the run exists, but the caller never learns it (lost response)
             attempt["status"] = failure["status"]
             return _failure_response(failure)
@@ -158,10 +228,31 @@ def create_app(args: argparse.Namespace) -> Starlette:
         attempt["status"] = 200
         return JSONResponse(run, 200)
 
+    async def list_runs(request: Request) -> JSONResponse:
+        """`POST /api/v2/dags/~/dagRuns/list`: filters `dag_ids`, `states`; paged."""
+        auth = request.headers.get("authorization", "").removeprefix("Bearer ")
+        if auth not in state.tokens:
+            return JSONResponse({"detail": "Token Expired"}, 401)
+        body = await request.json()
+        state.list_calls += 1
+        dag_ids = set(body["dag_ids"]) if body.get("dag_ids") is not None else None
+        states = set(body["states"]) if body.get("states") is not None else None
+        matching = [
+            _public(r)
+            for r in state.runs.values()
+            if (dag_ids is None or r["dag_id"] in dag_ids)
+            and (states is None or r["state"] in states)
+        ]
+        offset = int(body.get("page_offset", 0))
+        limit = min(int(body.get("page_limit", 100)), 100)
+        return JSONResponse(
+            {"dag_runs": matching[offset : offset + limit], "total_entries": len(matching)}
+        )
+
     async def runs(_request: Request) -> JSONResponse:
         return JSONResponse(
             {
-                "runs": list(state.runs.values()),
+                "runs": [_public(r) for r in state.runs.values()],
                 "attempts": state.attempts,
                 "token_requests": state.token_requests,
                 "held": state.held,
@@ -174,6 +265,12 @@ def create_app(args: argparse.Namespace) -> Starlette:
                 "runs": len(state.runs),
                 "events": sum(len(r["conf"].get("events", [])) for r in state.runs.values()),
                 "attempts": len(state.attempts),
+                "queued": len(state.scheduler.queued),
+                "running": len(state.scheduler.running),
+                "started": state.scheduler.started,
+                "finished": state.scheduler.finished,
+                "peak_queued": state.scheduler.peak_queued,
+                "list_calls": state.list_calls,
             }
         )
 
@@ -185,6 +282,21 @@ def create_app(args: argparse.Namespace) -> Starlette:
             state.reject_conf_dags = set(body["reject_conf_dags"])
         if "fail_next" in body:  # {dag_id: [{"status", "retry_after", "after_create"}]}
             state.fail_next.update({k: list(v) for k, v in body["fail_next"].items()})
+        if "import_error_dags" in body:
+            state.import_error_dags = set(body["import_error_dags"])
+        if "reject_event_ids" in body:  # 400 for any conf that holds one of these events
+            state.reject_event_ids = set(body["reject_event_ids"])
+        for key in ("run_slots", "run_ms", "start_delay_ms"):  # the scheduler's capacity
+            if key in body:
+                scheduler = state.scheduler
+                if key == "run_slots":
+                    scheduler.slots = int(body[key])
+                elif key == "run_ms":
+                    scheduler.run_s = float(body[key]) / 1000
+                else:
+                    scheduler.start_delay = float(body[key]) / 1000
+        if body.get("reset_peak"):
+            state.scheduler.peak_queued = len(state.scheduler.queued)
         if body.get("expire_tokens"):
             state.tokens.clear()
         if "hold_dags" in body:  # answer these DAGs' triggers only when released
@@ -198,16 +310,30 @@ def create_app(args: argparse.Namespace) -> Starlette:
     async def health(_request: Request) -> JSONResponse:
         return JSONResponse({"status": "healthy"})
 
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        ticker = asyncio.create_task(state.scheduler.loop())
+        try:
+            yield
+        finally:
+            ticker.cancel()
+
     return Starlette(
+        lifespan=lifespan,
         routes=[
             Route("/auth/token", token, methods=["POST"]),
+            Route("/api/v2/dags/~/dagRuns/list", list_runs, methods=["POST"]),
             Route("/api/v2/dags/{dag_id}/dagRuns", trigger, methods=["POST"]),
             Route("/api/v2/monitor/health", health, methods=["GET"]),
             Route("/_stub/runs", runs, methods=["GET"]),
             Route("/_stub/summary", summary, methods=["GET"]),
             Route("/_stub/configure", configure, methods=["POST"]),
-        ]
+        ],
     )
+
+
+def _public(run: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in run.items() if not k.startswith("_")}
 
 
 def _failure_response(failure: dict[str, Any]) -> JSONResponse:
@@ -225,6 +351,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--password", default="admin")
     parser.add_argument("--latency-ms", default="0", help="per trigger, e.g. 30-60")
     parser.add_argument("--capacity", type=int, default=0, help="concurrent triggers (0: any)")
+    parser.add_argument("--run-slots", type=int, default=0, help="runs at a time (0: any)")
+    parser.add_argument("--run-ms", type=float, default=0.0, help="how long a run runs")
+    parser.add_argument("--start-delay-ms", type=float, default=0.0, help="least time queued")
     args = parser.parse_args(argv)
     uvicorn.run(
         create_app(args),
