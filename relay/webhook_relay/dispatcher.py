@@ -66,13 +66,13 @@ class Dispatcher:
         poll = self.settings.dispatch_poll_ms / 1000
         while not stop.is_set():
             started = time.monotonic()
+            self._wake.clear()  # before the cycle: a wake-up during it means "look again"
             try:
                 await self._cycle()
             except Exception:
                 log.exception("dispatch cycle failed; retrying")
                 await asyncio.sleep(1.0)
             await asyncio.sleep(max(0.0, MIN_CYCLE_S - (time.monotonic() - started)))
-            self._wake.clear()
             stop_wait = asyncio.ensure_future(stop.wait())
             wake_wait = asyncio.ensure_future(self._wake.wait())
             await asyncio.wait(
