@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import collections
 import functools
 import json
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -215,6 +217,53 @@ class Relay:
             timeout=timeout,
             what=f"{count} dispatched events on {route}",
         )
+
+
+def assert_ledger(stub: StubAirflow, expected: list[str]) -> None:
+    """Every acknowledged id is in exactly one of the stub's runs, and nothing else is."""
+    counts = collections.Counter(e["id"] for r in stub.state()["runs"] for e in r["conf"]["events"])
+    assert sorted(counts) == sorted(expected)
+    assert set(counts.values()) == {1}
+
+
+class Sender:
+    """Delivers events to several routes from a thread until stopped; remembers every id
+    answered 200 (the client-side ledger)."""
+
+    def __init__(self, relay: Relay, routes: list[str], interval: float) -> None:
+        self.relay, self.routes, self.interval = relay, routes, interval
+        self.acknowledged: list[str] = []
+        self.failed = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        n = 0
+        while not self._stop.is_set():
+            for route in self.routes:
+                webhook_id = f"msg_{route.split('/')[1]}_{n:05d}"
+                try:
+                    status = self.relay.deliver(route, webhook_id).status_code
+                except Exception:  # the relay may be restarting: the sender retries later
+                    status = 0
+                if status == 200:
+                    self.acknowledged.append(webhook_id)
+                else:
+                    self.failed += 1
+            n += 1
+            self._stop.wait(self.interval)
+
+    def __enter__(self) -> Sender:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=30)
+
+
+def route_of(webhook_id: str, route: str) -> bool:
+    return webhook_id.startswith(f"msg_{route.split('/')[1]}_")
 
 
 POSTGRES_ADMIN_DSN = "host=127.0.0.1 port=5432 user=postgres dbname=postgres"

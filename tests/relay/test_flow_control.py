@@ -6,7 +6,6 @@ dispatcher is killed."""
 from __future__ import annotations
 
 import collections
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,56 +13,17 @@ import pytest
 
 from tests.relay.harness import (
     Relay,
+    Sender,
     StubAirflow,
+    assert_ledger,
     dag_id_of,
+    route_of,
     start_all,
     unique_route,
     wait_for,
 )
 
 QUIET_POLL = {"RELAY_DISPATCH_POLL_MS": "600000", "RELAY_BATCH_MAX_WAIT_MS": "600000"}
-
-
-def assert_each_exactly_once(stub: StubAirflow, expected: list[str]) -> None:
-    counts = collections.Counter(e["id"] for r in stub.state()["runs"] for e in r["conf"]["events"])
-    assert sorted(counts) == sorted(expected)
-    assert set(counts.values()) == {1}
-
-
-class Sender:
-    """Delivers events to several routes from a thread until stopped; remembers every id
-    answered 200 (the client-side ledger)."""
-
-    def __init__(self, relay: Relay, routes: list[str], interval: float) -> None:
-        self.relay, self.routes, self.interval = relay, routes, interval
-        self.acknowledged: list[str] = []
-        self.failed = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        n = 0
-        while not self._stop.is_set():
-            for route in self.routes:
-                webhook_id = f"msg_{route.split('/')[1]}_{n:05d}"
-                try:
-                    status = self.relay.deliver(route, webhook_id).status_code
-                except Exception:  # the relay may be restarting: the sender retries later
-                    status = 0
-                if status == 200:
-                    self.acknowledged.append(webhook_id)
-                else:
-                    self.failed += 1
-            n += 1
-            self._stop.wait(self.interval)
-
-    def __enter__(self) -> Sender:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *_exc: object) -> None:
-        self._stop.set()
-        self._thread.join(timeout=30)
 
 
 @pytest.fixture
@@ -127,7 +87,7 @@ def test_a_route_has_at_most_k_waiting_runs_and_its_batches_grow(
         assert max(sizes) > 1
         assert len(runs) < len(sender.acknowledged) / 3
         assert summary["list_calls"] > 0  # states came from the bulk endpoint
-        assert_each_exactly_once(slow_airflow, sender.acknowledged)
+        assert_ledger(slow_airflow, sender.acknowledged)
     finally:
         relay.stop()
 
@@ -141,7 +101,7 @@ def test_k_is_a_setting(database_url: str, tmp_path: Path, slow_airflow: StubAir
             wait_for(lambda: len(sender.acknowledged) >= 60, what="60 deliveries")
         relay.wait_all_dispatched(route, len(sender.acknowledged))
         assert slow_airflow.summary()["peak_queued"] == 2
-        assert_each_exactly_once(slow_airflow, sender.acknowledged)
+        assert_ledger(slow_airflow, sender.acknowledged)
     finally:
         relay.stop()
 
@@ -179,14 +139,10 @@ def test_the_flow_window_follows_airflows_capacity(database_url: str, tmp_path: 
             )
         assert narrow < wide
         assert peak_when_slow < len(routes)
-        assert_each_exactly_once(stub, sender.acknowledged)
+        assert_ledger(stub, sender.acknowledged)
     finally:
         relay.stop()
         stub.stop()
-
-
-def route_of(webhook_id: str, route: str) -> bool:
-    return webhook_id.startswith(f"msg_{route.split('/')[1]}_")
 
 
 def test_killed_dispatcher_under_load_loses_and_duplicates_nothing(
@@ -217,7 +173,7 @@ def test_killed_dispatcher_under_load_loses_and_duplicates_nothing(
         for route in routes:
             count = sum(1 for i in sender.acknowledged if route_of(i, route))
             ingest.wait_all_dispatched(route, count, timeout=90)
-        assert_each_exactly_once(slow_airflow, sender.acknowledged)
+        assert_ledger(slow_airflow, sender.acknowledged)
         statuses = collections.Counter(a["status"] for a in slow_airflow.state()["attempts"])
         assert statuses[409] == 3  # the killed dispatcher's three batches, re-sent
         assert set(statuses) == {200, 409}
