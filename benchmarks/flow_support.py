@@ -51,6 +51,7 @@ def instance_id(i: int) -> str:
 
 
 def start_stack(instances: int, relay_env: dict[str, str]) -> Stack:
+    """The stack, not started yet: `with stack:` starts and stops it."""
     (REPO / ".state").mkdir(exist_ok=True)
     state = Path(tempfile.mkdtemp(prefix="bench-flow-", dir=REPO / ".state"))
     stack = Stack(
@@ -64,7 +65,7 @@ def start_stack(instances: int, relay_env: dict[str, str]) -> Stack:
         )
     )
     log(f"starting the stack in {state}")
-    return stack.start()
+    return stack
 
 
 def acme(stack: Stack) -> httpx.Client:
