@@ -22,7 +22,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from webhook_relay.airflow_client import AirflowClient
 from webhook_relay.store.repository import Store, TrackedRun
@@ -31,14 +31,20 @@ from webhook_relay.store.statements import QUEUED, RUNNING
 log = logging.getLogger(__name__)
 
 
+STUCK_TARGETS = 30
+
+
 @dataclass
 class Observation:
     """What one poll saw: runs that left the queue, and the oldest queued run's wait."""
 
     started: int = 0
-    oldest_queued_s: float | None = None
+    queued_ages: list[float] = field(default_factory=list)  # seconds each has been queued
     tracked: int = 0
-    queued: int = 0
+
+    @property
+    def queued(self) -> int:
+        return len(self.queued_ages)
 
 
 class FlowWindow:
@@ -48,6 +54,10 @@ class FlowWindow:
         self.size = min(initial, maximum)
         self.maximum = maximum
         self.target = queue_target_s
+        # A run queued this long waits for something else than capacity (a paused DAG, a
+        # DAG at max_active_runs): it keeps its route's K but leaves the window and the
+        # congestion signal, so one stuck DAG cannot stall every route.
+        self.stuck_s = STUCK_TARGETS * queue_target_s
         self._last_decrease = -math.inf
         self.limited = False  # the window, not the demand, bounded the last cycle
 
@@ -56,8 +66,9 @@ class FlowWindow:
         return max(0, math.floor(self.size) - waiting)
 
     def observe(self, seen: Observation, now: float) -> None:
-        if seen.oldest_queued_s is not None and seen.oldest_queued_s > self.target:
-            self.decrease(now, f"a run queued {seen.oldest_queued_s:.1f}s")
+        oldest = max((a for a in seen.queued_ages if a <= self.stuck_s), default=None)
+        if oldest is not None and oldest > self.target:
+            self.decrease(now, f"a run queued {oldest:.1f}s")
         elif seen.started and self.limited:
             self.size = min(self.maximum, self.size + seen.started / self.size)
 
@@ -68,7 +79,8 @@ class FlowWindow:
         self._last_decrease = now
         before = self.size
         self.size = max(1.0, self.size / 2)
-        log.info("flow window %.1f -> %.1f (%s)", before, self.size, why)
+        if self.size != before:
+            log.info("flow window %.1f -> %.1f (%s)", before, self.size, why)
 
 
 class RunTracker:
@@ -119,17 +131,14 @@ def diff_states(
     tracked run missing from Airflow's list of unfinished runs has finished."""
     changes: dict[str, tuple[str, str | None]] = {}
     seen = Observation(tracked=len(tracked))
-    oldest: float | None = None
     for run in tracked:
         state = unfinished.get((run.dag_id, run.dag_run_id))
         new = state if state in (QUEUED, RUNNING) else None
         if new == QUEUED:
-            seen.queued += 1
             since = run.since if run.state == QUEUED else now
-            oldest = max(oldest or 0.0, now - since)
+            seen.queued_ages.append(now - since)
         if new != run.state:
             changes[run.batch_id] = (run.state, new)
             if run.state == QUEUED:
                 seen.started += 1
-    seen.oldest_queued_s = oldest
     return changes, seen

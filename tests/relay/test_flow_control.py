@@ -181,3 +181,35 @@ def test_killed_dispatcher_under_load_loses_and_duplicates_nothing(
         second.stop()
         first.stop()
         ingest.stop()
+
+
+def test_a_dag_paused_in_airflow_holds_only_its_own_route(
+    database_url: str, tmp_path: Path, stub_airflow: StubAirflow
+) -> None:
+    """A window of one run, and one route whose DAG is paused in Airflow (its run stays
+    queued): once that run counts as stuck (30 queue targets, 3 s here) it leaves the
+    window, so the other routes' events still flow; the paused route keeps its one run."""
+    paused, others = unique_route(), [unique_route() for _ in range(3)]
+    stub_airflow.configure(paused_dags=[dag_id_of(paused)])
+    env = {
+        "RELAY_FLOW_WINDOW_INITIAL": "1",
+        "RELAY_FLOW_WINDOW_MAX": "1",
+        "RELAY_FLOW_QUEUE_TARGET_SECONDS": "0.1",
+    }
+    relay = Relay(tmp_path, database_url, airflow_url=stub_airflow.url, extra_env=env).start()
+    try:
+        assert relay.deliver(paused, "msg_paused_0").status_code == 200
+        wait_for(lambda: len(stub_airflow.runs_for(dag_id_of(paused))) == 1, what="its run")
+        assert relay.deliver(paused, "msg_paused_1").status_code == 200
+        for route in others:
+            for i in range(3):
+                assert relay.deliver(route, f"msg_{route.split('/')[1]}_{i}").status_code == 200
+        for route in others:
+            relay.wait_all_dispatched(route, 3)
+        assert len(stub_airflow.runs_for(dag_id_of(paused))) == 1  # K=1: still waiting
+        assert [e["status"] for e in relay.events(paused, webhook_id="msg_paused_1")] == ["pending"]
+
+        stub_airflow.configure(paused_dags=[])  # unpaused: the run starts, the next follows
+        relay.wait_all_dispatched(paused, 2)
+    finally:
+        relay.stop()

@@ -19,14 +19,14 @@ def test_window_grows_by_about_one_per_window_of_starts_only_while_it_limits() -
 
 def test_window_halves_once_per_target_period_when_runs_queue_too_long() -> None:
     window = FlowWindow(16, 64, queue_target_s=2)
-    window.observe(Observation(oldest_queued_s=5), now=10)
+    window.observe(Observation(queued_ages=[5]), now=10)
     assert window.size == 8
-    window.observe(Observation(oldest_queued_s=5), now=11)  # the same congestion episode
+    window.observe(Observation(queued_ages=[5]), now=11)  # the same congestion episode
     assert window.size == 8
-    window.observe(Observation(oldest_queued_s=5), now=12.5)
+    window.observe(Observation(queued_ages=[5]), now=12.5)
     assert window.size == 4
     for t in range(20, 40, 3):
-        window.observe(Observation(oldest_queued_s=9), now=t)
+        window.observe(Observation(queued_ages=[9]), now=t)
     assert window.size == 1  # never below one run
 
 
@@ -50,5 +50,13 @@ def test_runs_missing_from_the_unfinished_list_have_finished() -> None:
     changes, seen = diff_states(tracked, unfinished, now=100)
     assert changes == {"q2": ("queued", "running"), "r1": ("running", None)}
     assert seen.started == 1
-    assert seen.queued == 1
-    assert seen.oldest_queued_s == 5
+    assert seen.queued_ages == [5]
+
+
+def test_a_run_stuck_in_the_queue_is_not_congestion() -> None:
+    """A paused DAG's run waits forever: that says nothing about Airflow's capacity."""
+    window = FlowWindow(8, 64, queue_target_s=2)
+    window.observe(Observation(queued_ages=[600, 0.5]), now=10)
+    assert window.size == 8
+    window.observe(Observation(queued_ages=[600, 3]), now=20)
+    assert window.size == 4

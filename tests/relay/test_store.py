@@ -104,9 +104,11 @@ def test_waiting_runs_per_route_bound_new_claims(store: Store) -> None:
         store.claim_route_batch(route, owner="d", now=now, max_events=2, lease_s=60, max_waiting=1)
         is None
     )
-    assert store.waiting_by_route() == {route: 1}
+    assert store.waiting_by_route() == {route: (1, 1)}
 
     store.mark_dispatched(first.id, "d", now)  # queued in Airflow: still waiting
+    assert store.waiting_by_route(stuck_before=now - 60) == {route: (1, 1)}
+    assert store.waiting_by_route(stuck_before=now + 1) == {route: (1, 0)}  # queued for long
     assert (
         store.claim_route_batch(route, owner="d", now=now, max_events=2, lease_s=60, max_waiting=1)
         is None

@@ -333,10 +333,13 @@ class DispatchStore:
 
     # --- run tracking -------------------------------------------------------------------
 
-    def waiting_by_route(self) -> dict[str, int]:
-        """Runs waiting to start (being sent, or queued in Airflow) per route."""
+    def waiting_by_route(self, stuck_before: float = 0.0) -> dict[str, tuple[int, int]]:
+        """Per route: (runs waiting to start, being sent or queued in Airflow; how many of
+        them count against the flow window: see `statements.waiting_runs_by_route`)."""
+        params = {"stuck_before": stuck_before}
         with self._read() as conn:
-            return dict(conn.execute(statements.waiting_runs_by_route()).all())
+            rows = conn.execute(statements.waiting_runs_by_route(), params).all()
+        return {route: (count, int(counted or 0)) for route, count, counted in rows}
 
     def tracked_runs(self) -> list[TrackedRun]:
         with self._read() as conn:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import functools
 from typing import Any
 
-from sqlalchemy import Select, Update, bindparam, func, or_, select, update
+from sqlalchemy import Select, Update, bindparam, case, func, or_, select, update
 
 from webhook_relay.store.models import batches, events, route_settings
 
@@ -95,8 +95,16 @@ def waiting_runs_of_route() -> Select:
 
 @functools.cache
 def waiting_runs_by_route() -> Select:
+    """Per route: runs waiting to start, and how many of them are likely in Airflow's queue
+    for lack of capacity (a first send in flight, or queued since `stuck_before` or later).
+    A batch retrying after an error, or a run queued for long (a paused DAG, a DAG at its
+    `max_active_runs`), still holds its route's K but not the window. Param `stuck_before`."""
+    in_queue = or_(
+        (batches.c.run_state == SENDING) & (batches.c.attempts == 0),
+        (batches.c.run_state == QUEUED) & (batches.c.run_state_at >= bindparam("stuck_before")),
+    )
     return (
-        select(batches.c.route, func.count())
+        select(batches.c.route, func.count(), func.sum(case((in_queue, 1), else_=0)))
         .where(batches.c.run_state.is_not(None), batches.c.run_state.in_(WAITING))
         .group_by(batches.c.route)
     )

@@ -14,7 +14,8 @@ def iso_now() -> str:
 
 class Scheduler:
     """Moves runs queued -> running -> success: at most `slots` running (0: unlimited),
-    each queued at least `start_delay` seconds, running `run_s` seconds."""
+    each queued at least `start_delay` seconds, running `run_s` seconds. Runs of a paused
+    DAG stay queued (as in Airflow) without holding up the others."""
 
     def __init__(self, slots: int, run_s: float, start_delay: float) -> None:
         self.slots, self.run_s, self.start_delay = slots, run_s, start_delay
@@ -23,6 +24,7 @@ class Scheduler:
         self.peak_queued = 0
         self.started = 0
         self.finished = 0
+        self.paused_dags: set[str] = set()
 
     def add(self, run: dict[str, Any]) -> None:
         run["_queued_at"] = time.monotonic()
@@ -35,24 +37,27 @@ class Scheduler:
             self.running.remove(run)
             run.update(state="success", end_date=iso_now())
             self.finished += 1
-        while self.queued and (not self.slots or len(self.running) < self.slots):
-            run = self.queued[0]
+        for run in [r for r in self.queued if r["dag_id"] not in self.paused_dags]:
+            if self.slots and len(self.running) >= self.slots:
+                break
             if now - run["_queued_at"] < self.start_delay:
                 break
-            self.queued.pop(0)
+            self.queued.remove(run)
             run.update(state="running", start_date=iso_now(), _started_at=now)
             self.running.append(run)
             self.started += 1
 
     def configure(self, body: dict[str, Any]) -> None:
-        """Change the capacity mid-run: `run_slots`, `run_ms`, `start_delay_ms`; and
-        `reset_peak` starts the queued-runs peak over from now."""
+        """Change the capacity mid-run: `run_slots`, `run_ms`, `start_delay_ms`; pause
+        DAGs (`paused_dags`); `reset_peak` starts the queued-runs peak over from now."""
         if "run_slots" in body:
             self.slots = int(body["run_slots"])
         if "run_ms" in body:
             self.run_s = float(body["run_ms"]) / 1000
         if "start_delay_ms" in body:
             self.start_delay = float(body["start_delay_ms"]) / 1000
+        if "paused_dags" in body:
+            self.paused_dags = set(body["paused_dags"])
         if body.get("reset_peak"):
             self.peak_queued = len(self.queued)
 
