@@ -54,6 +54,7 @@ class Dispatcher:
         )
         self.tracker = RunTracker(store, client, settings.run_state_timeout_seconds)
         self._next_poll = 0.0
+        self._poll_task: asyncio.Task[None] | None = None
         self._in_flight: dict[str, asyncio.Task[None]] = {}
         self._wake = asyncio.Event()
 
@@ -83,6 +84,8 @@ class Dispatcher:
         await self._drain()
 
     async def _drain(self, timeout: float = 10.0) -> None:
+        if self._poll_task is not None:
+            self._poll_task.cancel()
         if self._in_flight:
             await asyncio.wait(set(self._in_flight.values()), timeout=timeout)
         left = [bid for bid, task in self._in_flight.items() if not task.done()]
@@ -93,11 +96,10 @@ class Dispatcher:
 
     async def _cycle(self) -> None:
         now = time.time()
-        if self.adaptive and now >= self._next_poll:
+        polling = self._poll_task is not None and not self._poll_task.done()
+        if self.adaptive and now >= self._next_poll and not polling:
             self._next_poll = now + self.settings.run_poll_ms / 1000
-            seen = await self.tracker.poll(now)
-            self.window.observe(seen, now)
-            metrics.FLOW_WINDOW.set(self.window.size)
+            self._poll_task = asyncio.create_task(self._poll_runs(now))
         free = self.settings.dispatch_concurrency - len(self._in_flight)
         if free <= 0:
             return
@@ -114,6 +116,19 @@ class Dispatcher:
             claimed += await asyncio.to_thread(form, now, free)
         for batch in claimed:
             self._start(batch)
+
+    async def _poll_runs(self, now: float) -> None:
+        """Read run states (one bulk call) beside the claims, so a slow Airflow answer does
+        not hold up sending; a run that started frees its route, so look for work."""
+        try:
+            seen = await self.tracker.poll(now)
+        except Exception:
+            log.exception("tracking run states failed")
+            return
+        self.window.observe(seen, time.time())
+        metrics.FLOW_WINDOW.set(self.window.size)
+        if seen.started or len(seen.queued_ages) < seen.tracked:
+            self.wake()
 
     def _form_fixed(self, now: float, free: int) -> list[ClaimedBatch]:
         return self.store.form_batches(
