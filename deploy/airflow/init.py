@@ -20,7 +20,8 @@ import sys
 from pathlib import Path
 
 # The role the relay's user gets: exactly what `POST /api/v2/dags/{id}/dagRuns` needs under
-# the FAB auth manager (create on "DAG Runs", edit on "DAGs") and nothing else.
+# the FAB auth manager (create on "DAG Runs", edit on "DAGs"), plus read on both for the
+# dispatcher's bulk run-state reads (`POST /api/v2/dags/~/dagRuns/list`), and nothing else.
 ROLES_FILE = Path(__file__).with_name("roles.json")
 RELAY_ROLE = "WebhookRelay"
 

@@ -22,7 +22,7 @@ from webhook_relay.store.repository import Store
 _bearer = HTTPBearer(auto_error=False)
 
 EventStatus = Literal["pending", "batched", "dispatched", "dead", "quarantined", "pruned"]
-BatchStatus = Literal["open", "dispatched", "dead"]
+BatchStatus = Literal["open", "dispatched", "dead", "split"]
 MAX_ID = 2**63 - 1
 EventIdValue = Annotated[int, Field(ge=1, le=MAX_ID)]
 

@@ -1,7 +1,9 @@
-"""Trigger DAG runs through Airflow's REST API v2, translating answers into outcomes.
+"""Trigger DAG runs and read their states through Airflow's REST API v2.
 
 Only the public API: `POST /auth/token` for a JWT, `POST /api/v2/dags/{id}/dagRuns`
-with `"logical_date": null`. The token is fetched lazily and refreshed once on 401.
+with `"logical_date": null`, and `POST /api/v2/dags/~/dagRuns/list` to read the states of
+all the relay's unfinished runs in one call. The token is fetched lazily and refreshed once
+on 401.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ import asyncio
 import enum
 import logging
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -24,8 +27,15 @@ log = logging.getLogger(__name__)
 class Outcome(enum.Enum):
     CREATED = "created"  # 200: the run is queued
     EXISTS = "exists"  # 409: this run id was triggered before, so the batch is done
-    DEAD = "dead"  # 404 unknown DAG, 400/422 conf rejected: retrying cannot help
+    REFUSED = "refused"  # 400/422 on the conf: split the batch, dead-letter what is refused
+    TRANSIENT = "transient"  # 404 (DAG being parsed), 400 import error: retry for a while
+    DEAD = "dead"  # 400 that no retry or split can fix (e.g. no manual runs allowed)
     RETRY = "retry"  # connection error, timeout, 5xx, 429, auth failure
+
+
+# Runs Airflow has not finished; a tracked run absent from a listing of these has finished.
+UNFINISHED_STATES = ("queued", "running")
+PAGE_LIMIT = 100  # Airflow's default `[api] maximum_page_limit`
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,6 +121,37 @@ class AirflowClient:
             return TriggerResult(Outcome.RETRY, f"{type(exc).__name__}: {exc}"[:500])
         return _classify(response)
 
+    async def unfinished_runs(self, dag_ids: Sequence[str]) -> dict[tuple[str, str], str]:
+        """{(dag id, run id): state} of the queued and running runs of these DAGs, in one
+        call per 100 runs. Raises `httpx.HTTPError` or `RunListFailed` when Airflow does not
+        answer, so the caller keeps the states it knew."""
+        found: dict[tuple[str, str], str] = {}
+        offset = 0
+        while True:
+            body = {
+                "dag_ids": sorted(set(dag_ids)),
+                "states": list(UNFINISHED_STATES),
+                "page_limit": PAGE_LIMIT,
+                "page_offset": offset,
+                "order_by": "id",
+            }
+            try:
+                token = self._token or await self._fetch_token(None)
+            except AuthFailed as exc:
+                raise RunListFailed(f"authentication failed: {exc}") from None
+            response = await self._post(LIST_RUNS_PATH, body, token)
+            if response.status_code == 401:
+                response = await self._post(LIST_RUNS_PATH, body, await self._fetch_token(token))
+            if response.status_code != 200:
+                raise RunListFailed(_error_detail(response))
+            page = response.json()
+            runs = page.get("dag_runs", [])
+            for run in runs:
+                found[(run["dag_id"], run["dag_run_id"])] = run["state"]
+            offset += len(runs)
+            if not runs or offset >= page.get("total_entries", 0):
+                return found
+
     async def _post(self, path: str, body: dict[str, Any], token: str) -> httpx.Response:
         return await self._http.post(path, json=body, headers={"Authorization": f"Bearer {token}"})
 
@@ -119,14 +160,27 @@ class AuthFailed(Exception):
     """`/auth/token` refused the credentials (the message never includes them)."""
 
 
+class RunListFailed(Exception):
+    """Airflow did not list the runs (the message is its answer)."""
+
+
+LIST_RUNS_PATH = "/api/v2/dags/~/dagRuns/list"
+
+
 def _classify(response: httpx.Response) -> TriggerResult:
     status = response.status_code
     if status in (200, 201):
         return TriggerResult(Outcome.CREATED, f"HTTP {status}")
     if status == 409:
         return TriggerResult(Outcome.EXISTS, "HTTP 409: run id already exists")
+    detail = _error_detail(response)
     if status == 404:
-        return TriggerResult(Outcome.DEAD, f"unknown DAG ({_error_detail(response)})")
+        # A new or redeployed DAG is unknown until the DAG processor has parsed it.
+        return TriggerResult(Outcome.TRANSIENT, f"unknown DAG ({detail})")
+    if status == 400 and "import errors" in detail:
+        return TriggerResult(Outcome.TRANSIENT, f"DAG cannot be triggered ({detail})")
+    if status == 400 and "does not allow manual runs" in detail:
+        return TriggerResult(Outcome.DEAD, f"Airflow rejected the run ({detail})")
     if status in (400, 422):
-        return TriggerResult(Outcome.DEAD, f"Airflow rejected the run ({_error_detail(response)})")
+        return TriggerResult(Outcome.REFUSED, f"Airflow rejected the run ({detail})")
     return TriggerResult(Outcome.RETRY, _error_detail(response), _retry_after(response))

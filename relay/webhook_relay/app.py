@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
+from typing import Any
 
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
@@ -24,7 +25,7 @@ from webhook_relay.ingest import HOOKS_PREFIX, IngestHandler, Receive, Scope, Se
 from webhook_relay.maintenance import prune_periodically, watch_writer
 from webhook_relay.settings import RelaySettings
 from webhook_relay.store.repository import Store
-from webhook_relay.writer import event_writer
+from webhook_relay.writer import EventWriter, event_writer
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +38,30 @@ def airflow_client(settings: RelaySettings) -> AirflowClient:
         timeout=settings.airflow_timeout_seconds,
         max_connections=settings.dispatch_concurrency,
     )
+
+
+class WakingWriter:
+    """The ingest writer, plus a nudge to the in-process dispatcher for every new event, so
+    an idle route's first event is dispatched at once rather than at the next poll."""
+
+    def __init__(self, writer: EventWriter) -> None:
+        self.writer = writer
+        self.dispatcher: Dispatcher | None = None
+
+    async def start(self) -> None:
+        await self.writer.start()
+
+    async def stop(self) -> None:
+        await self.writer.stop()
+
+    def alive(self) -> bool:
+        return self.writer.alive()
+
+    async def write(self, row: dict[str, Any]) -> bool:
+        is_new = await self.writer.write(row)
+        if is_new and self.dispatcher is not None:
+            self.dispatcher.wake()
+        return is_new
 
 
 class RelayApp:
@@ -52,10 +77,12 @@ class RelayApp:
 
 
 def create_app(settings: RelaySettings, store: Store, *, with_dispatcher: bool = True) -> RelayApp:
-    writer = event_writer(
-        store,
-        max_rows=settings.ingest_commit_max_rows,
-        max_queue=settings.ingest_queue_max_rows,
+    writer = WakingWriter(
+        event_writer(
+            store,
+            max_rows=settings.ingest_commit_max_rows,
+            max_queue=settings.ingest_queue_max_rows,
+        )
     )
 
     @contextlib.asynccontextmanager
@@ -69,7 +96,7 @@ def create_app(settings: RelaySettings, store: Store, *, with_dispatcher: bool =
         ]
         if with_dispatcher:
             client = airflow_client(settings)
-            app.state.dispatcher = Dispatcher(settings, store, client)
+            app.state.dispatcher = writer.dispatcher = Dispatcher(settings, store, client)
             task = asyncio.create_task(app.state.dispatcher.run(stop))
         try:
             yield
@@ -77,6 +104,7 @@ def create_app(settings: RelaySettings, store: Store, *, with_dispatcher: bool =
             stop.set()
             if task is not None:
                 await task
+            writer.dispatcher = None
             if client is not None:
                 await client.aclose()
             await asyncio.gather(*upkeep, return_exceptions=True)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
@@ -48,6 +48,12 @@ DISPATCH_OUTCOMES = Counter(
     "relay_dispatch_attempts",
     "Trigger attempts by outcome (created, exists, retry, dead)",
     ["outcome"],
+    registry=REGISTRY,
+)
+
+FLOW_WINDOW = Gauge(
+    "relay_flow_window",
+    "Runs this dispatcher lets wait to start in Airflow, all routes (adaptive batching)",
     registry=REGISTRY,
 )
 

@@ -36,7 +36,26 @@ class RelaySettings(BaseSettings):
     max_body_bytes: int = Field(1024 * 1024, gt=0)
     timestamp_tolerance_seconds: int = Field(300, gt=0)
     batch_max_events: int = Field(100, gt=0, le=10_000)
-    batch_max_wait_ms: int = Field(1000, ge=0)
+    batch_mode: Literal["adaptive", "fixed"] = Field(
+        "adaptive",
+        description="adaptive: follow Airflow's pace (at most max_waiting_runs queued runs per "
+        "route, batches grow while they wait); fixed: a batch once the oldest event is "
+        "batch_max_wait_ms old, whatever Airflow is doing",
+    )
+    batch_max_wait_ms: int = Field(1000, ge=0, description="fixed mode only")
+    max_waiting_runs: int = Field(1, gt=0, le=100, description="per route, adaptive mode")
+    run_poll_ms: int = Field(250, gt=0, description="how often run states are read (bulk)")
+    flow_window_initial: float = Field(4.0, ge=1)
+    flow_window_max: float = Field(256.0, ge=1, description="most runs waiting, all routes")
+    flow_queue_target_seconds: float = Field(
+        2.0, gt=0, description="queued longer than this: Airflow is saturated, halve the window"
+    )
+    run_state_timeout_seconds: float = Field(
+        300.0, gt=0, description="stop tracking runs after Airflow's run list failed this long"
+    )
+    transient_retry_seconds: float = Field(
+        600.0, ge=0, description="retry 404 / import-error answers this long, then dead-letter"
+    )
     dispatch_concurrency: int = Field(4, gt=0, le=256)
     dispatch_poll_ms: int = Field(100, gt=0)
     lease_seconds: float = Field(60.0, gt=0)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import collections
 import functools
 import json
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -48,7 +50,17 @@ def dag_id_of(route: str) -> str:
 
 
 class StubAirflow:
-    def __init__(self, tmp: Path, *, port: int | None = None, latency_ms: str = "0") -> None:
+    """The stub Airflow; `scheduler` flags (`--run-slots`, `--run-ms`, `--start-delay-ms`)
+    give it a run capacity (default: any number of runs, each finished at once)."""
+
+    def __init__(
+        self,
+        tmp: Path,
+        *,
+        port: int | None = None,
+        latency_ms: str = "0",
+        scheduler: dict[str, float] | None = None,
+    ) -> None:
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.process = ManagedProcess(
@@ -65,6 +77,11 @@ class StubAirflow:
                 AIRFLOW_PASSWORD,
                 "--latency-ms",
                 latency_ms,
+                *(
+                    arg
+                    for key, value in (scheduler or {}).items()
+                    for arg in (f"--{key.replace('_', '-')}", str(value))
+                ),
             ],
             log_path=tmp / f"stub-airflow-{self.port}.log",
             ready_url=f"{self.url}/api/v2/monitor/health",
@@ -82,6 +99,9 @@ class StubAirflow:
 
     def configure(self, **changes: Any) -> None:
         httpx.post(f"{self.url}/_stub/configure", json=changes, timeout=10).raise_for_status()
+
+    def summary(self) -> dict[str, Any]:
+        return httpx.get(f"{self.url}/_stub/summary", timeout=10).json()
 
     def runs_for(self, dag_id: str) -> list[dict[str, Any]]:
         return [r for r in self.state()["runs"] if r["dag_id"] == dag_id]
@@ -125,6 +145,8 @@ class Relay:
             "RELAY_DISPATCH_POLL_MS": "50",
             "RELAY_RETRY_BASE_SECONDS": "0.2",
             "RELAY_RETRY_MAX_SECONDS": "1",
+            "RELAY_TRANSIENT_RETRY_SECONDS": "2",
+            "RELAY_RUN_POLL_MS": "100",
             **(extra_env or {}),
         }
         name = f"relay-{command}-{uuid.uuid4().hex[:6]}"
@@ -195,6 +217,53 @@ class Relay:
             timeout=timeout,
             what=f"{count} dispatched events on {route}",
         )
+
+
+def assert_ledger(stub: StubAirflow, expected: list[str]) -> None:
+    """Every acknowledged id is in exactly one of the stub's runs, and nothing else is."""
+    counts = collections.Counter(e["id"] for r in stub.state()["runs"] for e in r["conf"]["events"])
+    assert sorted(counts) == sorted(expected)
+    assert set(counts.values()) == {1}
+
+
+class Sender:
+    """Delivers events to several routes from a thread until stopped; remembers every id
+    answered 200 (the client-side ledger)."""
+
+    def __init__(self, relay: Relay, routes: list[str], interval: float) -> None:
+        self.relay, self.routes, self.interval = relay, routes, interval
+        self.acknowledged: list[str] = []
+        self.failed = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        n = 0
+        while not self._stop.is_set():
+            for route in self.routes:
+                webhook_id = f"msg_{route.split('/')[1]}_{n:05d}"
+                try:
+                    status = self.relay.deliver(route, webhook_id).status_code
+                except Exception:  # the relay may be restarting: the sender retries later
+                    status = 0
+                if status == 200:
+                    self.acknowledged.append(webhook_id)
+                else:
+                    self.failed += 1
+            n += 1
+            self._stop.wait(self.interval)
+
+    def __enter__(self) -> Sender:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=30)
+
+
+def route_of(webhook_id: str, route: str) -> bool:
+    return webhook_id.startswith(f"msg_{route.split('/')[1]}_")
 
 
 POSTGRES_ADMIN_DSN = "host=127.0.0.1 port=5432 user=postgres dbname=postgres"

@@ -1,11 +1,19 @@
 """Tables. Times are epoch seconds (float): cheap to write on the hot path, easy to compare.
 
-Event lifecycle: pending -> batched -> dispatched | dead (a replay puts it back to pending);
-dispatched -> pruned (payload dropped after the retention period, row kept for deduplication,
-then deleted). An event whose thin fields fail the contract is stored as quarantined, with
-its reason, and never batched; a quarantine replay re-checks it and makes it pending.
-Batch lifecycle: open -> dispatched | dead. An open batch is sent by whoever holds its lease;
-an expired lease (a dispatcher died) makes it claimable again, with the same run id.
+Event lifecycle (the `status` column): pending -> dispatched | dead (a replay puts it back to
+pending); dispatched -> pruned (payload dropped after the retention period, row kept for
+deduplication, then deleted). An event whose thin fields fail the contract is stored as
+quarantined, with its reason, and never batched; a quarantine replay re-checks it and makes
+it pending. A claim writes each event row once (status `dispatched`, `batch_id`); from then on
+the event's state is its batch's: while the batch is open the event is reported as `batched`,
+and closing a batch as dispatched touches no event row (only a dead or split batch rewrites
+its events). Rows written before migration 0003 with `batched` are converted by it.
+Batch lifecycle: open -> dispatched | dead | split. An open batch is sent by whoever holds its
+lease; an expired lease (a dispatcher died) makes it claimable again, with the same run id.
+A batch whose conf Airflow refused is `split` into two new open batches (bisection).
+Run tracking (`run_state`): `sending` while open, `queued` once Airflow accepted the run,
+`running` once Airflow started it, NULL when finished (or never tracked): the dispatcher's
+flow control counts a route's `sending` + `queued` batches as its runs waiting to start.
 """
 
 from __future__ import annotations
@@ -23,6 +31,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     false,
+    text,
 )
 
 metadata = MetaData()
@@ -67,8 +76,18 @@ batches = Table(
     Column("last_error", Text),
     Column("created_at", Float, nullable=False),
     Column("dispatched_at", Float),
+    Column("run_state", String(16)),
+    Column("run_state_at", Float),
+    Column("parent_id", String(64)),
     Index("ix_relay_batches_status_next_attempt", "status", "next_attempt_at"),
     Index("ix_relay_batches_route_created", "route", "created_at"),
+    Index(
+        "ix_relay_batches_tracked",
+        "route",
+        "run_state",
+        sqlite_where=text("run_state IS NOT NULL"),
+        postgresql_where=text("run_state IS NOT NULL"),
+    ),
 )
 
 route_settings = Table(

@@ -1,8 +1,5 @@
-"""The relay's store: ingest, batch claims and leases, and operations, on SQLite and PostgreSQL.
-
-Claims use `FOR UPDATE SKIP LOCKED` (PostgreSQL; SQLite serialises writers with
-BEGIN IMMEDIATE instead) and leases: a batch whose lease expired is claimable again and is
-re-sent with the same run id, which Airflow answers with 409 if the first send got through.
+"""The relay's store: ingest and operations, on SQLite and PostgreSQL; the dispatch half
+(claims, leases, closing, run tracking) is `webhook_relay.store.dispatch.DispatchStore`.
 """
 
 from __future__ import annotations
@@ -10,24 +7,20 @@ from __future__ import annotations
 import contextlib
 import json
 import threading
-import uuid
-from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Engine, func, or_, select, text, update
+from sqlalchemy import Connection, Engine, case, func, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from integration_contracts.runs import RunKind, run_id
-from webhook_relay.routes import Route
-from webhook_relay.store import statements
+from webhook_relay.store.dispatch import ClaimedBatch, DispatchStore, TrackedRun, run_id_for
 from webhook_relay.store.engine import READ_ONLY
 from webhook_relay.store.models import batches, events, route_settings
 from webhook_relay.store.quarantine import QUARANTINED, replay_quarantined
 from webhook_relay.store.retention import PRUNED, RetentionPolicy, prune
 from webhook_relay.store.sqlite_ingest import SqliteIngest
-from webhook_relay.store.statements import BATCHED, DEAD, DISPATCHED, OPEN, PENDING
+from webhook_relay.store.statements import BATCHED, DEAD, DISPATCHED, OPEN, PENDING, SPLIT
 
 __all__ = [
     "BATCHED",
@@ -37,36 +30,17 @@ __all__ = [
     "PENDING",
     "PRUNED",
     "QUARANTINED",
+    "SPLIT",
     "ClaimedBatch",
     "RetentionPolicy",
     "Store",
+    "TrackedRun",
+    "run_id_for",
 ]
 EVENT_STATUSES = (PENDING, BATCHED, DISPATCHED, DEAD, QUARANTINED, PRUNED)
 
 
-@dataclass(frozen=True, slots=True)
-class ClaimedBatch:
-    """A batch this dispatcher holds the lease for and should send now."""
-
-    id: str
-    route: str
-    dag_id: str
-    dag_run_id: str
-    conf: dict[str, Any]
-    attempts: int
-    created_at: float
-
-
-def new_batch_id() -> str:
-    return uuid.uuid4().hex
-
-
-def run_id_for(batch_id: str) -> str:
-    """Derived from the batch, so a re-send is recognised (409); a replay gets a new batch."""
-    return run_id(RunKind.RELAY, batch_id)
-
-
-class Store:
+class Store(DispatchStore):
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._write_lock = threading.Lock() if engine.dialect.name == "sqlite" else None
@@ -107,172 +81,6 @@ class Store:
             raise TypeError("sqlite_ingest() needs a SQLite store")
         return SqliteIngest(self.engine, self._write_lock)
 
-    # --- dispatch -----------------------------------------------------------------------
-
-    def form_batches(
-        self,
-        *,
-        owner: str,
-        now: float,
-        max_events: int,
-        max_wait_s: float,
-        lease_s: float,
-        limit: int,
-    ) -> list[ClaimedBatch]:
-        """Group pending events of unpaused routes into new batches leased to `owner`.
-
-        A route gets a full batch as soon as it has `max_events` pending events, and a
-        partial one once its oldest pending event has waited `max_wait_s`.
-        """
-        with self._read() as conn:
-            candidates = conn.execute(statements.first_pending_per_route()).all()
-        claimed: list[ClaimedBatch] = []
-        for route, oldest in candidates:
-            due_by_age = oldest <= now - max_wait_s
-            while len(claimed) < limit:
-                batch = self._claim_events(route, owner, now, max_events, lease_s, due_by_age)
-                if batch is None:
-                    break
-                claimed.append(batch)
-                if len(batch.conf["events"]) < max_events:
-                    break
-        return claimed
-
-    def _claim_events(
-        self,
-        route: str,
-        owner: str,
-        now: float,
-        max_events: int,
-        lease_s: float,
-        allow_partial: bool,
-    ) -> ClaimedBatch | None:
-        with self._write() as conn:
-            rows = conn.execute(
-                statements.pending_head(), {"route": route, "max_events": max_events}
-            ).all()
-            if not rows or (len(rows) < max_events and not allow_partial):
-                return None
-            batch_id = new_batch_id()
-            conf = {"batch_id": batch_id, "events": [statements.thin_event(r) for r in rows]}
-            conn.execute(
-                statements.mark_batched(), {"ids": [r.id for r in rows], "claim_batch_id": batch_id}
-            )
-            batch = ClaimedBatch(
-                id=batch_id,
-                route=route,
-                dag_id=Route.parse(route).dag_id,
-                dag_run_id=run_id_for(batch_id),
-                conf=conf,
-                attempts=0,
-                created_at=now,
-            )
-            conn.execute(
-                batches.insert(),
-                {
-                    "id": batch.id,
-                    "route": route,
-                    "dag_id": batch.dag_id,
-                    "dag_run_id": batch.dag_run_id,
-                    "conf": json.dumps(conf, separators=(",", ":")),
-                    "event_count": len(rows),
-                    "status": OPEN,
-                    "attempts": 0,
-                    "next_attempt_at": now,
-                    "lease_owner": owner,
-                    "lease_until": now + lease_s,
-                    "created_at": now,
-                },
-            )
-            return batch
-
-    def claim_due_batches(
-        self, *, owner: str, now: float, lease_s: float, limit: int
-    ) -> list[ClaimedBatch]:
-        """Lease open batches that are due (retry time reached, no live lease)."""
-        if limit <= 0:
-            return []
-        params = {"now": now, "limit": limit}
-        with self._read() as conn:  # the common case, nothing due, takes no write lock
-            if conn.execute(statements.due_batches(locking=False), params).first() is None:
-                return []
-        with self._write() as conn:
-            ids = conn.execute(statements.due_batches(locking=True), params).scalars().all()
-            if not ids:
-                return []
-            conn.execute(
-                update(batches)
-                .where(batches.c.id.in_(ids))
-                .values(lease_owner=owner, lease_until=now + lease_s)
-            )
-            rows = conn.execute(select(batches).where(batches.c.id.in_(ids))).all()
-        return [
-            ClaimedBatch(
-                id=r.id,
-                route=r.route,
-                dag_id=r.dag_id,
-                dag_run_id=r.dag_run_id,
-                conf=json.loads(r.conf),
-                attempts=r.attempts,
-                created_at=r.created_at,
-            )
-            for r in rows
-        ]
-
-    def _finish(self, batch_id: str, now: float, batch_status: str, error: str | None) -> None:
-        dispatched = batch_status == DISPATCHED
-        with self._write() as conn:
-            conn.execute(
-                statements.close_batch(),
-                {
-                    "closing_id": batch_id,
-                    "new_status": batch_status,
-                    "at": now if dispatched else None,
-                    "error": error,
-                },
-            )
-            conn.execute(
-                statements.close_batch_events(),
-                {"closing_id": batch_id, "new_status": DISPATCHED if dispatched else DEAD},
-            )
-
-    def mark_dispatched(self, batch_id: str, now: float, note: str | None = None) -> None:
-        self._finish(batch_id, now, DISPATCHED, note)
-
-    def mark_dead(self, batch_id: str, now: float, reason: str) -> None:
-        self._finish(batch_id, now, DEAD, reason)
-
-    def mark_retry(self, batch_id: str, owner: str, next_attempt_at: float, error: str) -> None:
-        """Release the lease and schedule the next attempt (any dispatcher may take it)."""
-        with self._write() as conn:
-            conn.execute(
-                update(batches)
-                .where(
-                    batches.c.id == batch_id,
-                    batches.c.status == OPEN,
-                    batches.c.lease_owner == owner,
-                )
-                .values(
-                    attempts=batches.c.attempts + 1,
-                    next_attempt_at=next_attempt_at,
-                    lease_owner=None,
-                    lease_until=None,
-                    last_error=error,
-                )
-            )
-
-    def release(self, batch_ids: Iterable[str], owner: str) -> None:
-        """Give back leases on shutdown so another dispatcher need not wait for expiry."""
-        ids = list(batch_ids)
-        if not ids:
-            return
-        with self._write() as conn:
-            conn.execute(
-                update(batches)
-                .where(batches.c.id.in_(ids), batches.c.lease_owner == owner)
-                .values(lease_owner=None, lease_until=None)
-            )
-
     # --- operations ---------------------------------------------------------------------
 
     def ping(self) -> None:
@@ -297,12 +105,14 @@ class Store:
         dead_letters: bool = False,
         route: str | None = None,
     ) -> int:
-        """Put finished events (dead or dispatched) back to pending; they get new batches."""
+        """Put finished events (dead, or dispatched in a closed batch) back to pending; they
+        get new batches. An event whose batch is still open is left alone."""
         conditions = []
         if event_ids:
-            conditions.append(
-                events.c.id.in_(list(event_ids)) & events.c.status.in_([DEAD, DISPATCHED])
+            finished = events.c.status.in_([DEAD, DISPATCHED]) & (
+                events.c.batch_id.is_(None) | events.c.batch_id.not_in(self.open_batch_ids())
             )
+            conditions.append(events.c.id.in_(list(event_ids)) & finished)
         if dead_letters:
             conditions.append(events.c.status == DEAD)
         if not conditions:
@@ -352,16 +162,26 @@ class Store:
         before_id: int | None = None,
         limit: int = 100,
     ) -> list[dict[str, Any]]:
-        stmt = select(events).order_by(events.c.id.desc()).limit(limit)
+        """Events, newest first. An event in an open batch is reported as `batched` (its
+        row says `dispatched` from the claim on: the batch holds its state)."""
+        in_open = (events.c.status == DISPATCHED) & events.c.batch_id.in_(self.open_batch_ids())
+        shown = case((in_open, BATCHED), else_=events.c.status)
+        columns = [c for c in events.c if c.name != "status"]
+        stmt = select(*columns, shown.label("status")).order_by(events.c.id.desc()).limit(limit)
         for column, value in (
             (events.c.route, route),
-            (events.c.status, status),
             (events.c.webhook_id, webhook_id),
             (events.c.batch_id, batch_id),
             (events.c.event_type, event_type),
         ):
             if value is not None:
                 stmt = stmt.where(column == value)
+        if status == BATCHED:
+            stmt = stmt.where(in_open)
+        elif status == DISPATCHED:
+            stmt = stmt.where(events.c.status == DISPATCHED, ~in_open)
+        elif status is not None:
+            stmt = stmt.where(events.c.status == status)
         if before_id is not None:
             stmt = stmt.where(events.c.id < before_id)
         with self._read() as conn:
@@ -394,14 +214,15 @@ class Store:
             )
             oldest = conn.execute(
                 select(func.min(events.c.received_at)).where(
-                    events.c.status.in_([PENDING, BATCHED])
+                    (events.c.status == PENDING)
+                    | (
+                        (events.c.status == DISPATCHED)
+                        & events.c.batch_id.in_(self.open_batch_ids())
+                    )
                 )
             ).scalar()
-            batch_status = dict(
-                conn.execute(
-                    select(batches.c.status, func.count()).group_by(batches.c.status)
-                ).all()
-            )
+            batch_status = self.batch_status_counts(conn)
+            in_open_batches = self.events_in_open_batches(conn)
             paused = (
                 conn.execute(
                     select(route_settings.c.route).where(route_settings.c.paused.is_(True))
@@ -409,13 +230,15 @@ class Store:
                 .scalars()
                 .all()
             )
+        by_status[BATCHED] = by_status.get(BATCHED, 0) + in_open_batches
+        by_status[DISPATCHED] = by_status.get(DISPATCHED, 0) - in_open_batches
         return {
             "events": {s: by_status.get(s, 0) for s in EVENT_STATUSES},
             "queue_depth": by_status.get(PENDING, 0) + by_status.get(BATCHED, 0),
             "oldest_queued_age_seconds": round(now - oldest, 3) if oldest else 0.0,
             "dead_letters": by_status.get(DEAD, 0),
             "quarantined": by_status.get(QUARANTINED, 0),
-            "batches": {s: batch_status.get(s, 0) for s in (OPEN, DISPATCHED, DEAD)},
+            "batches": {s: batch_status.get(s, 0) for s in (OPEN, DISPATCHED, DEAD, SPLIT)},
             "paused_routes": sorted(paused),
         }
 

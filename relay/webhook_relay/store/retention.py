@@ -9,7 +9,7 @@ Per event, by status (what these queries rely on):
 - `pruned`, `received_at` older than the deduplication window: deleted;
 - `dead` and `quarantined`, `received_at` older than their own window: deleted (until then
   they can be replayed);
-- batches `dispatched`/`dead` whose `dispatched_at` (or, never dispatched, `created_at`) is
+- batches `dispatched`/`dead`/`split` whose `dispatched_at` (or, never dispatched, `created_at`) is
   older than the deduplication window and that no event points at any more: deleted.
 Pending, batched and open-batch rows are never touched.
 """
@@ -23,7 +23,7 @@ from sqlalchemy import delete, exists, func, select, update
 
 from webhook_relay.store.models import batches, events
 from webhook_relay.store.quarantine import QUARANTINED
-from webhook_relay.store.statements import DEAD, DISPATCHED
+from webhook_relay.store.statements import DEAD, DISPATCHED, SPLIT
 
 if TYPE_CHECKING:
     from webhook_relay.store.repository import Store
@@ -108,7 +108,7 @@ def _delete_batches(cutoff: float, n: int):
     due = (
         select(b.c.id)
         .where(
-            b.c.status.in_([DISPATCHED, DEAD]),
+            b.c.status.in_([DISPATCHED, DEAD, SPLIT]),
             func.coalesce(b.c.dispatched_at, b.c.created_at) < cutoff,
             ~referenced,
         )

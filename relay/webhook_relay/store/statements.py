@@ -9,11 +9,15 @@ from __future__ import annotations
 import functools
 from typing import Any
 
-from sqlalchemy import Select, Update, bindparam, func, or_, select, update
+from sqlalchemy import Select, Update, bindparam, case, func, or_, select, update
 
 from webhook_relay.store.models import batches, events, route_settings
 
 PENDING, BATCHED, DISPATCHED, DEAD, OPEN = "pending", "batched", "dispatched", "dead", "open"
+SPLIT = "split"
+# Run states of a batch's DAG run, as the relay tracks them (NULL: finished or untracked).
+SENDING, QUEUED, RUNNING = "sending", "queued", "running"
+WAITING = (SENDING, QUEUED)  # the runs of a route that Airflow has not started yet
 
 
 @functools.cache
@@ -70,11 +74,64 @@ def pending_head() -> Select:
 
 @functools.cache
 def mark_batched() -> Update:
-    """Params: `ids` (a list), `claim_batch_id`."""
+    """The one write per event of its dispatch: from here on the batch holds its state.
+    Params: `ids` (a list), `claim_batch_id`."""
     return (
         update(events)
         .where(events.c.id.in_(bindparam("ids", expanding=True)))
-        .values(status=BATCHED, batch_id=bindparam("claim_batch_id"))
+        .values(status=DISPATCHED, batch_id=bindparam("claim_batch_id"))
+    )
+
+
+@functools.cache
+def waiting_runs_of_route() -> Select:
+    """How many runs of route `route` are waiting to start (being sent, or queued)."""
+    return select(func.count()).where(
+        batches.c.route == bindparam("route"),
+        batches.c.run_state.is_not(None),
+        batches.c.run_state.in_(WAITING),
+    )
+
+
+@functools.cache
+def waiting_runs_by_route() -> Select:
+    """Per route: runs waiting to start, and how many of them are likely in Airflow's queue
+    for lack of capacity (a first send in flight, or queued since `stuck_before` or later).
+    A batch retrying after an error, or a run queued for long (a paused DAG, a DAG at its
+    `max_active_runs`), still holds its route's K but not the window. Param `stuck_before`."""
+    in_queue = or_(
+        (batches.c.run_state == SENDING) & (batches.c.attempts == 0),
+        (batches.c.run_state == QUEUED) & (batches.c.run_state_at >= bindparam("stuck_before")),
+    )
+    return (
+        select(batches.c.route, func.count(), func.sum(case((in_queue, 1), else_=0)))
+        .where(batches.c.run_state.is_not(None), batches.c.run_state.in_(WAITING))
+        .group_by(batches.c.route)
+    )
+
+
+@functools.cache
+def tracked_runs() -> Select:
+    """Batches whose DAG run Airflow accepted and has not finished."""
+    return select(
+        batches.c.id,
+        batches.c.route,
+        batches.c.dag_id,
+        batches.c.dag_run_id,
+        batches.c.run_state,
+        batches.c.run_state_at,
+    ).where(batches.c.run_state.is_not(None), batches.c.run_state.in_((QUEUED, RUNNING)))
+
+
+@functools.cache
+def set_run_state() -> Update:
+    """Params: `tracked_id`, `from_state`, `to_state`, `at`."""
+    return (
+        update(batches)
+        .where(
+            batches.c.id == bindparam("tracked_id"), batches.c.run_state == bindparam("from_state")
+        )
+        .values(run_state=bindparam("to_state"), run_state_at=bindparam("at"))
     )
 
 
@@ -98,10 +155,16 @@ def due_batches(*, locking: bool) -> Select:
 
 @functools.cache
 def close_batch() -> Update:
-    """Params: `closing_id`, `new_status`, `at` (dispatch time or None), `error`."""
+    """Only the lease holder closes: a closer that lost its lease changes nothing.
+    Params: `closing_id`, `owner`, `new_status`, `at` (dispatch time or None), `error`,
+    `run_state` (QUEUED to track the run, else None), `state_at`."""
     return (
         update(batches)
-        .where(batches.c.id == bindparam("closing_id"), batches.c.status == OPEN)
+        .where(
+            batches.c.id == bindparam("closing_id"),
+            batches.c.status == OPEN,
+            batches.c.lease_owner == bindparam("owner"),
+        )
         .values(
             status=bindparam("new_status"),
             attempts=batches.c.attempts + 1,
@@ -109,17 +172,19 @@ def close_batch() -> Update:
             lease_owner=None,
             lease_until=None,
             last_error=bindparam("error"),
+            run_state=bindparam("run_state"),
+            run_state_at=bindparam("state_at"),
         )
     )
 
 
 @functools.cache
-def close_batch_events() -> Update:
-    """Params: `closing_id`, `new_status`."""
+def kill_batch_events() -> Update:
+    """A dead batch's events become dead letters. Params: `closing_id`."""
     return (
         update(events)
-        .where(events.c.batch_id == bindparam("closing_id"), events.c.status == BATCHED)
-        .values(status=bindparam("new_status"))
+        .where(events.c.batch_id == bindparam("closing_id"), events.c.status == DISPATCHED)
+        .values(status=DEAD)
     )
 
 

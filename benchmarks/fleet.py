@@ -1,0 +1,109 @@
+"""A fleet of instances on one Acme account: adaptive batching vs the fixed window.
+
+On one local stack (`sandbox.stack.Stack`), `--instances` instances (default 20) deployed
+through the lifecycle API on one Acme account, each into its own Progix tenant, so every
+change fans out to all of them (2 webhook routes each). For each batching mode (the relay
+restarted with `RELAY_BATCH_MODE=adaptive`, then `fixed`, the baseline), `--rate` changes/s
+(default 2) for `--duration` seconds (default 120) with a probe change every
+`--probe-every` seconds, then until everything has drained (at most `--drain-timeout`).
+Reports freshness per instance and over all (probe change in Acme → visible in that
+instance's Progix tenant), runs requested vs finished per second, peak queued runs (all, and
+the most for one route) and the time to drain after the load stopped. Last line: one JSON
+object, the baseline's figures beside ours.
+
+    .venv/bin/python benchmarks/fleet.py [--instances 20] [--duration 120]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+
+from flow_phase import Phase, ratio, run_phase
+from flow_support import (
+    deploy_instances,
+    instance_id,
+    percentiles,
+    seed_records,
+    start_stack,
+    tenant,
+)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--instances", type=int, default=20)
+    parser.add_argument("--rate", type=float, default=2.0, help="changes/s in Acme")
+    parser.add_argument("--duration", type=float, default=120.0, help="seconds of load")
+    parser.add_argument("--probe-every", type=float, default=5.0)
+    parser.add_argument("--drain-timeout", type=float, default=900.0)
+    args = parser.parse_args()
+
+    tenants = [tenant(i) for i in range(args.instances)]
+    stack = start_stack(args.instances, {})
+    with stack:
+        records = seed_records(stack)
+        deploy_seconds = deploy_instances(stack, args.instances)
+        results = {}
+        for mode in ("adaptive", "fixed"):  # ours first: the baseline leaves a backlog
+            phase = Phase(mode, args.rate, args.duration, args.probe_every, args.drain_timeout)
+            result, probes = run_phase(stack, records, tenants, phase)
+            result["per_instance"] = {
+                instance_id(i): percentiles(probes.freshness(only=name))
+                for i, name in enumerate(tenants)
+            }
+            results[mode] = result
+
+    ours, base = results["adaptive"], results["fixed"]
+    routes = 2 * args.instances
+    summary = {
+        "p50_s": ours["freshness_s"]["p50"],
+        "baseline_p50_s": base["freshness_s"]["p50"],
+        "p90_s": ours["freshness_s"]["p90"],
+        "baseline_p90_s": base["freshness_s"]["p90"],
+        "max_s": ours["freshness_s"]["max"],
+        "baseline_max_s": base["freshness_s"]["max"],
+        "runs_requested_per_s": ours["runs_requested_per_s"],
+        "baseline_runs_requested_per_s": base["runs_requested_per_s"],
+        "runs_finished_per_s": ours["runs_finished_per_s"],
+        "baseline_runs_finished_per_s": base["runs_finished_per_s"],
+        "events_per_run": ours["events_per_run"],
+        "baseline_events_per_run": base["events_per_run"],
+        "peak_queued": ours["peak_queued_runs"],
+        "baseline_peak_queued": base["peak_queued_runs"],
+        "peak_queued_per_route": ours["peak_queued_runs_per_route"],
+        "baseline_peak_queued_per_route": base["peak_queued_runs_per_route"],
+        "drained_after_s": ours["drained_after_s"],
+        "baseline_drained_after_s": base["drained_after_s"],  # None: not within the timeout
+        "p90_times_better": ratio(base["freshness_s"]["p90"], ours["freshness_s"]["p90"]),
+        "peak_queued_times_better": ratio(base["peak_queued_runs"], ours["peak_queued_runs"]),
+        "drain_times_better": ratio(
+            base["drained_after_s"] or args.drain_timeout, ours["drained_after_s"]
+        ),
+    }
+    goals = {
+        "p90_le_20s": (ours["freshness_s"]["p90"] or 999) <= 20,
+        "peak_queued_le_2_per_route": ours["peak_queued_runs_per_route"] <= 2,
+        "drained_le_30s": (ours["drained_after_s"] or 999) <= 30,
+    }
+    output = {
+        "summary": summary,
+        "goals": goals,
+        "adaptive": ours,
+        "fixed": base,
+        "instances": args.instances,
+        "routes": routes,
+        "offered_changes_per_s": args.rate,
+        "duration_s": args.duration,
+        "deploy_seconds": round(deploy_seconds, 1),
+        "cpus": os.cpu_count(),
+        "load_avg_1m": round(os.getloadavg()[0], 2),
+        "airflow_parallelism": stack.options.airflow_parallelism,
+    }
+    print(json.dumps(output, indent=2))
+    print(json.dumps(output))
+
+
+if __name__ == "__main__":
+    main()

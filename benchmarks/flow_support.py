@@ -1,0 +1,332 @@
+"""Shared parts of the flow-control benchmarks (`freshness.py`, `fleet.py`) on the real stack.
+
+One `sandbox.stack.Stack` (embedded PostgreSQL, Airflow standalone with LocalExecutor, the
+relay, the simulators); instances are deployed through the lifecycle Python API
+(`InstanceService.deploy`) on one Acme account, each syncing into its own Progix tenant, so
+one change in Acme fans out to every instance. A phase restarts the relay in one batching
+mode, offers changes at a fixed rate, updates a probe customer every few seconds and
+measures, per instance, the time from the probe's change in Acme until Progix shows it.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import itertools
+import random
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from acme_erp_integration.definition import ACME_ERP
+from integration_platform.lifecycle.airflow_api import AirflowClient
+from integration_platform.lifecycle.request import DeployRequest
+from integration_platform.lifecycle.service import InstanceService
+from integration_platform.lifecycle.settings import LifecycleSettings
+from sandbox.stack import Stack, StackOptions, StackPorts
+
+REPO = Path(__file__).resolve().parents[1]
+ACCOUNT = "bench-acme"
+POOL = 60  # customers and items changed by the load (the probe customer is extra; <= 99)
+WEBHOOK_DAG_SUFFIXES = tuple(f"__{f.slug.replace('-', '_')}" for f in ACME_ERP.flows if f.events)
+
+
+def log(message: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+def tenant(i: int) -> str:
+    return f"bench-tenant-{i:02d}"
+
+
+def instance_id(i: int) -> str:
+    return f"bench-{i:02d}"
+
+
+def start_stack(instances: int, relay_env: dict[str, str]) -> Stack:
+    """The stack, not started yet: `with stack:` starts and stops it."""
+    (REPO / ".state").mkdir(exist_ok=True)
+    state = Path(tempfile.mkdtemp(prefix="bench-flow-", dir=REPO / ".state"))
+    stack = Stack(
+        StackOptions(
+            state_dir=state / "stack",
+            ports=StackPorts.free(),
+            acme_accounts=(ACCOUNT,),
+            progix_tenants=tuple(tenant(i) for i in range(instances)),
+            acme_args=("--delivery-concurrency", "32"),
+            relay_env=relay_env,
+        )
+    )
+    log(f"starting the stack in {state}")
+    return stack
+
+
+def acme(stack: Stack) -> httpx.Client:
+    headers = {"authorization": f"Bearer {stack.acme_keys[ACCOUNT]}"}
+    return httpx.Client(base_url=stack.acme_url, headers=headers, timeout=30)
+
+
+def seed_records(stack: Stack) -> tuple[list[str], list[str], str]:
+    """Customers and items for the load, and the probe customer (before any deploy, so
+    their creation sends no events)."""
+    with acme(stack) as client:
+        customers = client.post(
+            "/v1/customers/batch",
+            json={"create": [{"name": f"Customer {i}"} for i in range(POOL + 1)]},
+        ).raise_for_status()
+        items = client.post(
+            "/v1/inventory/batch",
+            json={"create": [{"sku": f"SKU-{i:05d}", "name": f"Item {i}"} for i in range(POOL)]},
+        ).raise_for_status()
+    ids = [c["id"] for c in customers.json()["created"]]
+    return ids[:-1], [i["sku"] for i in items.json()["created"]], ids[-1]
+
+
+def deploy_instances(stack: Stack, count: int) -> float:
+    """Deploy `count` instances one after another; returns the seconds it took."""
+    settings = LifecycleSettings(
+        airflow_url=stack.airflow_url,
+        airflow_username="admin",
+        airflow_password=stack.airflow_password("admin"),
+        instances_dir=stack.instances_dir,
+        run_timeout=300,
+    )
+    service = InstanceService(settings)
+    started = time.monotonic()
+    try:
+        for i in range(count):
+            request = DeployRequest.from_mapping(
+                {
+                    "customer": f"Bench shop {i}",
+                    "config": {"progix_tenant": tenant(i)},
+                    "connections": {
+                        "acme_connection": {
+                            "host": stack.acme_url,
+                            "password": stack.acme_keys[ACCOUNT],
+                        },
+                        "progix_connection": {
+                            "host": stack.progix_url,
+                            "password": stack.progix_keys[tenant(i)],
+                        },
+                    },
+                },
+                source=f"benchmark instance {i}",
+            )
+            for attempt in range(3):
+                result = service.deploy(instance_id(i), request)
+                if result.ok:
+                    break
+                log(f"deploy of {instance_id(i)} failed ({result.message}); retry {attempt + 1}")
+            else:
+                raise SystemExit(f"deploy of {instance_id(i)} failed: {result.message}")
+            log(f"deployed {instance_id(i)} ({time.monotonic() - started:.0f}s)")
+    finally:
+        service.close()
+    return time.monotonic() - started
+
+
+@dataclass
+class Probes:
+    """The probe customer's changes (time, version) and when each tenant first showed each."""
+
+    tenants: list[str]
+    changes: list[tuple[float, int]] = field(default_factory=list)
+    seen: dict[str, dict[int, float]] = field(default_factory=dict)
+
+    def freshness(self, only: str | None = None) -> list[float]:
+        out = []
+        for name in [only] if only else self.tenants:
+            seen = self.seen.get(name, {})
+            out += [seen[k] - t0 for k, (t0, _) in enumerate(self.changes) if k in seen]
+        return out
+
+    def all_seen(self) -> bool:
+        return all(len(self.seen.get(name, {})) == len(self.changes) for name in self.tenants)
+
+
+def percentiles(values: list[float]) -> dict[str, float | None]:
+    if not values:
+        return {"p50": None, "p90": None, "max": None, "n": 0}
+    ordered = sorted(values)
+
+    def pick(p: float) -> float:
+        return round(ordered[min(len(ordered) - 1, int(len(ordered) * p))], 2)
+
+    return {
+        "p50": round(statistics.median(ordered), 2),
+        "p90": pick(0.9),
+        "max": round(ordered[-1], 2),
+        "n": len(ordered),
+    }
+
+
+class Background:
+    """A loop in a thread, every `interval` s until stopped."""
+
+    def __init__(self, step: Callable[[], None], interval: float) -> None:
+        self.step, self.interval = step, interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.step()
+            except Exception as exc:  # a benchmark keeps measuring through hiccups
+                log(f"background step failed: {type(exc).__name__}: {exc}")
+            self._stop.wait(self.interval)
+
+    def start(self) -> Background:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=60)
+
+
+class ProbeWatcher:
+    """Reads the probe customer from every tenant's Progix and notes when each probe
+    version first shows."""
+
+    def __init__(self, stack: Stack, probes: Probes, probe_id: str) -> None:
+        self.probes, self.probe_id = probes, probe_id
+        self.clients = {
+            name: httpx.Client(
+                base_url=stack.progix_url,
+                headers={"authorization": f"Bearer {stack.progix_keys[name]}"},
+                timeout=10,
+            )
+            for name in probes.tenants
+        }
+
+    def step(self) -> None:
+        for name, client in self.clients.items():
+            response = client.get(f"/v1/customers/{self.probe_id}")
+            if response.status_code != 200:
+                continue
+            version, now = response.json()["version"], time.time()
+            seen = self.probes.seen.setdefault(name, {})
+            for k, (_t0, v) in enumerate(list(self.probes.changes)):
+                if v <= version and k not in seen:
+                    seen[k] = now
+
+    def close(self) -> None:
+        for client in self.clients.values():
+            client.close()
+
+
+class AirflowSampler:
+    """Samples queued and running runs of the webhook flows once a second (bulk list)."""
+
+    def __init__(self, stack: Stack) -> None:
+        self.client = AirflowClient(stack.airflow_url, "admin", stack.airflow_password("admin"))
+        self.peak_queued = 0
+        self.peak_queued_per_dag = 0
+        self.last_unfinished = 0
+
+    def counts(self, states: list[str], pages: int = 5) -> tuple[int, dict[str, int]]:
+        per_dag: dict[str, int] = {}
+        total = 0
+        for page in range(pages):
+            body = {"states": states, "page_limit": 100, "page_offset": page * 100}
+            answer = self.client.request("POST", "/api/v2/dags/~/dagRuns/list", json=body).json()
+            total = answer["total_entries"]
+            for run in answer["dag_runs"]:
+                if run["dag_id"].endswith(WEBHOOK_DAG_SUFFIXES):
+                    per_dag[run["dag_id"]] = per_dag.get(run["dag_id"], 0) + 1
+            if (page + 1) * 100 >= total:
+                break
+        return total, per_dag
+
+    def step(self) -> None:
+        queued, per_dag = self.counts(["queued"])
+        running, _ = self.counts(["running"], pages=1)
+        self.peak_queued = max(self.peak_queued, queued)
+        self.peak_queued_per_dag = max([self.peak_queued_per_dag, *per_dag.values()])
+        self.last_unfinished = queued + running
+
+    def total_runs(self, states: list[str] | None = None) -> int:
+        body: dict[str, Any] = {"page_limit": 1}
+        if states:
+            body["states"] = states
+        return self.client.request("POST", "/api/v2/dags/~/dagRuns/list", json=body).json()[
+            "total_entries"
+        ]
+
+    def close(self) -> None:
+        self.client.close()
+
+
+class ChangeLoad:
+    """Changes customers and items in Acme at `rate` per second (open loop), and the probe
+    customer every `probe_every` seconds."""
+
+    def __init__(self, stack: Stack, records: tuple[list[str], list[str], str], probes: Probes):
+        self.stack = stack
+        self.customers, self.items, self.probe_id = records
+        self.probes = probes
+        self.applied = self.failed = 0
+        self._local = threading.local()
+        self._counter = itertools.count()
+
+    def _client(self) -> httpx.Client:
+        if not hasattr(self._local, "client"):
+            self._local.client = acme(self.stack)
+        return self._local.client
+
+    def _change(self, n: int) -> None:
+        client = self._client()
+        if n % 2:
+            path = f"/v1/customers/{random.choice(self.customers)}"
+            body: dict[str, Any] = {"name": f"Customer change {n}"}
+        else:
+            path = f"/v1/inventory/{random.choice(self.items)}"
+            body = {"quantity": n % 1000}
+        response = client.patch(path, json=body)
+        if response.status_code == 200:
+            self.applied += 1
+        else:
+            self.failed += 1
+
+    def probe(self) -> None:
+        t0 = time.time()
+        response = self._client().patch(
+            f"/v1/customers/{self.probe_id}", json={"name": f"Probe {next(self._counter)}"}
+        )
+        response.raise_for_status()
+        self.probes.changes.append((t0, response.json()["version"]))
+
+    def run(self, rate: float, duration: float, probe_every: float) -> None:
+        start = time.monotonic()
+        next_probe = start + 1.0
+        with concurrent.futures.ThreadPoolExecutor(8) as pool:
+            for n in range(int(rate * duration)):
+                due = start + n / rate
+                while time.monotonic() >= next_probe:
+                    pool.submit(self.probe)
+                    next_probe += probe_every
+                delay = due - time.monotonic()
+                if delay > 0:
+                    time.sleep(delay)
+                pool.submit(self._change, n)
+            while next_probe < start + duration:  # probes left in the window (low rates)
+                time.sleep(max(0.0, next_probe - time.monotonic()))
+                pool.submit(self.probe)
+                next_probe += probe_every
+
+
+def relay_stats(stack: Stack) -> dict[str, Any]:
+    response = httpx.get(
+        f"{stack.relay_url}/admin/stats",
+        headers={"authorization": f"Bearer {stack.relay_admin_token}"},
+        timeout=30,
+    )
+    return response.json()
