@@ -212,13 +212,21 @@ class InstanceService:
         client: AirflowClient | None = None,
     ) -> None:
         self.settings = settings
-        self.integration = (
-            integration
-            if isinstance(integration, Integration)
-            else resolve_integration(integration)
-        )
+        self._integration = integration
         self.store = InstanceStore(settings.instances_dir, integrations())
         self._client = client
+
+    @property
+    def integration(self) -> Integration:
+        """The integration acted on, resolved on first use (so a caller can still choose)."""
+        if not isinstance(self._integration, Integration):
+            self._integration = resolve_integration(self._integration)
+        return self._integration
+
+    def for_integration(self, integration: Integration | str) -> InstanceService:
+        """The same service (settings, Airflow client) acting on another integration."""
+        self._integration = integration
+        return self
 
     @classmethod
     def from_env(cls, **overrides: Any) -> InstanceService:
