@@ -89,17 +89,30 @@ class Deploy(Status):
             reason, log_url = self._failure(outcome, "Initialization")
             return self._deploy_failed(instance, reason, log_url, report, outcome)
 
+        return self._settle(instance, outcome, init_dag_id, keep_paused=keep_paused, report=report)
+
+    def _settle(
+        self,
+        instance: Instance,
+        outcome: RunOutcome,
+        init_dag_id: str,
+        *,
+        keep_paused: bool,
+        report: Progress,
+    ) -> DeployResult:
+        """After a successful deploy flow: mark the instance active (or keep it paused)."""
         urls = self._webhook_urls_of_run(outcome.dag_id, outcome.run_id)
+        generation = instance.generation
         if keep_paused:
             self.airflow.set_paused(init_dag_id, True)
             instance = self._save_state(instance, InstanceState.PAUSED, reason=None, log_url=None)
             message = (
-                f"{instance_id} deployed (generation {generation}) and kept paused; "
+                f"{instance.id} deployed (generation {generation}) and kept paused; "
                 "resume it to process events"
             )
         else:
             instance = self._save_state(instance, InstanceState.ACTIVE, reason=None, log_url=None)
-            message = f"{instance_id} deployed (generation {generation})"
+            message = f"{instance.id} deployed (generation {generation})"
         report(message)
         return DeployResult(
             instance=instance, outcome="deployed", webhook_urls=urls, run=outcome, message=message
