@@ -12,7 +12,7 @@ def test_empty_list_offers_the_wizard_to_deployers(client_as):
     page = client_as(ADMIN).get("/integrations/", headers=HTML)
     assert page.status_code == 200
     assert "No instances yet" in page.text
-    assert 'href="/integrations/new"' in page.text
+    assert 'href="/integrations/new?integration=acme-erp"' in page.text
 
 
 def test_viewers_are_not_offered_the_wizard(client_as):

@@ -24,6 +24,7 @@ from integration_platform.plugins.views import (
     SettingRow,
     WebhookRow,
 )
+from integration_platform.registry import integrations
 
 router = APIRouter()
 RECENT_RUNS = 25
@@ -82,6 +83,7 @@ def instance_list(
         "instances.html",
         caller=caller,
         integration=integration,
+        installed=list(integrations().values()),
         instances=[_row(integration, i, paused_by_dag, latest) for i in instances],
         broken=broken,
         notice=notice_from(request),

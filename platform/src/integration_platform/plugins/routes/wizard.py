@@ -62,7 +62,9 @@ def _render_wizard(
         errors=errors,
         top_errors=[str(e) for e in wizard_form.errors_outside_form(errors, known)],
         page_errors=_page_errors(integration, errors),
-        action=f"{base}/instances/{editing}/edit" if editing else f"{base}/new",
+        action=f"{base}/instances/{editing}/edit"
+        if editing
+        else f"{base}/new?integration={integration.slug}",
         crumbs=crumbs,
     )
 
