@@ -13,20 +13,20 @@ import pytest
 from acme_provider.lifecycle.airflow_api import AirflowClient, last_error
 from acme_provider.lifecycle.errors import AirflowApiError, AirflowAuthError, AirflowUnreachable
 from sandbox.processes import free_port
+from tests.support.airflow_payloads import dag_run
 
 Handler = Callable[[httpx.Request], httpx.Response]
 
-RUN = {
-    "dag_id": "d",
-    "dag_run_id": "deploy__generation_2",
-    "state": "success",
-    "run_type": "manual",
-    "queued_at": "2026-11-28T10:00:00+00:00",
-    "start_date": None,
-    "end_date": None,
-    "duration": None,
-    "conf": {"generation": 2},
-}
+RUN = dag_run(
+    "d",
+    "deploy__generation_2",
+    state="success",
+    queued_at="2026-11-28T10:00:00+00:00",
+    start_date=None,
+    end_date=None,
+    duration=None,
+    conf={"generation": 2},
+)
 
 
 def client(handler: Handler) -> AirflowClient:
