@@ -108,7 +108,7 @@ class AirflowSession:
                 header_params=dict(headers),
                 body=kwargs.get("json"),
                 auth_settings=["HTTPBearer"],
-                collection_formats=dict.fromkeys(params, "multi"),
+                collection_formats={k: "multi" for k, v in params.items() if isinstance(v, list)},
             )
             response = self.api.call_api(method_, url, header_params, body).response
             if response.status_code == 401 and 401 not in expected:
