@@ -17,20 +17,20 @@ from integration_platform.lifecycle.errors import (
     AirflowUnreachable,
 )
 from sandbox.processes import free_port
+from tests.support.airflow_payloads import dag_run, task_instance
 
 Handler = Callable[[httpx.Request], httpx.Response]
 
-RUN = {
-    "dag_id": "d",
-    "dag_run_id": "deploy__generation_2",
-    "state": "success",
-    "run_type": "manual",
-    "queued_at": "2026-11-28T10:00:00+00:00",
-    "start_date": None,
-    "end_date": None,
-    "duration": None,
-    "conf": {"generation": 2},
-}
+RUN = dag_run(
+    "d",
+    "deploy__generation_2",
+    state="success",
+    queued_at="2026-11-28T10:00:00+00:00",
+    start_date=None,
+    end_date=None,
+    duration=None,
+    conf={"generation": 2},
+)
 
 
 def client(handler: Handler) -> AirflowClient:
@@ -189,3 +189,121 @@ def test_the_last_error_of_a_structured_task_log_names_the_exception() -> None:
         "Killed by the OOM killer"
     )
     assert last_error([{"event": "all good", "level": "info"}]) is None
+
+
+def test_a_reparse_already_queued_is_success_and_other_refusals_are_not() -> None:
+    answers = {
+        "queued": (409, {"detail": "Unique constraint violation"}),
+        "gone": (404, {"detail": "file not found"}),
+        "new": (201, None),
+        "forbidden": (403, {"detail": "Forbidden"}),
+    }
+    seen: list[tuple[str, str]] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/auth/token":
+            return httpx.Response(201, json={"access_token": "t"})
+        seen.append((request.method, request.url.path))
+        status, body = answers[request.url.path.rsplit("/", 1)[-1]]
+        return httpx.Response(status, json=body)
+
+    api = client(handler)
+    for token in ("queued", "gone", "new"):
+        api.request_reparse(token)
+    with pytest.raises(AirflowApiError, match="HTTP 403: Forbidden") as error:
+        api.request_reparse("forbidden")
+
+    assert error.value.path == "/api/v2/parseDagFile/forbidden"
+    assert seen == [
+        ("PUT", f"/api/v2/parseDagFile/{token}") for token in ("queued", "gone", "new", "forbidden")
+    ]
+
+
+def test_a_duplicate_run_id_without_that_run_is_the_conflict_itself() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/auth/token":
+            return httpx.Response(201, json={"access_token": "t"})
+        if request.method == "POST":
+            return httpx.Response(409, json={"detail": "logical date clash"})
+        return httpx.Response(404, json={"detail": "not found"})
+
+    with pytest.raises(AirflowApiError, match="HTTP 409: logical date clash"):
+        client(handler).trigger_dag_run("d", "deploy__generation_2")
+
+
+def test_an_answer_unlike_the_schema_is_an_api_error_that_quotes_no_value() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/auth/token":
+            return httpx.Response(201, json={"access_token": "t"})
+        # no conn_type: the client's model refuses it
+        return httpx.Response(200, json={"connection_id": "c", "password": "s3cret-key"})
+
+    with pytest.raises(AirflowApiError) as error:
+        client(handler).get_connection("c")
+
+    assert error.value.status_code == 200
+    assert "conn_type" in str(error.value)
+    assert "s3cret-key" not in str(error.value)
+
+
+def test_any_path_goes_through_the_same_authentication_and_errors() -> None:
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/auth/token":
+            return httpx.Response(201, json={"access_token": "t"})
+        seen.append(request)
+        if request.url.path.endswith("/missing"):
+            return httpx.Response(404, json={"detail": "no such thing"})
+        return httpx.Response(200, json={"metadatabase": {"status": "healthy"}})
+
+    api = client(handler)
+    body = api.get("/api/v2/monitor/health", params={"limit": 100, "state": ["a", "b"]})
+    with pytest.raises(AirflowApiError, match="GET /api/v2/missing answered HTTP 404"):
+        api.get("/api/v2/missing")
+
+    assert body == {"metadatabase": {"status": "healthy"}}
+    assert seen[0].headers["Authorization"] == "Bearer t"
+    assert seen[0].url.params.multi_items() == [("limit", "100"), ("state", "a"), ("state", "b")]
+
+
+def test_a_failed_tries_log_and_a_dry_run_clear_are_read_as_airflow_sends_them() -> None:
+    """Two answers the generated models misread: log lines keep `level` and `error_detail`,
+    and a dry run's task instances (a oneOf both of whose schemas match) are still listed."""
+    log = {
+        "content": [
+            {"event": "::group::Log message source details", "sources": ["/logs/1.log"]},
+            {
+                "timestamp": "2026-12-01T21:39:37.845159Z",
+                "level": "error",
+                "event": "Task failed with exception",
+                "logger": "task",
+                "error_detail": [{"exc_type": "AcmeAuthError", "exc_value": "HTTP 401: bad key"}],
+            },
+        ],
+        "continuation_token": None,
+    }
+    cleared = {
+        "task_instances": [task_instance("d", "r", "fetch"), task_instance("d", "r", "upsert")],
+        "total_entries": 2,
+    }
+    bodies: list[dict] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/auth/token":
+            return httpx.Response(201, json={"access_token": "t"})
+        if request.url.path == "/api/v2/dags/d/dagRuns/r/taskInstances/fetch/logs/1":
+            assert request.url.params["full_content"] == "true"
+            return httpx.Response(200, json=log)
+        if request.url.path == "/api/v2/dags/d/dagRuns/r/clear":
+            bodies.append(json.loads(request.content))
+            return httpx.Response(200, json=cleared)
+        return httpx.Response(404, json={"detail": "not found"})
+
+    api = client(handler)
+
+    assert api.task_error("d", "r", "fetch", 1) == "AcmeAuthError: HTTP 401: bad key"
+    assert api.task_error("d", "r", "fetch", 2) is None  # no such try
+    assert api.clear_dag_run("d", "r", only_failed=True, dry_run=True) == ["fetch", "upsert"]
+    assert len(bodies) == 1
+    assert (bodies[0]["dry_run"], bodies[0]["only_failed"]) == (True, True)
