@@ -10,8 +10,8 @@ On one local stack (embedded PostgreSQL, Airflow standalone, relay, simulators; 
    the load source is not the limit; every change is still its own event and webhook); `seconds` = time from the first change until Progix holds the newest
    version of every record *and* every DAG run of the instance finished; `dag_runs` = runs
    created.
-3. naive: restart the relay with `RELAY_BATCH_MAX_EVENTS=1` (one run per event, how
-   per-event platforms work), deploy a second instance on a second account, apply a smaller
+3. naive: restart the relay with `RELAY_BATCH_MODE=fixed`, `RELAY_BATCH_MAX_EVENTS=1` (one
+   run per event, unpaced, how per-event platforms work), deploy a second instance on a second account, apply a smaller
    sample (`--naive-events`) and measure the same way.
 
 `speedup` = (events / seconds) / (naive_events / naive_seconds). The last line of output is
@@ -226,7 +226,8 @@ def main() -> None:
         "--batch-max-wait-ms",
         type=int,
         default=5000,
-        help="longest the relay holds a batch open (batched run): bigger batches, fewer runs",
+        help="fixed batching only (RELAY_BATCH_MODE=fixed): longest the relay holds a batch "
+        "open; the default adaptive batching follows Airflow's pace instead",
     )
     parser.add_argument(
         "--delivery-concurrency",
@@ -274,7 +275,14 @@ def main() -> None:
         )
         log(f"batched: {batched}")
 
-        stack.restart_relay({"RELAY_BATCH_MAX_EVENTS": "1", "RELAY_BATCH_MAX_WAIT_MS": "0"})
+        # One run per event, sent at once, unpaced: how per-event platforms work.
+        stack.restart_relay(
+            {
+                "RELAY_BATCH_MODE": "fixed",
+                "RELAY_BATCH_MAX_EVENTS": "1",
+                "RELAY_BATCH_MAX_WAIT_MS": "0",
+            }
+        )
         deploy(stack, NAIVE, NAIVE, NAIVE, state)
         naive = measure(
             stack,

@@ -147,7 +147,8 @@ class Dispatcher:
         if not routes:
             return []
         k = self.settings.max_waiting_runs
-        waiting = self.store.waiting_by_route(stuck_before=now - self.window.stuck_s)
+        stuck_s = self.window.base_delay + self.window.stuck_s
+        waiting = self.store.waiting_by_route(stuck_before=now - stuck_s)
         eligible = [route for route, _ in routes if waiting.get(route, (0, 0))[0] < k]
         budget = self.window.budget(sum(counted for _, counted in waiting.values()))
         self.window.limited = budget < min(free, len(eligible))

@@ -9,8 +9,10 @@ queued in Airflow) within two bounds, and lets events join the next batch meanwh
   instead of its runs;
 - over all routes, a window `W` adapted by additive increase / multiplicative decrease on
   what Airflow is seen to do: every run that starts adds 1/W (about +1 per window of
-  starts), and when the oldest queued run has waited longer than the target (Airflow is
-  saturated) the window halves, at most once per target period. Errors that signal
+  starts), and when the oldest queued run has waited longer than Airflow's own start
+  latency (the least queue time seen over the last ten minutes) plus the target, Airflow is
+  saturated and the window halves, at most once per target period. Measuring against the
+  base latency (as LEDBAT does) keeps a slow but idle Airflow from closing the window. Errors that signal
   overload (5xx, 429, timeouts) halve it too. The rate of new run requests thus follows the
   rate at which Airflow starts runs, whatever N instances share it.
 
@@ -20,6 +22,7 @@ queued in Airflow) within two bounds, and lets events join the next batch meanwh
 from __future__ import annotations
 
 import asyncio
+import collections
 import logging
 import math
 from dataclasses import dataclass, field
@@ -32,6 +35,7 @@ log = logging.getLogger(__name__)
 
 
 STUCK_TARGETS = 30
+BASE_WINDOW_S = 600.0  # how long a measured start latency counts towards the base (LEDBAT: 10 min)
 
 
 @dataclass
@@ -40,6 +44,7 @@ class Observation:
 
     started: int = 0
     queued_ages: list[float] = field(default_factory=list)  # seconds each has been queued
+    start_delays: list[float] = field(default_factory=list)  # queue time of runs that left
     tracked: int = 0
 
     @property
@@ -58,6 +63,7 @@ class FlowWindow:
         # DAG at max_active_runs): it keeps its route's K but leaves the window and the
         # congestion signal, so one stuck DAG cannot stall every route.
         self.stuck_s = STUCK_TARGETS * queue_target_s
+        self._delays: collections.deque[tuple[float, float]] = collections.deque()
         self._last_decrease = -math.inf
         self.limited = False  # the window, not the demand, bounded the last cycle
 
@@ -65,10 +71,21 @@ class FlowWindow:
         """New runs that may be requested now, given `waiting` runs not yet started."""
         return max(0, math.floor(self.size) - waiting)
 
+    @property
+    def base_delay(self) -> float:
+        """Airflow's start latency without contention: the least recent queue time."""
+        return min((d for _, d in self._delays), default=0.0)
+
     def observe(self, seen: Observation, now: float) -> None:
-        oldest = max((a for a in seen.queued_ages if a <= self.stuck_s), default=None)
-        if oldest is not None and oldest > self.target:
-            self.decrease(now, f"a run queued {oldest:.1f}s")
+        for delay in seen.start_delays:
+            self._delays.append((now, delay))
+        while self._delays and self._delays[0][0] < now - BASE_WINDOW_S:
+            self._delays.popleft()
+        base = self.base_delay
+        ages = (a for a in seen.queued_ages if a <= base + self.stuck_s)
+        oldest = max(ages, default=None)
+        if oldest is not None and oldest > base + self.target:
+            self.decrease(now, f"a run queued {oldest:.1f}s, base {base:.1f}s")
         elif seen.started and self.limited:
             self.size = min(self.maximum, self.size + seen.started / self.size)
 
@@ -141,4 +158,5 @@ def diff_states(
             changes[run.batch_id] = (run.state, new)
             if run.state == QUEUED:
                 seen.started += 1
+                seen.start_delays.append(now - run.since)
     return changes, seen

@@ -51,6 +51,7 @@ def test_runs_missing_from_the_unfinished_list_have_finished() -> None:
     assert changes == {"q2": ("queued", "running"), "r1": ("running", None)}
     assert seen.started == 1
     assert seen.queued_ages == [5]
+    assert seen.start_delays == [10]  # q2 left the queue, queued since 90
 
 
 def test_a_run_stuck_in_the_queue_is_not_congestion() -> None:
@@ -60,3 +61,16 @@ def test_a_run_stuck_in_the_queue_is_not_congestion() -> None:
     assert window.size == 8
     window.observe(Observation(queued_ages=[600, 3]), now=20)
     assert window.size == 4
+
+
+def test_a_slow_but_idle_airflow_does_not_close_the_window() -> None:
+    """Runs that take 5 s to start even one at a time set the base latency: only queueing
+    beyond it, by more than the target, is congestion."""
+    window = FlowWindow(8, 64, queue_target_s=2)
+    window.observe(Observation(started=1, start_delays=[5.0]), now=0)
+    window.observe(Observation(queued_ages=[6.5]), now=5)
+    assert window.size == 8
+    window.observe(Observation(queued_ages=[7.5]), now=10)
+    assert window.size == 4
+    window.observe(Observation(queued_ages=[0.1]), now=700)  # the measurement aged out
+    assert window.base_delay == 0.0
