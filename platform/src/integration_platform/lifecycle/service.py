@@ -54,6 +54,7 @@ from integration_platform.integrations.instances import (
     InstanceStore,
 )
 from integration_platform.integrations.model import Flow, Integration, TriggerKind
+from integration_platform.integrations.webhooks import webhook_urls_of
 from integration_platform.lifecycle.airflow_api import AirflowClient, Dag, DagRun, TaskInstance
 from integration_platform.lifecycle.errors import (
     AirflowUnreachable,
@@ -620,9 +621,9 @@ class InstanceService:
         for ti in self.airflow.task_instances(dag_id, run_id):
             if ti.state != "success":
                 continue
-            value = self.airflow.xcom_return_value(dag_id, run_id, ti.task_id)
-            if isinstance(value, Mapping) and isinstance(value.get("webhookUrls"), Mapping):
-                return {str(k): str(v) for k, v in value["webhookUrls"].items()}
+            urls = webhook_urls_of(self.airflow.xcom_return_value(dag_id, run_id, ti.task_id))
+            if urls is not None:
+                return urls
         return {}
 
     def webhook_urls(self, instance_id: str) -> dict[str, str]:
