@@ -28,7 +28,6 @@ from airflow_client.client.models import (
     DAGPatchBody,
     DAGRunClearBody,
     DAGRunsBatchBody,
-    TaskInstanceCollectionResponse,
     TaskInstancesBatchBody,
     TriggerDAGRunPostBody,
 )
@@ -270,13 +269,17 @@ class AirflowClient:
     def clear_dag_run(
         self, dag_id: str, run_id: str, *, only_failed: bool, dry_run: bool
     ) -> list[str]:
-        """Clear (re-run) a run's task instances; returns the task ids cleared (or that would be)."""
+        """Clear (re-run) a run's task instances; returns the task ids cleared (or that would be).
+
+        Decoded here: the generated model of a dry run's answer (a oneOf of two task instance
+        schemas) matches both and refuses it."""
         body = DAGRunClearBody(dry_run=dry_run, only_failed=only_failed)
-        answer = self._call(lambda: self._runs.clear_dag_run(dag_id, run_id, body))
-        cleared = answer.actual_instance
-        if isinstance(cleared, TaskInstanceCollectionResponse):
-            return [ti.task_id for ti in cleared.task_instances]
-        return []  # a real clear answers with the run, not its task instances
+        answer = self._session.call_json(
+            lambda: self._runs.clear_dag_run_without_preload_content(dag_id, run_id, body)
+        )
+        # a real clear answers with the run, not its task instances
+        tasks = answer.get("task_instances") if isinstance(answer, Mapping) else None
+        return [ti["task_id"] for ti in tasks or [] if isinstance(ti, Mapping) and "task_id" in ti]
 
     # -- task instances ------------------------------------------------------------------------
 
@@ -311,14 +314,22 @@ class AirflowClient:
         return getattr(entry.actual_instance, "value", None) if entry is not None else None
 
     def task_error(self, dag_id: str, run_id: str, task_id: str, try_number: int) -> str | None:
-        """The exception a failed try ended with (`Type: message`), from its structured log."""
-        log = self._optional(
-            lambda: self._tasks.get_log(dag_id, run_id, task_id, try_number, full_content=True)
-        )
-        lines = log.content.actual_instance if log is not None else None
-        if not isinstance(lines, list):
-            return None
-        return last_error([line if isinstance(line, str) else line.to_dict() for line in lines])
+        """The exception a failed try ended with (`Type: message`), from its structured log.
+
+        Decoded here: the generated log model keeps only `event` and `timestamp` of a line,
+        not its `level` and `error_detail`."""
+        try:
+            log = self._session.call_json(
+                lambda: self._tasks.get_log_without_preload_content(
+                    dag_id, run_id, task_id, try_number, full_content=True
+                )
+            )
+        except AirflowApiError as error:
+            if error.status_code == 404:
+                return None
+            raise
+        content = log.get("content") if isinstance(log, Mapping) else None
+        return last_error(content) if isinstance(content, list) else None
 
     def task_log_url(self, dag_id: str, run_id: str, task_id: str) -> str:
         """The Airflow UI page of one task instance (its log is one click away)."""
