@@ -20,6 +20,7 @@ import typer
 from pydantic import BaseModel
 from rich.console import Console
 from rich.table import Column, Table
+from rich.text import Text
 
 from integration_platform.integrations.model import Integration
 from integration_platform.lifecycle.errors import ExitCode, InvalidRequest, LifecycleError
@@ -45,7 +46,8 @@ from integration_platform.lifecycle.settings import (
 EXIT_CODES_HELP = (
     "Exit codes: 0 success (or nothing to do); 1 the operation ran and failed "
     "(initialization, teardown, a test run, a timeout); 2 bad input, nothing changed "
-    "(invalid config, unknown instance or flow); 3 Airflow unreachable or credentials rejected."
+    "(invalid config, unknown instance or flow); 3 Airflow unreachable or credentials rejected; "
+    "4 another deploy or remove of the same instance is running, nothing changed."
 )
 
 INTEGRATION_ENV = "INTEGRATION_SLUG"
@@ -59,8 +61,15 @@ app = typer.Typer(
     rich_markup_mode="markdown",
 )
 
-out = Console()
-err = Console(stderr=True)
+# Markup off: user input and messages (`[/x]`, `^[a-z]...$`) print as given; styles are
+# applied with `Text` objects only.
+out = Console(markup=False)
+err = Console(stderr=True, markup=False)
+
+
+def styled(label: str, style: str, rest: str = "") -> Text:
+    """`label` in `style`, then `rest` as plain text (never read as markup)."""
+    return Text.assemble((label, style), rest)
 
 
 @dataclasses.dataclass
@@ -78,7 +87,7 @@ class _Context:
             try:
                 self._service = InstanceService(self.settings, integration=self.integration)
             except KeyError as error:
-                err.print(f"[red]error:[/red] {error.args[0]}", highlight=False)
+                err.print(styled("error:", "red", f" {error.args[0]}"), highlight=False)
                 raise typer.Exit(ExitCode.BAD_INPUT) from None
         return self._service
 
@@ -121,12 +130,26 @@ class _Context:
                 payload["fields"] = [{"field": e.field, "reason": e.reason} for e in error.errors]
             _print_json(payload)
         elif isinstance(error, InvalidRequest) and len(error.errors) > 1:
-            err.print(f"[red]error:[/red] {error.source}:", highlight=False)
+            err.print(styled("error:", "red", f" {error.source}:"), highlight=False)
             for item in error.errors:
                 err.print(f"  - {item.field}: {item.reason}", highlight=False, soft_wrap=True)
         else:
-            err.print(f"[red]error:[/red] {error}", highlight=False, soft_wrap=True)
+            err.print(styled("error:", "red", f" {error}"), highlight=False, soft_wrap=True)
         return typer.Exit(int(error.exit_code))
+
+
+def _airflow_password(path: Path | None, ask: bool) -> str | None:
+    """The password from a file (its first line) or a hidden prompt; None: the env var's."""
+    if path is not None:
+        try:
+            lines = path.read_text(encoding="utf-8").splitlines()
+        except OSError as error:
+            err.print(styled("error:", "red", f" --airflow-password-file {path}: {error.strerror}"))
+            raise typer.Exit(int(ExitCode.BAD_INPUT)) from None
+        return lines[0].strip() if lines else ""
+    if ask:
+        return typer.prompt("Airflow password", hide_input=True)
+    return None
 
 
 @app.callback()
@@ -139,13 +162,17 @@ def _main(
         str | None,
         typer.Option(help=f"Airflow user (role op or admin) [env {AIRFLOW_USERNAME_ENV}]"),
     ] = None,
-    airflow_password: Annotated[
-        str | None,
+    airflow_password_file: Annotated[
+        Path | None,
         typer.Option(
-            help=f"Airflow password; prefer the env var [env {AIRFLOW_PASSWORD_ENV}]",
+            help=f"File holding the Airflow password (else env {AIRFLOW_PASSWORD_ENV}); "
+            "never given as an argument, which any local user could read in `ps`",
             show_default=False,
         ),
     ] = None,
+    ask_airflow_password: Annotated[
+        bool, typer.Option(help="Prompt for the Airflow password (hidden input)")
+    ] = False,
     instances_dir: Annotated[
         Path | None,
         typer.Option(
@@ -167,7 +194,7 @@ def _main(
     settings = LifecycleSettings.from_env(
         airflow_url=airflow_url,
         airflow_username=airflow_username,
-        airflow_password=airflow_password,
+        airflow_password=_airflow_password(airflow_password_file, ask_airflow_password),
         instances_dir=instances_dir,
     )
     ctx.obj = _Context(settings=settings, as_json=as_json, integration=integration)
@@ -209,13 +236,15 @@ def _duration(seconds: float | None) -> str:
 
 def _print_tasks(run: RunOutcome) -> None:
     colour = "green" if run.succeeded else "red"
-    out.print(f"{run.dag_id}: run {run.run_id} [{colour}]{run.state}[/{colour}]", highlight=False)
+    out.print(
+        Text.assemble(f"{run.dag_id}: run {run.run_id} ", (run.state, colour)), highlight=False
+    )
     table = Table("task", "state", "duration")
     for task in run.tasks:
         style = {"success": "green", "failed": "red", "upstream_failed": "red"}.get(
             task.state or "", "yellow"
         )
-        table.add_row(task.task_id, f"[{style}]{task.state}[/{style}]", _duration(task.duration))
+        table.add_row(task.task_id, Text(str(task.state), style=style), _duration(task.duration))
     out.print(table)
     out.print(f"run: {run.url}", highlight=False, soft_wrap=True)
     for task in run.tasks:
@@ -239,7 +268,7 @@ class _TerminalPrompter:
 
     def text(self, label: str, *, default: str | None, secret: bool, help: str) -> str:
         if help:
-            err.print(f"[dim]{help}[/dim]", highlight=False)
+            err.print(Text(help, style="dim"), highlight=False)
         value = typer.prompt(
             label,
             default=default if default is not None else ("" if secret else None),
@@ -250,7 +279,7 @@ class _TerminalPrompter:
 
     def confirm(self, label: str, *, default: bool, help: str) -> bool:
         if help:
-            err.print(f"[dim]{help}[/dim]", highlight=False)
+            err.print(Text(help, style="dim"), highlight=False)
         return typer.confirm(label, default=default)
 
 
@@ -289,7 +318,7 @@ def deploy(
     state: _Context = ctx.obj
     state.with_run_timeout(timeout)
     if (config is None) == (not interactive):
-        err.print("[red]error:[/red] give exactly one of --config FILE or --interactive")
+        err.print(styled("error:", "red", " give exactly one of --config FILE or --interactive"))
         raise typer.Exit(ExitCode.BAD_INPUT)
 
     def action(service: InstanceService) -> DeployResult:
@@ -302,7 +331,10 @@ def deploy(
     if state.as_json:
         _print_json(result)
     elif result.outcome == "failed":
-        err.print(f"[red]{instance} failed:[/red] {result.instance.status.reason}", highlight=False)
+        err.print(
+            styled(f"{instance} failed:", "red", f" {result.instance.status.reason}"),
+            highlight=False,
+        )
         if result.instance.status.log_url:
             err.print(
                 f"  task log: {result.instance.status.log_url}", highlight=False, soft_wrap=True
@@ -310,7 +342,7 @@ def deploy(
         err.print(f"  fix the cause and run `{_prog(ctx)} deploy {instance}` again to retry")
     else:
         colour = "green" if result.outcome == "deployed" else "cyan"
-        out.print(f"[{colour}]{result.message}[/{colour}]", highlight=False)
+        out.print(Text(result.message, style=colour), highlight=False)
         out.print("Webhook URLs:")
         _print_webhooks(result.webhook_urls)
     raise typer.Exit(ExitCode.OK if result.ok else ExitCode.FAILED)
@@ -336,11 +368,10 @@ def remove(
     if state.as_json:
         _print_json(result)
     elif result.removed:
-        out.print(
-            f"[green]{instance} removed[/green]; deleted connections: {', '.join(result.deleted_connections) or 'none'}"
-        )
+        deleted = ", ".join(result.deleted_connections) or "none"
+        out.print(styled(f"{instance} removed", "green", f"; deleted connections: {deleted}"))
     else:
-        err.print(f"[red]{instance} not removed:[/red] {result.reason}", highlight=False)
+        err.print(styled(f"{instance} not removed:", "red", f" {result.reason}"), highlight=False)
         if result.log_url:
             err.print(f"  task log: {result.log_url}", highlight=False, soft_wrap=True)
     raise typer.Exit(ExitCode.OK if result.removed else ExitCode.FAILED)
@@ -365,7 +396,7 @@ def list_instances(ctx: typer.Context) -> None:
         )
     out.print(table if instances else "No instances deployed.")
     for error in broken:
-        err.print(f"[red]broken instance file:[/red] {error}", highlight=False)
+        err.print(styled("broken instance file:", "red", f" {error}"), highlight=False)
 
 
 @app.command()
@@ -386,8 +417,12 @@ def status(
 def _print_report(report: InstanceReport) -> None:
     item = report.instance
     out.print(
-        f"[bold]{item.id}[/bold] ({item.customer}) state [bold]{item.state}[/bold], "
-        f"generation {item.generation}" + (" — paused" if report.paused else ""),
+        Text.assemble(
+            (item.id, "bold"),
+            f" ({item.customer}) state ",
+            (str(item.state), "bold"),
+            f", generation {item.generation}" + (" — paused" if report.paused else ""),
+        ),
         highlight=False,
     )
     if item.status.reason:
@@ -397,7 +432,8 @@ def _print_report(report: InstanceReport) -> None:
     for flow in report.flows:
         paused = "not in Airflow" if not flow.exists else ("paused" if flow.paused else "active")
         out.print(
-            f"\n[bold]{flow.name}[/bold] ({flow.trigger}) {flow.dag_id} — {paused}", highlight=False
+            Text.assemble("\n", (flow.name, "bold"), f" ({flow.trigger}) {flow.dag_id} — {paused}"),
+            highlight=False,
         )
         if flow.webhook_url:
             out.print(f"  webhook: {flow.webhook_url}", highlight=False, soft_wrap=True)
