@@ -27,14 +27,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
-
-import yaml
 
 from integration_contracts.ids import InvalidId, check_segment
 from integration_platform.integrations.config import ConfigError, FieldError, validate_config
 from integration_platform.integrations.model import ConnectionSpec, Integration
+from integration_platform.lifecycle.documents import read_document
 from integration_platform.lifecycle.errors import InvalidRequest
+from integration_platform.urls import parse_http_url
 
 ENV_SUFFIX = "_env"
 URL_FIELDS = frozenset({"host"})
@@ -89,16 +88,8 @@ class DeployRequest:
 
 def load_request_file(path: Path) -> DeployRequest:
     """Read a YAML (or JSON) deploy request file."""
-    source = str(path)
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError as error:
-        raise InvalidRequest(source, [FieldError("(file)", error.strerror or str(error))]) from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as error:
-        raise InvalidRequest(source, [FieldError("(file)", f"not valid YAML: {error}")]) from None
-    return DeployRequest.from_mapping(data, source=source)
+    data = read_document(path, formats="YAML")
+    return DeployRequest.from_mapping(data, source=str(path))
 
 
 @dataclass(frozen=True)
@@ -134,14 +125,10 @@ class DeployPlan:
 
 
 def _url_problem(value: str) -> str | None:
-    try:
-        parts = urlsplit(value)
-        parts.port  # noqa: B018 - raises ValueError on a bad port
-    except ValueError as error:
-        return f"not a valid URL ({error})"
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    url = parse_http_url(value)
+    if url is None:
         return "must be an http:// or https:// URL with a host, e.g. https://api.example.com"
-    if parts.query or parts.fragment:
+    if url.query or url.fragment:
         return "must not contain a query string or fragment"
     return None
 
