@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -63,3 +64,14 @@ def test_no_console_entry_point_takes_a_password_argument():
     out = subprocess.run([str(script), "--help"], capture_output=True, text=True, env=env)
     assert "--airflow-password " not in out.stdout
     assert "--airflow-password-file" in out.stdout
+
+
+def test_validation_lists_shape_and_value_problems_at_once(cli, tmp_path, instances_dir):
+    path = write_request(
+        tmp_path, customer="", extra=1, config={"progix_tenant": "", "warehouses": "main"}
+    )
+    result = cli("--json", "deploy", "Bad_Id", "--config", str(path))
+    assert result.exit_code == 2
+    fields = {item["field"] for item in json.loads(result.stdout)["fields"]}
+    assert {"extra", "customer", "instance", "config.progix_tenant", "config.warehouses"} <= fields
+    assert not instances_dir.exists()
