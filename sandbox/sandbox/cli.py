@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from sandbox.acme.schemas import MAX_BATCH_CHANGES
-from sandbox.common.auth import Credential, KeyRegistry
+from sandbox.common.auth import ACME_ACCOUNTS_ENV, PROGIX_TENANTS_ENV, Credential, KeyRegistry
 from sandbox.common.body_limit import DEFAULT_MAX_BODY_BYTES
 from sandbox.stack.demo_command import demo
 
@@ -37,9 +38,20 @@ MaxBody = Annotated[int, typer.Option(min=1024, help="Largest request body accep
 AccessLog = Annotated[bool, typer.Option(help="Log every request.")]
 
 
-def _registry(values: list[str], option: str) -> KeyRegistry:
+def _registry(env_name: str, path: Path | None, option: str) -> KeyRegistry:
+    """Credentials from a file (one ID:API_KEY a line) or the environment (comma-separated),
+    never from arguments: any local user can read a process's arguments in `ps`."""
+    if path is not None:
+        try:
+            values = path.read_text(encoding="utf-8").split()
+        except OSError as exc:
+            raise typer.BadParameter(f"{path}: {exc.strerror}", param_hint=option) from exc
+    else:
+        values = [v for v in os.environ.get(env_name, "").replace(",", " ").split() if v]
     if not values:
-        raise typer.BadParameter(f"give at least one {option} ID:API_KEY", param_hint=option)
+        raise typer.BadParameter(
+            f"give ID:API_KEY pairs in {option} FILE or ${env_name}", param_hint=option
+        )
     try:
         return KeyRegistry(Credential.parse(v) for v in values)
     except ValueError as exc:
@@ -49,10 +61,13 @@ def _registry(values: list[str], option: str) -> KeyRegistry:
 @app.command()
 def acme(
     port: Annotated[int, typer.Option(help="TCP port.")],
-    account: Annotated[
-        list[str],
-        typer.Option(help="ACCOUNT_ID:API_KEY, repeatable.", show_default=False),
-    ] = [],  # noqa: B006 (typer reads the default)
+    accounts_file: Annotated[
+        Path | None,
+        typer.Option(
+            help=f"File of ACCOUNT_ID:API_KEY lines (default: ${ACME_ACCOUNTS_ENV}, comma-separated).",
+            show_default=False,
+        ),
+    ] = None,
     host: Host = "127.0.0.1",
     db: Db = None,
     latency_ms: LatencyMs = 0,
@@ -85,7 +100,7 @@ def acme(
     access_log: AccessLog = False,
 ) -> None:
     """Run the Acme ERP simulator (API docs at /docs)."""
-    keys = _registry(account, "--account")
+    keys = _registry(ACME_ACCOUNTS_ENV, accounts_file, "--accounts-file")
 
     from sandbox.acme.app import create_app
     from sandbox.acme.delivery import RetryPolicy
@@ -118,10 +133,13 @@ def acme(
 @app.command()
 def progix(
     port: Annotated[int, typer.Option(help="TCP port.")],
-    tenant: Annotated[
-        list[str],
-        typer.Option(help="TENANT_ID:API_KEY, repeatable.", show_default=False),
-    ] = [],  # noqa: B006 (typer reads the default)
+    tenants_file: Annotated[
+        Path | None,
+        typer.Option(
+            help=f"File of TENANT_ID:API_KEY lines (default: ${PROGIX_TENANTS_ENV}, comma-separated).",
+            show_default=False,
+        ),
+    ] = None,
     host: Host = "127.0.0.1",
     db: Db = None,
     latency_ms: LatencyMs = 0,
@@ -132,7 +150,7 @@ def progix(
     access_log: AccessLog = False,
 ) -> None:
     """Run the Progix API simulator (API docs at /docs)."""
-    keys = _registry(tenant, "--tenant")
+    keys = _registry(PROGIX_TENANTS_ENV, tenants_file, "--tenants-file")
 
     from sandbox.common.faults import ApiFaults
     from sandbox.progix.app import create_app

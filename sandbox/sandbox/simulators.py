@@ -9,12 +9,13 @@ from __future__ import annotations
 import secrets
 import socket
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 
+from sandbox.common.auth import ACME_ACCOUNTS_ENV, PROGIX_TENANTS_ENV
 from sandbox.processes import ManagedProcess
 
 
@@ -22,22 +23,30 @@ def new_api_key(prefix: str) -> str:
     return f"{prefix}_{secrets.token_urlsafe(18)}"
 
 
+class SimulatorCommand(list[str]):
+    """A simulator's argv, plus the environment that carries its API keys: keys are never
+    arguments, which any local user can read in `ps`. `simulator_process` passes both."""
+
+    def __init__(self, argv: Sequence[str], env: Mapping[str, str]) -> None:
+        super().__init__(argv)
+        self.env = dict(env)
+
+
 def _simulator_command(
     simulator: str,
-    principal_flag: str,
+    keys_env: str,
     *,
     port: int,
     principals: Iterable[tuple[str, str]],
     host: str,
     db: Path | None,
     extra_args: Sequence[str],
-) -> list[str]:
+) -> SimulatorCommand:
     argv = [sys.executable, "-m", "sandbox", simulator, "--host", host, "--port", str(port)]
-    for principal_id, api_key in principals:
-        argv += [principal_flag, f"{principal_id}:{api_key}"]
     if db is not None:
         argv += ["--db", str(db)]
-    return argv + list(extra_args)
+    keys = ",".join(f"{principal_id}:{api_key}" for principal_id, api_key in principals)
+    return SimulatorCommand(argv + list(extra_args), {keys_env: keys})
 
 
 def acme_command(
@@ -47,10 +56,16 @@ def acme_command(
     host: str = "127.0.0.1",
     db: Path | None = None,
     extra_args: Sequence[str] = (),
-) -> list[str]:
+) -> SimulatorCommand:
     """argv that runs the Acme ERP simulator with these accounts (id, key)."""
     return _simulator_command(
-        "acme", "--account", port=port, principals=accounts, host=host, db=db, extra_args=extra_args
+        "acme",
+        ACME_ACCOUNTS_ENV,
+        port=port,
+        principals=accounts,
+        host=host,
+        db=db,
+        extra_args=extra_args,
     )
 
 
@@ -61,16 +76,23 @@ def progix_command(
     host: str = "127.0.0.1",
     db: Path | None = None,
     extra_args: Sequence[str] = (),
-) -> list[str]:
+) -> SimulatorCommand:
     """argv that runs the Progix simulator with these tenants (id, key)."""
     return _simulator_command(
-        "progix", "--tenant", port=port, principals=tenants, host=host, db=db, extra_args=extra_args
+        "progix",
+        PROGIX_TENANTS_ENV,
+        port=port,
+        principals=tenants,
+        host=host,
+        db=db,
+        extra_args=extra_args,
     )
 
 
 def simulator_process(name: str, argv: list[str], *, url: str, log_path: Path) -> ManagedProcess:
     """A ManagedProcess that counts as ready once the simulator's `/healthz` answers."""
-    return ManagedProcess(name, argv, log_path=log_path, ready_url=f"{url}/healthz")
+    env = argv.env if isinstance(argv, SimulatorCommand) else None
+    return ManagedProcess(name, argv, log_path=log_path, ready_url=f"{url}/healthz", env=env)
 
 
 @dataclass(frozen=True)

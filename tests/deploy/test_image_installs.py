@@ -76,11 +76,9 @@ def test_the_sandbox_image_install_serves(tmp_path: Path) -> None:
             "127.0.0.1",
             "--port",
             str(port),
-            "--account",
-            "demo:image-check-key",
         ],
         port,
-        {"PATH": f"{bin_dir}:/usr/bin:/bin"},
+        {"PATH": f"{bin_dir}:/usr/bin:/bin", "SANDBOX_ACME_ACCOUNTS": "demo:image-check-key"},
         tmp_path,
     )
 

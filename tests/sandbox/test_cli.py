@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 from sandbox.cli import app
 from sandbox.load import LoadGenerator, LoadPlan
 from sandbox.processes import ManagedProcess, free_port
+from sandbox.simulators import acme_command, progix_command
 from tests.support.polling import wait_until
 from tests.support.simulators import AcmeSimulator
 
@@ -68,14 +69,30 @@ def test_load_generator_rides_out_rate_limits(acme_simulator: AcmeSimulator) -> 
     assert len(acme_simulator.list_all("/v1/customers")) == 8
 
 
-def test_bad_account_option_names_the_option_not_the_key() -> None:
-    result = CliRunner().invoke(
-        app, ["acme", "--port", "1", "--account", "demo:tiny"], env={"COLUMNS": "200"}
-    )
+def test_a_bad_key_names_where_it_came_from_not_the_key(tmp_path: Path) -> None:
+    env = {"COLUMNS": "200", "SANDBOX_ACME_ACCOUNTS": "demo:tiny"}
+    result = CliRunner().invoke(app, ["acme", "--port", "1"], env=env)
     assert result.exit_code == 2
-    assert "--account" in result.output
+    assert "--accounts-file" in result.output
     assert "at least 8 characters" in result.output
     assert "tiny" not in result.output
+    keys = tmp_path / "keys"
+    keys.write_text("demo:tiny\n")
+    result = CliRunner().invoke(app, ["acme", "--port", "1", "--accounts-file", str(keys)], env=env)
+    assert result.exit_code == 2
+    assert "tiny" not in result.output
+
+
+def test_api_keys_are_never_command_line_arguments() -> None:
+    """`ps` shows every process's arguments to every local user."""
+    result = CliRunner().invoke(app, ["acme", "--port", "1", "--account", "demo:sk_long_enough"])
+    assert result.exit_code == 2  # no such option
+    command = acme_command(port=1, accounts=[("demo", "sk_acme_secret_123")])
+    assert not any("sk_acme_secret_123" in arg for arg in command)
+    assert command.env == {"SANDBOX_ACME_ACCOUNTS": "demo:sk_acme_secret_123"}
+    tenants = progix_command(port=1, tenants=[("t1", "sk_p_1234567"), ("t2", "sk_p_7654321")])
+    assert not any("sk_p_" in arg for arg in tenants)
+    assert tenants.env == {"SANDBOX_PROGIX_TENANTS": "t1:sk_p_1234567,t2:sk_p_7654321"}
 
 
 def wait_for_line(path: Path, pattern: str, process: ManagedProcess, timeout: float) -> str:

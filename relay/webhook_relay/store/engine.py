@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
 READ_ONLY = "relay_read_only"
+
+
+def create_private_file(path: Path) -> None:
+    """Create the database owner-only (0600) before SQLite opens it: it holds payloads and
+    route secrets, and SQLite gives its WAL and shared-memory files the same mode."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+    path.chmod(0o600)  # a file from an older version, made private too
 
 
 def create_store_engine(
@@ -39,7 +48,7 @@ def create_store_engine(
         )
 
     if parsed.database and parsed.database != ":memory:":
-        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        create_private_file(Path(parsed.database))
     engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
 
     @event.listens_for(engine, "connect")

@@ -13,6 +13,11 @@ PRINCIPAL_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 MIN_KEY_LENGTH = 8
 
 
+ACME_ACCOUNTS_ENV = "SANDBOX_ACME_ACCOUNTS"
+PROGIX_TENANTS_ENV = "SANDBOX_PROGIX_TENANTS"
+"""Where the simulators read their `ID:API_KEY` pairs (comma-separated), never from argv."""
+
+
 @dataclass(frozen=True)
 class Credential:
     """One `ID:KEY` pair given on the command line."""

@@ -8,6 +8,7 @@ change sequence numbers are handed out in commit order, and no request ever sees
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -44,6 +45,10 @@ class Database:
 
     def __init__(self, path: Path, metadata_owner: type[DeclarativeBase]) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
+        # Owner-only (0600) before SQLite opens it: it holds API keys and webhook secrets, and
+        # SQLite gives its WAL and shared-memory files the database's mode.
+        os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+        path.chmod(0o600)
         self.path = path
         self.engine: Engine = create_engine(
             f"sqlite:///{path}",

@@ -8,6 +8,7 @@ Acme and shows, live, how many records Progix holds. Ctrl-C (or SIGTERM) stops e
 
 from __future__ import annotations
 
+import shlex
 import signal
 import socket
 import threading
@@ -21,6 +22,7 @@ from rich.console import Console, Group
 from rich.live import Live
 from rich.panel import Panel
 from rich.table import Table
+from rich.text import Text
 
 from sandbox.load import LoadGenerator, LoadPlan
 from sandbox.simulators import seed_demo_data
@@ -88,7 +90,9 @@ def deploy_demo_instance(stack: Stack, console: Console) -> dict[str, str]:
     service = InstanceService(settings, integration="acme-erp")
     try:
         result = service.deploy(
-            DEMO_INSTANCE, request, progress=lambda line: console.print(f"  [dim]{line}[/]")
+            DEMO_INSTANCE,
+            request,
+            progress=lambda line: console.print(Text(f"  {line}", style="dim")),
         )
     finally:
         service.close()
@@ -115,18 +119,23 @@ def where_to_look(stack: Stack, webhook_urls: dict[str, str]) -> Panel:
         f"{stack.progix_url}/docs   tenant {DEMO_TENANT}   key {stack.progix_keys[DEMO_TENANT]}",
     )
     table.add_row("Logs", str(stack.log_dir))
-    env = stack.client_environment()
-    exports = " ".join(
-        f"{name}={env[name]}"
-        for name in (
-            "INTEGRATION_AIRFLOW_URL",
-            "INTEGRATION_AIRFLOW_PASSWORD",
-            "INTEGRATION_INSTANCES_DIR",
-        )
-    )
-    table.add_row("CLI (another shell)", f"export {exports}")
+    table.add_row("CLI (another shell)", "paste the export line below, then:")
     table.add_row("", f"acme-erp status {DEMO_INSTANCE}")
     return Panel(table, title=f"Acme ERP -> Progix demo: instance {DEMO_INSTANCE}", expand=False)
+
+
+def export_line(stack: Stack) -> str:
+    """The CLI's environment as one shell line (values quoted), to paste into another shell."""
+    env = stack.client_environment()
+    names = ("INTEGRATION_AIRFLOW_URL", "INTEGRATION_AIRFLOW_PASSWORD", "INTEGRATION_INSTANCES_DIR")
+    return "export " + " ".join(f"{name}={shlex.quote(env[name])}" for name in names)
+
+
+def print_plain_line(console: Console, line: str) -> None:
+    """One line exactly as given, outside any box: never wrapped, cut or read as markup,
+    whatever the terminal's width (or none, when piped), so it can be copied and pasted."""
+    console.file.write(line + "\n")
+    console.file.flush()
 
 
 class ChangeStream(threading.Thread):
@@ -188,8 +197,9 @@ class Counts:
         states = {state: total(state=state) for state in ("success", "running", "queued", "failed")}
         return {"total": total(), **states}
 
-    def table(self, changes: int) -> Table:
-        table = Table(title="live (refreshes every 2 s; Ctrl-C stops everything)", expand=False)
+    def table(self, changes: int, every: float) -> Table:
+        title = f"live (refreshes every {every:g} s; Ctrl-C stops everything)"
+        table = Table(title=title, expand=False)
         table.add_column("what")
         table.add_column("count", justify="right")
         try:
@@ -197,9 +207,11 @@ class Counts:
             runs = self.dag_runs()
             rows = [
                 ("changes made in Acme (creates + updates)", changes),
+                ("change events recorded in Acme (every type)", acme["events"]),
                 (
-                    "webhook events Acme emitted / delivered",
-                    f"{acme['events']} / {acme['delivered']}",
+                    "webhook deliveries to the relay: delivered / pending / failed "
+                    "(one per event and subscription, resends included)",
+                    f"{acme['delivered']} / {acme['pending_deliveries']} / {acme['failed']}",
                 ),
                 (
                     "Airflow DAG runs (all / success / running+queued / failed)",
@@ -215,17 +227,25 @@ class Counts:
         return table
 
 
-def _stop_on_sigterm() -> None:
+def stop_on_signals() -> None:
+    """SIGINT and SIGTERM stop the demo however it was started: a shell starting a job in the
+    background (`make demo &`) sets SIGINT to be ignored, and Python keeps it ignored."""
+
     def handler(*_: object) -> None:
         raise KeyboardInterrupt
 
+    signal.signal(signal.SIGINT, handler)
     signal.signal(signal.SIGTERM, handler)
+
+
+LIVE_EVERY = 2.0  # seconds between live-table refreshes on a terminal
+PIPED_EVERY = 15.0  # seconds between printed tables when the output is piped
 
 
 def run_demo(options: DemoOptions, console: Console | None = None) -> None:
     console = console or Console()
     check_ports_free(options.ports)
-    _stop_on_sigterm()
+    stop_on_signals()
     reset_state_dir(options.state_dir)
     stack = Stack(
         StackOptions(
@@ -245,6 +265,7 @@ def run_demo(options: DemoOptions, console: Console | None = None) -> None:
         console.print(f"Deploying instance {DEMO_INSTANCE} (acme-erp deploy)...")
         webhook_urls = deploy_demo_instance(stack, console)
         console.print(where_to_look(stack, webhook_urls))
+        print_plain_line(console, export_line(stack))
         _drive_changes(stack, options, console)
     except KeyboardInterrupt:
         pass
@@ -269,13 +290,13 @@ def _show_counts(stack: Stack, stream: ChangeStream, console: Console) -> None:
         # Rich's Live only draws on a terminal; piped (`make demo | tee`), print every 15 s.
         while True:
             _check_alive(stack)
-            console.print(counts.table(stream.changes))
-            time.sleep(15.0)
+            console.print(counts.table(stream.changes, PIPED_EVERY))
+            time.sleep(PIPED_EVERY)
     with Live(console=console, refresh_per_second=1, transient=False) as live:
         while True:
             _check_alive(stack)
-            live.update(Group(counts.table(stream.changes)))
-            time.sleep(2.0)
+            live.update(Group(counts.table(stream.changes, LIVE_EVERY)))
+            time.sleep(LIVE_EVERY)
 
 
 def _check_alive(stack: Stack) -> None:

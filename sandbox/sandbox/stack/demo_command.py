@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.text import Text
 
 
 def demo(
@@ -46,5 +47,5 @@ def demo(
     try:
         run_demo(DemoOptions(state_dir=state_dir, ports=ports, rate=rate), console)
     except (PortBusy, ProcessFailed, RuntimeError, LifecycleError) as error:
-        console.print(f"[red]error:[/] {error}")
+        console.print(Text.assemble(("error:", "red"), f" {error}"))  # never read as markup
         raise typer.Exit(1) from None

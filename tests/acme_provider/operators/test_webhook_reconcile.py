@@ -138,3 +138,13 @@ def test_resolver_gets_the_original_mapping_and_must_return_a_secret() -> None:
 def test_desired_webhook_normalises_events() -> None:
     parsed = DesiredWebhook.parse(0, desired(events=["b.x", "a.y", "b.x"]))
     assert parsed.events == ("a.y", "b.x")
+
+
+def test_every_resolved_secret_is_masked_in_task_logs() -> None:
+    """An Acme error that echoes a route secret must reach the task log redacted."""
+    from airflow.sdk._shared.secrets_masker import redact
+
+    secret = "whsec_route_secret_7f3a9c"
+    assert secret in str(redact(f"Acme said: bad secret {secret}"))  # not masked before
+    resolve_fingerprints(parse_desired([desired()]), lambda w: secret)
+    assert secret not in str(redact(f"Acme said: bad secret {secret}"))

@@ -54,7 +54,8 @@ def plugin_app(fake_airflow: FakeAirflow, instances_dir: Path) -> FastAPI:
             ),
         )
 
-    app.dependency_overrides[get_service_factory] = services
+    for target in (app, app.state.api):  # the instance API is a mounted app of its own
+        target.dependency_overrides[get_service_factory] = services
     return app
 
 
@@ -66,7 +67,8 @@ def client_as(plugin_app: FastAPI) -> Iterator[Callable[[Caller], TestClient]]:
     clients: list[TestClient] = []
 
     def make(caller: Caller) -> TestClient:
-        plugin_app.dependency_overrides[get_caller] = lambda: caller
+        for target in (plugin_app, plugin_app.state.api):
+            target.dependency_overrides[get_caller] = lambda: caller
         client = TestClient(root, base_url="http://airflow.test", follow_redirects=False)
         clients.append(client)
         return client

@@ -29,6 +29,8 @@ class FakeAirflow:
     xcoms: dict[tuple[str, str, str], Any] = field(default_factory=dict)
     connections: dict[str, dict[str, Any]] = field(default_factory=dict)
     requests: list[tuple[str, str]] = field(default_factory=list)
+    readable: set[str] | None = None
+    """DAG ids the caller may read, as Airflow answers a user with per-DAG roles (None: all)."""
 
     # -- building state ------------------------------------------------------------------------
 
@@ -106,6 +108,7 @@ class FakeAirflow:
         if path == "/api/v2/dags" and request.method == "GET":
             tags = set(request.url.params.get_list("tags"))
             dags = [d for d in self.dags.values() if tags <= {t["name"] for t in d["tags"]}]
+            dags = [d for d in dags if self.readable is None or d["dag_id"] in self.readable]
             return httpx.Response(200, json={"dags": dags, "total_entries": len(dags)})
         if path == "/api/v2/dags/~/dagRuns/list":
             runs = [r for r in self._newest_first() if r["dag_id"] in body.get("dag_ids", [])]

@@ -13,6 +13,8 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypedDict
 
+from airflow.sdk.log import mask_secret
+
 from acme_provider.hooks.acme_api import WebhookSubscription
 from acme_provider.urls import parse_http_url
 from acme_provider.webhook_secrets import secret_fingerprint
@@ -93,13 +95,16 @@ def check_owner(owner: Any) -> str:
 def resolve_fingerprints(
     desired: Iterable[DesiredWebhook], secret_resolver: SecretResolver
 ) -> tuple[dict[str, str], dict[str, str]]:
-    """Secrets and their fingerprints per key. Secrets stay in memory, never in results."""
+    """Secrets and their fingerprints per key. Secrets stay in memory, never in results, and
+    are registered with Airflow's secret masker: an Acme error echoing one is redacted in the
+    task log (whatever resolver produced it)."""
     secrets: dict[str, str] = {}
     fingerprints: dict[str, str] = {}
     for webhook in desired:
         secret = secret_resolver(webhook.source)
         if not isinstance(secret, str) or not secret:
             raise ValueError(f"secret_resolver returned no secret for webhook {webhook.key!r}")
+        mask_secret(secret)
         secrets[webhook.key] = secret
         fingerprints[webhook.key] = secret_fingerprint(secret)
     return secrets, fingerprints

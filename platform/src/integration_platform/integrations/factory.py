@@ -302,7 +302,11 @@ _TRIGGER_TEXT: Mapping[TriggerKind, str] = {
 
 
 def flow_doc(context: FlowContext) -> str:
-    """The DAG's `doc_md`: what the flow does, for which customer, and how it is configured."""
+    """The DAG's `doc_md`: what the flow does, for which customer, and how it is configured.
+
+    Only what a deploy changes: `doc_md` is part of the serialized DAG, so anything that
+    changes on pause/resume (the instance's state, its status) would make a new DAG version
+    of every flow each time."""
     integration, instance, flow = context.integration, context.instance, context.flow
     lines = [
         f"# {integration.name} · {flow.name} · {instance.customer}",
@@ -310,7 +314,7 @@ def flow_doc(context: FlowContext) -> str:
         flow.description,
         "",
         f"- **Instance:** `{instance.id}` (customer *{instance.customer}*), "
-        f"deploy generation {instance.generation}, state `{instance.state}`",
+        f"deploy generation {instance.generation}",
         f"- **Flow:** `{flow.slug}`, triggered by {_TRIGGER_TEXT[flow.trigger]}",
     ]
     if flow.trigger is TriggerKind.WEBHOOK:

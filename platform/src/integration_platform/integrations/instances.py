@@ -26,7 +26,7 @@ from integration_platform.integrations.config import (
     validate_config,
 )
 from integration_platform.integrations.model import Integration
-from integration_platform.integrations.naming import INSTANCE_ID_PATTERN
+from integration_platform.integrations.naming import INSTANCE_ID_PATTERN, is_valid_instance_id
 
 INSTANCES_DIR_ENV = "INTEGRATION_INSTANCES_DIR"
 _SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -155,6 +155,9 @@ class InstanceStore:
         self.integrations = integrations
 
     def path_for(self, instance_id: str) -> Path:
+        """The file of a valid id; any other string (`../x`, `a/b`) never becomes a path."""
+        if not is_valid_instance_id(instance_id):
+            raise ValueError(f"{instance_id!r} is not a valid instance id")
         return self.directory / f"{instance_id}{SUFFIX}"
 
     def paths(self) -> list[Path]:
@@ -175,7 +178,7 @@ class InstanceStore:
         return self.load_file(path)
 
     def exists(self, instance_id: str) -> bool:
-        return self.path_for(instance_id).exists()
+        return is_valid_instance_id(instance_id) and self.path_for(instance_id).exists()
 
     def scan(self) -> tuple[list[Instance], list[InstanceFileError]]:
         """Every valid instance, and one error per broken file (a bad file never hides others)."""

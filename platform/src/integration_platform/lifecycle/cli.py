@@ -14,6 +14,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
 from integration_platform.integrations.model import Integration
 from integration_platform.lifecycle.cli_output import (
@@ -24,6 +25,7 @@ from integration_platform.lifecycle.cli_output import (
     print_report,
     print_tasks,
     print_webhooks,
+    styled,
 )
 from integration_platform.lifecycle.errors import ExitCode, InvalidRequest, LifecycleError
 from integration_platform.lifecycle.interactive import walk_wizard
@@ -47,7 +49,8 @@ from integration_platform.lifecycle.settings import (
 EXIT_CODES_HELP = (
     "Exit codes: 0 success (or nothing to do); 1 the operation ran and failed "
     "(initialization, teardown, a test run, a timeout); 2 bad input, nothing changed "
-    "(invalid config, unknown instance or flow); 3 Airflow unreachable or credentials rejected."
+    "(invalid config, unknown instance or flow); 3 Airflow unreachable or credentials rejected; "
+    "4 another deploy or remove of the same instance is running, nothing changed."
 )
 
 INTEGRATION_ENV = "INTEGRATION_SLUG"
@@ -79,7 +82,7 @@ class _Context:
                 service.integration  # noqa: B018 - resolve now: an unknown name is bad input
                 self._service = service
             except KeyError as error:
-                err.print(f"[red]error:[/red] {error.args[0]}", highlight=False)
+                err.print(styled("error:", "red", f" {error.args[0]}"), highlight=False)
                 raise typer.Exit(ExitCode.BAD_INPUT) from None
         return self._service
 
@@ -122,12 +125,26 @@ class _Context:
                 payload["fields"] = [{"field": e.field, "reason": e.reason} for e in error.errors]
             print_json(payload)
         elif isinstance(error, InvalidRequest) and len(error.errors) > 1:
-            err.print(f"[red]error:[/red] {error.source}:", highlight=False)
+            err.print(styled("error:", "red", f" {error.source}:"), highlight=False)
             for item in error.errors:
                 err.print(f"  - {item.field}: {item.reason}", highlight=False, soft_wrap=True)
         else:
-            err.print(f"[red]error:[/red] {error}", highlight=False, soft_wrap=True)
+            err.print(styled("error:", "red", f" {error}"), highlight=False, soft_wrap=True)
         return typer.Exit(int(error.exit_code))
+
+
+def _airflow_password(path: Path | None, ask: bool) -> str | None:
+    """The password from a file (its first line) or a hidden prompt; None: the env var's."""
+    if path is not None:
+        try:
+            lines = path.read_text(encoding="utf-8").splitlines()
+        except OSError as error:
+            err.print(styled("error:", "red", f" --airflow-password-file {path}: {error.strerror}"))
+            raise typer.Exit(int(ExitCode.BAD_INPUT)) from None
+        return lines[0].strip() if lines else ""
+    if ask:
+        return typer.prompt("Airflow password", hide_input=True)
+    return None
 
 
 @app.callback()
@@ -140,13 +157,17 @@ def _main(
         str | None,
         typer.Option(help=f"Airflow user (role op or admin) [env {AIRFLOW_USERNAME_ENV}]"),
     ] = None,
-    airflow_password: Annotated[
-        str | None,
+    airflow_password_file: Annotated[
+        Path | None,
         typer.Option(
-            help=f"Airflow password; prefer the env var [env {AIRFLOW_PASSWORD_ENV}]",
+            help=f"File holding the Airflow password (else env {AIRFLOW_PASSWORD_ENV}); "
+            "never given as an argument, which any local user could read in `ps`",
             show_default=False,
         ),
     ] = None,
+    ask_airflow_password: Annotated[
+        bool, typer.Option(help="Prompt for the Airflow password (hidden input)")
+    ] = False,
     instances_dir: Annotated[
         Path | None,
         typer.Option(
@@ -168,7 +189,7 @@ def _main(
     settings = LifecycleSettings.from_env(
         airflow_url=airflow_url,
         airflow_username=airflow_username,
-        airflow_password=airflow_password,
+        airflow_password=_airflow_password(airflow_password_file, ask_airflow_password),
         instances_dir=instances_dir,
     )
     ctx.obj = _Context(settings=settings, as_json=as_json, integration=integration)
@@ -212,7 +233,7 @@ def deploy(
     state: _Context = ctx.obj
     state.with_run_timeout(timeout)
     if (config is None) == (not interactive):
-        err.print("[red]error:[/red] give exactly one of --config FILE or --interactive")
+        err.print(styled("error:", "red", " give exactly one of --config FILE or --interactive"))
         raise typer.Exit(ExitCode.BAD_INPUT)
 
     def action(service: InstanceService) -> DeployResult:
@@ -225,7 +246,10 @@ def deploy(
     if state.as_json:
         print_json(result)
     elif result.outcome == "failed":
-        err.print(f"[red]{instance} failed:[/red] {result.instance.status.reason}", highlight=False)
+        err.print(
+            styled(f"{instance} failed:", "red", f" {result.instance.status.reason}"),
+            highlight=False,
+        )
         if result.instance.status.log_url:
             err.print(
                 f"  task log: {result.instance.status.log_url}", highlight=False, soft_wrap=True
@@ -233,7 +257,7 @@ def deploy(
         err.print(f"  fix the cause and run `{_prog(ctx)} deploy {instance}` again to retry")
     else:
         colour = "green" if result.outcome == "deployed" else "cyan"
-        out.print(f"[{colour}]{result.message}[/{colour}]", highlight=False)
+        out.print(Text(result.message, style=colour), highlight=False)
         out.print("Webhook URLs:")
         print_webhooks(result.webhook_urls)
     raise typer.Exit(ExitCode.OK if result.ok else ExitCode.FAILED)
@@ -259,11 +283,10 @@ def remove(
     if state.as_json:
         print_json(result)
     elif result.removed:
-        out.print(
-            f"[green]{instance} removed[/green]; deleted connections: {', '.join(result.deleted_connections) or 'none'}"
-        )
+        deleted = ", ".join(result.deleted_connections) or "none"
+        out.print(styled(f"{instance} removed", "green", f"; deleted connections: {deleted}"))
     else:
-        err.print(f"[red]{instance} not removed:[/red] {result.reason}", highlight=False)
+        err.print(styled(f"{instance} not removed:", "red", f" {result.reason}"), highlight=False)
         if result.log_url:
             err.print(f"  task log: {result.log_url}", highlight=False, soft_wrap=True)
     raise typer.Exit(ExitCode.OK if result.removed else ExitCode.FAILED)
@@ -288,7 +311,7 @@ def list_instances(ctx: typer.Context) -> None:
         )
     out.print(table if instances else "No instances deployed.")
     for error in broken:
-        err.print(f"[red]broken instance file:[/red] {error}", highlight=False)
+        err.print(styled("broken instance file:", "red", f" {error}"), highlight=False)
 
 
 @app.command()

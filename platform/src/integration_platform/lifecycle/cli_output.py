@@ -16,11 +16,19 @@ import typer
 from pydantic import BaseModel
 from rich.console import Console
 from rich.table import Column, Table
+from rich.text import Text
 
 from integration_platform.lifecycle.service import InstanceReport, RunOutcome
 
-out = Console()
-err = Console(stderr=True)
+# Markup off: user input and messages (`[/x]`, `^[a-z]...$`) print as given; styles are
+# applied with `Text` objects only.
+out = Console(markup=False)
+err = Console(stderr=True, markup=False)
+
+
+def styled(label: str, style: str, rest: str = "") -> Text:
+    """`label` in `style`, then `rest` as plain text (never read as markup)."""
+    return Text.assemble((label, style), rest)
 
 
 def jsonable(value: Any) -> Any:
@@ -56,13 +64,15 @@ def duration(seconds: float | None) -> str:
 
 def print_tasks(run: RunOutcome) -> None:
     colour = "green" if run.succeeded else "red"
-    out.print(f"{run.dag_id}: run {run.run_id} [{colour}]{run.state}[/{colour}]", highlight=False)
+    out.print(
+        Text.assemble(f"{run.dag_id}: run {run.run_id} ", (run.state, colour)), highlight=False
+    )
     table = Table("task", "state", "duration")
     for task in run.tasks:
         style = {"success": "green", "failed": "red", "upstream_failed": "red"}.get(
             task.state or "", "yellow"
         )
-        table.add_row(task.task_id, f"[{style}]{task.state}[/{style}]", duration(task.duration))
+        table.add_row(task.task_id, Text(str(task.state), style=style), duration(task.duration))
     out.print(table)
     out.print(f"run: {run.url}", highlight=False, soft_wrap=True)
     for task in run.tasks:
@@ -83,7 +93,7 @@ class TerminalPrompter:
 
     def text(self, label: str, *, default: str | None, secret: bool, help: str) -> str:
         if help:
-            err.print(f"[dim]{help}[/dim]", highlight=False)
+            err.print(Text(help, style="dim"), highlight=False)
         value = typer.prompt(
             label,
             default=default if default is not None else ("" if secret else None),
@@ -94,15 +104,19 @@ class TerminalPrompter:
 
     def confirm(self, label: str, *, default: bool, help: str) -> bool:
         if help:
-            err.print(f"[dim]{help}[/dim]", highlight=False)
+            err.print(Text(help, style="dim"), highlight=False)
         return typer.confirm(label, default=default)
 
 
 def print_report(report: InstanceReport) -> None:
     item = report.instance
     out.print(
-        f"[bold]{item.id}[/bold] ({item.customer}) state [bold]{item.state}[/bold], "
-        f"generation {item.generation}" + (" — paused" if report.paused else ""),
+        Text.assemble(
+            (item.id, "bold"),
+            f" ({item.customer}) state ",
+            (str(item.state), "bold"),
+            f", generation {item.generation}" + (" — paused" if report.paused else ""),
+        ),
         highlight=False,
     )
     if item.status.reason:
@@ -112,7 +126,8 @@ def print_report(report: InstanceReport) -> None:
     for flow in report.flows:
         paused = "not in Airflow" if not flow.exists else ("paused" if flow.paused else "active")
         out.print(
-            f"\n[bold]{flow.name}[/bold] ({flow.trigger}) {flow.dag_id} — {paused}", highlight=False
+            Text.assemble("\n", (flow.name, "bold"), f" ({flow.trigger}) {flow.dag_id} — {paused}"),
+            highlight=False,
         )
         if flow.webhook_url:
             out.print(f"  webhook: {flow.webhook_url}", highlight=False, soft_wrap=True)

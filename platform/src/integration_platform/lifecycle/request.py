@@ -48,10 +48,14 @@ class DeployRequest:
     config: Mapping[str, Any] = field(default_factory=dict)
     connections: Mapping[str, Mapping[str, str]] = field(default_factory=dict, repr=False)
     source: str = "deploy request"  # named in error messages: a file path, "UI form", ...
+    problems: tuple[FieldError, ...] = field(default=(), repr=False, compare=False)
+    """Shape problems found by `from_mapping`, reported by `plan_deploy` together with every
+    value problem: one run of validation lists them all."""
 
     @classmethod
     def from_mapping(cls, data: Any, *, source: str) -> DeployRequest:
-        """Check the request's shape (not its values: see `plan_deploy`)."""
+        """Check the request's shape; what is wrong is kept in `problems` (and what can be
+        read is kept) so that `plan_deploy` reports it with the value problems at once."""
         if not isinstance(data, Mapping):
             raise InvalidRequest(source, [FieldError("(file)", "must be a mapping")])
         errors = [
@@ -76,13 +80,16 @@ class DeployRequest:
                 for name, value in fields.items():
                     if not isinstance(value, str):
                         errors.append(FieldError(f"connections.{key}.{name}", "must be a string"))
-        if errors:
-            raise InvalidRequest(source, errors)
         return cls(
-            customer=customer.strip(),
-            config=dict(config),
-            connections={k: dict(v) for k, v in connections.items()},
+            customer=customer.strip() if isinstance(customer, str) else "",
+            config=dict(config) if isinstance(config, Mapping) else {},
+            connections={
+                k: {n: str(v) for n, v in fields.items()}  # a non-string is in `problems`
+                for k, fields in (connections.items() if isinstance(connections, Mapping) else ())
+                if isinstance(fields, Mapping)
+            },
             source=source,
+            problems=tuple(errors),
         )
 
 
@@ -225,7 +232,7 @@ def plan_deploy(
 ) -> DeployPlan:
     """Validate everything about a deploy request; raise `InvalidRequest` listing every problem."""
     environ = os.environ if environ is None else environ
-    errors: list[FieldError] = []
+    errors: list[FieldError] = list(request.problems)
     try:
         check_segment("instance id", instance_id)  # the relay's route grammar, defined once
     except InvalidId as error:

@@ -10,6 +10,7 @@ import logging
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from airflow.api_fastapi.auth.managers.base_auth_manager import COOKIE_NAME_JWT_TOKEN
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
@@ -23,6 +24,8 @@ from integration_platform.lifecycle.errors import (
     LifecycleError,
     UnknownName,
 )
+from integration_platform.plugins.airflow_access import AirflowUrlMissing, configured_airflow_url
+from integration_platform.plugins.api.app import API_PATH, create_api
 from integration_platform.plugins.rendering import render
 from integration_platform.plugins.routes import actions, pages, wizard
 
@@ -71,16 +74,51 @@ async def _lifecycle_error(request: Request, error: Exception) -> Response:
     return _error(request, 500, "Error", str(error))
 
 
-async def _reject_cross_site_posts(request: Request, call_next):  # type: ignore[no-untyped-def]
-    """Forms post with the session cookie: refuse a POST whose Origin is another site."""
+UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+def _cookie_authenticated(request: Request) -> bool:
+    """A browser's session cookie, not an explicit bearer token: the kind a forged form carries."""
+    has_bearer = request.headers.get("authorization", "").lower().startswith("bearer ")
+    return COOKIE_NAME_JWT_TOKEN in request.cookies and not has_bearer
+
+
+def cross_site_refusal(request: Request) -> str | None:
+    """Why a state-changing request looks forged, or None.
+
+    A foreign `Origin` is always refused. Without one, a cookie-authenticated request must
+    say `Sec-Fetch-Site: same-origin` (every current browser sends one of the two); API
+    calls with a bearer token need neither, since no other site can make a browser add it.
+    """
+    if request.method not in UNSAFE_METHODS:
+        return None
     origin = request.headers.get("origin")
-    if (
-        request.method == "POST"
-        and origin
-        and urlsplit(origin).netloc != request.headers.get("host")
-    ):
-        return _error(request, 403, "Not allowed", "cross-site form submissions are refused")
+    if origin is not None:
+        if origin != "null" and urlsplit(origin).netloc == request.headers.get("host"):
+            return None
+        return "cross-site form submissions are refused"
+    if not _cookie_authenticated(request):
+        return None
+    if request.headers.get("sec-fetch-site") == "same-origin":
+        return None
+    return (
+        "cross-site form submissions are refused: a request authenticated by the session "
+        "cookie needs a same-origin Origin or Sec-Fetch-Site header"
+    )
+
+
+async def _reject_cross_site_writes(request: Request, call_next):  # type: ignore[no-untyped-def]
+    if (reason := cross_site_refusal(request)) is not None:
+        return _error(request, 403, "Not allowed", reason)
     return await call_next(request)
+
+
+def _check_airflow_url() -> None:
+    """Say at start, once, when the REST API's address is not configured (routes answer 503)."""
+    try:
+        configured_airflow_url()
+    except AirflowUrlMissing as error:
+        log.error("%s", error)
 
 
 def create_app() -> FastAPI:
@@ -91,11 +129,14 @@ def create_app() -> FastAPI:
         redoc_url=None,
         openapi_url=None,
     )
-    app.middleware("http")(_reject_cross_site_posts)
+    app.middleware("http")(_reject_cross_site_writes)
     app.add_exception_handler(HTTPException, _http_error)  # type: ignore[arg-type]
     app.add_exception_handler(LifecycleError, _lifecycle_error)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(pages.router)
     app.include_router(wizard.router)
     app.include_router(actions.router)
+    app.state.api = create_api()  # its own app: its own OpenAPI document and error format
+    app.mount(API_PATH, app.state.api)
+    _check_airflow_url()
     return app

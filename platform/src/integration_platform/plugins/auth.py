@@ -28,6 +28,9 @@ class Caller:
     can_trigger: bool  # trigger DAG runs, pause/unpause: needed for every action here
     can_manage_connections: bool  # deploy and remove also write the instance's connections
     can_read_connections: bool = False  # shows connection hosts on the instance page
+    can_read_all_dags: bool = True
+    """False when Airflow grants DAG access per DAG (FAB roles): then only instances whose
+    DAGs Airflow lists to the caller are shown (see `visibility`)."""
 
     @property
     def can_deploy(self) -> bool:
@@ -52,6 +55,7 @@ def _caller_for(user: BaseUser, token: str) -> Caller:
         ),
         can_manage_connections=manager.is_authorized_connection(method="POST", user=user),
         can_read_connections=manager.is_authorized_connection(method="GET", user=user),
+        can_read_all_dags=manager.is_authorized_dag(method="GET", user=user),
     )
 
 

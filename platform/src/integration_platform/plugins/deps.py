@@ -14,8 +14,14 @@ from fastapi import Depends, HTTPException, Request
 
 from integration_platform.integrations.instances import InstanceFileError, InstanceStore
 from integration_platform.integrations.model import Integration
+from integration_platform.integrations.naming import is_valid_instance_id
 from integration_platform.lifecycle.service import InstanceService
-from integration_platform.plugins.airflow_access import instances_dir, service_for
+from integration_platform.plugins.airflow_access import (
+    AirflowUrlMissing,
+    configured_airflow_url,
+    instances_dir,
+    service_for,
+)
 from integration_platform.plugins.auth import CallerDep
 from integration_platform.registry import integrations
 
@@ -24,6 +30,8 @@ INTEGRATION_PARAM = "integration"
 
 
 def _integration_of_instance(instance_id: str) -> str | None:
+    if not is_valid_instance_id(instance_id):
+        return None  # never a path from an id that is not one; the route answers 404
     store = InstanceStore(instances_dir(), integrations())
     try:
         return store.get(instance_id).integration if store.exists(instance_id) else None
@@ -48,11 +56,21 @@ def get_integration(request: Request) -> Integration:
 IntegrationDep = Annotated[Integration, Depends(get_integration)]
 
 
+def get_airflow_url() -> str:
+    """Airflow's REST API from configuration (see `airflow_access`), else 503 saying what to set."""
+    try:
+        return configured_airflow_url()
+    except AirflowUrlMissing as error:
+        raise HTTPException(503, str(error)) from None
+
+
 def get_service_factory(
-    request: Request, caller: CallerDep, integration: IntegrationDep
+    caller: CallerDep,
+    integration: IntegrationDep,
+    airflow_url: Annotated[str, Depends(get_airflow_url)],
 ) -> ServiceFactory:
     """A factory, not a service: background jobs build their own (a client per thread)."""
-    return lambda: service_for(request, caller).for_integration(integration)
+    return lambda: service_for(caller, airflow_url).for_integration(integration)
 
 
 ServiceFactoryDep = Annotated[ServiceFactory, Depends(get_service_factory)]

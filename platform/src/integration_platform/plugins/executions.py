@@ -92,7 +92,7 @@ def run_rows(
                 run_id=run.run_id,
                 state=run.state,
                 trigger=trigger_label(integration, slug, run),
-                started=run.start_date or run.queued_at,
+                started=run.start_date,  # a queued run has not started: no time to show
                 duration=run.duration,
                 log_task_id=log_task_ids.get((run.dag_id, run.run_id)),
             )

@@ -11,9 +11,26 @@ from contextlib import closing
 from typing import Any
 
 from integration_platform.lifecycle.request import DeployRequest
-from integration_platform.lifecycle.service import Progress
+from integration_platform.lifecycle.service import InstanceService, Progress
 from integration_platform.plugins.deps import ServiceFactory
 from integration_platform.plugins.jobs import Outcome, Work
+
+
+def redeploy_request(service: InstanceService, instance_id: str) -> DeployRequest:
+    """The instance's current config again: connection hosts from Airflow, secrets kept."""
+    instance = service.get_instance(instance_id)
+    connections = {}
+    for variable in service.integration.connection_variables:
+        assert variable.connection is not None
+        stored = service.airflow.get_connection(instance.connections.get(variable.key, "")) or {}
+        connections[variable.key] = {
+            spec.name: str(stored.get(spec.name) or "")
+            for spec in variable.connection.fields
+            if not spec.secret
+        }
+    data = {"customer": instance.customer, "config": instance.config, "connections": connections}
+    return DeployRequest.from_mapping(data, source="Redeploy")
+
 
 DEPLOY_NOTICES = {"deployed": "deployed", "unchanged": "unchanged", "failed": "deploy-failed"}
 

@@ -24,11 +24,6 @@ def airflow_base(request: Request) -> str:
     return base[: -len(MOUNT_PATH)] if base.endswith(MOUNT_PATH) else ""
 
 
-def api_base_url(request: Request) -> str:
-    """Airflow's REST API as seen from this process: the server the request reached."""
-    return f"{request.url.scheme}://{request.url.netloc}{airflow_base(request)}"
-
-
 class AirflowLinks:
     """Links into Airflow's UI pages (relative to its base, so they work behind a proxy)."""
 

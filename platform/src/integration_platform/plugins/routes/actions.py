@@ -17,17 +17,16 @@ from integration_platform.integrations.config import FieldError
 from integration_platform.integrations.instances import InstanceState
 from integration_platform.integrations.model import Flow
 from integration_platform.lifecycle.errors import InvalidRequest
-from integration_platform.lifecycle.request import DeployRequest
 from integration_platform.lifecycle.samples import check_payload
-from integration_platform.lifecycle.service import InstanceService
 from integration_platform.plugins import job_work
 from integration_platform.plugins.auth import CallerDep, DeployCallerDep, TriggerCallerDep
 from integration_platform.plugins.deps import IntegrationDep, ServiceFactory, ServiceFactoryDep
 from integration_platform.plugins.jobs import JOBS, JobAlreadyRunning, JobKind, Work
 from integration_platform.plugins.rendering import render
 from integration_platform.plugins.urls import mount_base
+from integration_platform.plugins.visibility import VisibleInstance
 
-router = APIRouter()
+router = APIRouter(dependencies=[VisibleInstance])
 PAYLOAD_SOURCE = "pasted payload"
 IN_PROGRESS = {InstanceState.DEPLOYING: "deploying", InstanceState.REMOVING: "removing"}
 
@@ -63,28 +62,12 @@ def resume(
     return RedirectResponse(f"{_detail_url(request, instance_id)}?notice=resumed", status_code=303)
 
 
-def _redeploy_request(service: InstanceService, instance_id: str) -> DeployRequest:
-    """The instance's current config again: connection hosts from Airflow, secrets kept."""
-    instance = service.get_instance(instance_id)
-    connections = {}
-    for variable in service.integration.connection_variables:
-        assert variable.connection is not None
-        stored = service.airflow.get_connection(instance.connections.get(variable.key, "")) or {}
-        connections[variable.key] = {
-            spec.name: str(stored.get(spec.name) or "")
-            for spec in variable.connection.fields
-            if not spec.secret
-        }
-    data = {"customer": instance.customer, "config": instance.config, "connections": connections}
-    return DeployRequest.from_mapping(data, source="Redeploy")
-
-
 @router.post("/instances/{instance_id}/redeploy")
 def redeploy(
     instance_id: str, request: Request, caller: DeployCallerDep, services: ServiceFactoryDep
 ) -> Response:
     with closing(services()) as service:
-        deploy_request = _redeploy_request(service, instance_id)
+        deploy_request = job_work.redeploy_request(service, instance_id)
         service.validate(instance_id, deploy_request)
     detail_url = _detail_url(request, instance_id)
 

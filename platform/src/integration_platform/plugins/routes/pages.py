@@ -24,9 +24,10 @@ from integration_platform.plugins.views import (
     SettingRow,
     WebhookRow,
 )
+from integration_platform.plugins.visibility import VisibleInstance, visible_of
 from integration_platform.registry import integrations
 
-router = APIRouter()
+router = APIRouter(dependencies=[VisibleInstance])
 RECENT_RUNS = 25
 
 
@@ -70,6 +71,9 @@ def instance_list(
         dags = (
             service.airflow.list_dags(tags=[f"integration:{integration.slug}"]) if instances else []
         )
+        if not caller.can_read_all_dags:
+            instances = visible_of(integration, caller, instances, dags)
+            broken = []  # a broken file's path and errors are for those who may read every DAG
         paused_by_dag = {dag.dag_id: dag.is_paused for dag in dags}
         flow_of_dag = {
             integration.dag_id(i.id, f.slug): f.slug for i in instances for f in integration.flows

@@ -23,8 +23,9 @@ from integration_platform.plugins.deps import IntegrationDep, ServiceFactory, Se
 from integration_platform.plugins.jobs import JOBS, JobAlreadyRunning
 from integration_platform.plugins.rendering import render
 from integration_platform.plugins.urls import mount_base
+from integration_platform.plugins.visibility import VisibleInstance
 
-router = APIRouter()
+router = APIRouter(dependencies=[VisibleInstance])
 
 
 def _page_errors(integration: Integration, errors: dict[str, str]) -> list[bool]:
@@ -96,7 +97,7 @@ def _submit(
     entered = wizard_form.parse_wizard_form(integration, form, editing=editing)
     errors: dict[str, str] = {}
     try:
-        if not editing and service.store.exists(entered.instance_id):
+        if not editing and service.store.exists(entered.instance_id):  # False for invalid ids
             errors[wizard_form.INSTANCE_ID_FIELD] = (
                 "an instance with this id exists; edit it instead"
             )

@@ -1,0 +1,86 @@
+"""What each API operation does: one lifecycle service call, and the result document it leaves."""
+
+from __future__ import annotations
+
+from contextlib import closing
+from dataclasses import asdict
+from datetime import datetime
+from typing import Any
+
+from fastapi.encoders import jsonable_encoder
+
+from integration_platform.lifecycle.request import DeployRequest
+from integration_platform.lifecycle.service import Progress, RunOutcome
+from integration_platform.plugins.api.operations import Result, Work
+from integration_platform.plugins.deps import ServiceFactory
+
+
+def _run(run: RunOutcome | None) -> dict[str, Any] | None:
+    return jsonable_encoder(asdict(run)) if run is not None else None
+
+
+def deploy(services: ServiceFactory, instance_id: str, request: DeployRequest) -> Work:
+    def work(progress: Progress) -> Result:
+        with closing(services()) as service:
+            result = service.deploy(instance_id, request, progress=progress)
+        document = {
+            "outcome": result.outcome,
+            "generation": result.instance.generation,
+            "state": str(result.instance.state),
+            "webhook_urls": dict(result.webhook_urls),
+            "run": _run(result.run),
+        }
+        return result.ok, result.message or result.outcome, document
+
+    return work
+
+
+def remove(services: ServiceFactory, instance_id: str) -> Work:
+    def work(progress: Progress) -> Result:
+        with closing(services()) as service:
+            result = service.remove(instance_id, progress=progress)
+        document = {
+            "removed": result.removed,
+            "reason": result.reason,
+            "log_url": result.log_url,
+            "deleted_connections": list(result.deleted_connections),
+            "run": _run(result.run),
+        }
+        message = f"{instance_id} removed" if result.removed else result.reason or "not removed"
+        return result.removed, message, document
+
+    return work
+
+
+def flow_test(
+    services: ServiceFactory, instance_id: str, flow: str, payload: dict[str, Any] | None
+) -> Work:
+    def work(progress: Progress) -> Result:
+        with closing(services()) as service:
+            result = service.test_flow(
+                instance_id, flow, payload=payload, payload_source="payload", progress=progress
+            )
+        message = f"Test run {result.run.run_id} of {flow}: {result.run.state}"
+        return result.run.succeeded, message, {"run": _run(result.run)}
+
+    return work
+
+
+def replay(
+    services: ServiceFactory,
+    instance_id: str,
+    *,
+    flow: str | None,
+    state: str,
+    since: datetime | None,
+    dry_run: bool,
+) -> Work:
+    def work(progress: Progress) -> Result:
+        with closing(services()) as service:
+            items = service.replay(
+                instance_id, flow=flow, state=state, since=since, dry_run=dry_run, progress=progress
+            )
+        verb = "would re-run" if dry_run else "re-running"
+        return True, f"{verb} {len(items)} run(s)", {"runs": jsonable_encoder(items)}
+
+    return work
