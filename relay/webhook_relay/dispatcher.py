@@ -28,7 +28,7 @@ from webhook_relay.store.repository import ClaimedBatch, Store
 
 log = logging.getLogger(__name__)
 
-MIN_CYCLE_S = 0.01  # wake-ups (one per stored event) coalesce into at most 100 cycles/s
+MIN_CYCLE_S = 0.05  # wake-ups (one per stored event) coalesce into at most 20 cycles/s
 
 
 def backoff_seconds(attempt: int, base: float, cap: float, retry_after: float | None) -> float:
