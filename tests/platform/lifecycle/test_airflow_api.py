@@ -17,20 +17,20 @@ from integration_platform.lifecycle.errors import (
     AirflowUnreachable,
 )
 from sandbox.processes import free_port
+from tests.support.airflow_payloads import dag_run
 
 Handler = Callable[[httpx.Request], httpx.Response]
 
-RUN = {
-    "dag_id": "d",
-    "dag_run_id": "deploy__generation_2",
-    "state": "success",
-    "run_type": "manual",
-    "queued_at": "2026-11-28T10:00:00+00:00",
-    "start_date": None,
-    "end_date": None,
-    "duration": None,
-    "conf": {"generation": 2},
-}
+RUN = dag_run(
+    "d",
+    "deploy__generation_2",
+    state="success",
+    queued_at="2026-11-28T10:00:00+00:00",
+    start_date=None,
+    end_date=None,
+    duration=None,
+    conf={"generation": 2},
+)
 
 
 def client(handler: Handler) -> AirflowClient:
@@ -189,3 +189,79 @@ def test_the_last_error_of_a_structured_task_log_names_the_exception() -> None:
         "Killed by the OOM killer"
     )
     assert last_error([{"event": "all good", "level": "info"}]) is None
+
+
+def test_a_reparse_already_queued_is_success_and_other_refusals_are_not() -> None:
+    answers = {
+        "queued": (409, {"detail": "Unique constraint violation"}),
+        "gone": (404, {"detail": "file not found"}),
+        "new": (201, None),
+        "forbidden": (403, {"detail": "Forbidden"}),
+    }
+    seen: list[tuple[str, str]] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/auth/token":
+            return httpx.Response(201, json={"access_token": "t"})
+        seen.append((request.method, request.url.path))
+        status, body = answers[request.url.path.rsplit("/", 1)[-1]]
+        return httpx.Response(status, json=body)
+
+    api = client(handler)
+    for token in ("queued", "gone", "new"):
+        api.request_reparse(token)
+    with pytest.raises(AirflowApiError, match="HTTP 403: Forbidden") as error:
+        api.request_reparse("forbidden")
+
+    assert error.value.path == "/api/v2/parseDagFile/forbidden"
+    assert seen == [
+        ("PUT", f"/api/v2/parseDagFile/{token}") for token in ("queued", "gone", "new", "forbidden")
+    ]
+
+
+def test_a_duplicate_run_id_without_that_run_is_the_conflict_itself() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/auth/token":
+            return httpx.Response(201, json={"access_token": "t"})
+        if request.method == "POST":
+            return httpx.Response(409, json={"detail": "logical date clash"})
+        return httpx.Response(404, json={"detail": "not found"})
+
+    with pytest.raises(AirflowApiError, match="HTTP 409: logical date clash"):
+        client(handler).trigger_dag_run("d", "deploy__generation_2")
+
+
+def test_an_answer_unlike_the_schema_is_an_api_error_that_quotes_no_value() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/auth/token":
+            return httpx.Response(201, json={"access_token": "t"})
+        # no conn_type: the client's model refuses it
+        return httpx.Response(200, json={"connection_id": "c", "password": "s3cret-key"})
+
+    with pytest.raises(AirflowApiError) as error:
+        client(handler).get_connection("c")
+
+    assert error.value.status_code == 200
+    assert "conn_type" in str(error.value)
+    assert "s3cret-key" not in str(error.value)
+
+
+def test_any_path_goes_through_the_same_authentication_and_errors() -> None:
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/auth/token":
+            return httpx.Response(201, json={"access_token": "t"})
+        seen.append(request)
+        if request.url.path.endswith("/missing"):
+            return httpx.Response(404, json={"detail": "no such thing"})
+        return httpx.Response(200, json={"metadatabase": {"status": "healthy"}})
+
+    api = client(handler)
+    body = api.get("/api/v2/monitor/health", params={"limit": 100, "state": ["a", "b"]})
+    with pytest.raises(AirflowApiError, match="GET /api/v2/missing answered HTTP 404"):
+        api.get("/api/v2/missing")
+
+    assert body == {"metadatabase": {"status": "healthy"}}
+    assert seen[0].headers["Authorization"] == "Bearer t"
+    assert seen[0].url.params.multi_items() == [("limit", "100"), ("state", "a"), ("state", "b")]

@@ -16,6 +16,7 @@ from urllib.parse import unquote
 import httpx
 
 from integration_platform.integrations.model import Integration
+from tests.support import airflow_payloads
 
 NOW = datetime(2026, 1, 31, 12, 0, tzinfo=UTC)
 
@@ -36,18 +37,14 @@ class FakeAirflow:
     ) -> None:
         for flow in integration.flows:
             dag_id = integration.dag_id(instance_id, flow.slug)
-            self.dags[dag_id] = {
-                "dag_id": dag_id,
-                "is_paused": paused,
-                "is_stale": False,
-                "file_token": f"token-{instance_id}",
-                "fileloc": "/dags/acme_erp_shard_0.py",
-                "tags": [
-                    {"name": f"integration:{integration.slug}"},
-                    {"name": f"instance:{instance_id}"},
-                ],
-                "last_parsed_time": NOW.isoformat(),
-            }
+            self.dags[dag_id] = airflow_payloads.dag(
+                dag_id,
+                is_paused=paused,
+                file_token=f"token-{instance_id}",
+                fileloc="/dags/acme_erp_shard_0.py",
+                tags=[f"integration:{integration.slug}", f"instance:{instance_id}"],
+                last_parsed_time=NOW.isoformat(),
+            )
 
     def add_run(
         self,
@@ -61,32 +58,29 @@ class FakeAirflow:
     ) -> None:
         start = NOW - timedelta(minutes=minutes_ago)
         self.runs.append(
-            {
-                "dag_id": dag_id,
-                "dag_run_id": run_id,
-                "state": state,
-                "run_type": "manual",
-                "queued_at": start.isoformat(),
-                "start_date": start.isoformat(),
-                "end_date": (start + timedelta(seconds=42)).isoformat(),
-                "run_after": start.isoformat(),
-                "duration": 42.0,
-                "conf": conf or {},
-            }
+            airflow_payloads.dag_run(
+                dag_id,
+                run_id,
+                state=state,
+                queued_at=start.isoformat(),
+                start_date=start.isoformat(),
+                end_date=(start + timedelta(seconds=42)).isoformat(),
+                run_after=start.isoformat(),
+                duration=42.0,
+                conf=conf or {},
+            )
         )
         for offset, (task_id, task_state) in enumerate((tasks or {}).items()):
             self.task_instances.append(
-                {
-                    "dag_id": dag_id,
-                    "dag_run_id": run_id,
-                    "task_id": task_id,
-                    "state": task_state,
-                    "try_number": 1,
-                    "map_index": -1,
-                    "start_date": (start + timedelta(seconds=offset)).isoformat(),
-                    "end_date": (start + timedelta(seconds=offset + 1)).isoformat(),
-                    "duration": 1.0,
-                }
+                airflow_payloads.task_instance(
+                    dag_id,
+                    run_id,
+                    task_id,
+                    state=task_state,
+                    start_date=(start + timedelta(seconds=offset)).isoformat(),
+                    end_date=(start + timedelta(seconds=offset + 1)).isoformat(),
+                    duration=1.0,
+                )
             )
 
     # -- serving -------------------------------------------------------------------------------
@@ -147,7 +141,9 @@ class FakeAirflow:
             value = self.xcoms.get((parts[1], parts[3], parts[5]))
             if value is None:
                 return httpx.Response(404, json={"detail": "no xcom"})
-            return httpx.Response(200, json={"key": "return_value", "value": value})
+            return httpx.Response(
+                200, json=airflow_payloads.xcom(parts[1], parts[3], parts[5], value)
+            )
         if parts[0] == "connections" and len(parts) == 2:
             conn = self.connections.get(parts[1])
             if conn is None:

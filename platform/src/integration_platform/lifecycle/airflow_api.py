@@ -1,45 +1,64 @@
-"""A small typed client of Airflow's REST API v2: just what the lifecycle service needs.
+"""Airflow's REST API v2 for the lifecycle service, through the official `apache-airflow-client`.
 
-Why not the generated `apache-airflow-client`? It is another large dependency and its models
-lag the server; these dozen calls are easier to read and test on plain `httpx`.
-
-Behaviour worth knowing:
-- Authenticates with `POST /auth/token` (username/password → JWT) on first use and again
-  when a call answers 401 (an expired token), once per call.
-- Retries connection errors and 5xx with exponential backoff (tenacity); every call here is
-  idempotent or made idempotent by a caller-chosen run id, so a retry is safe.
-- Connection errors after the retries → `AirflowUnreachable` (one sentence); bad credentials
-  → `AirflowAuthError`; other unexpected statuses → `AirflowApiError` with Airflow's detail.
+Every endpoint goes through the client's API classes and models (`DAGApi`, `DagRunApi`, ...);
+around them, `AirflowSession` logs in (or forwards a caller's token) and maps failures to the
+lifecycle's errors, `HttpxRest` retries connection errors and 5xx under every call, and small
+records (`Dag`, `DagRun`, `TaskInstance`) stand in for the generated models.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Self
 from urllib.parse import quote
 
 import httpx
-from tenacity import (
-    RetryCallState,
-    retry,
-    retry_if_exception,
-    stop_after_attempt,
-    wait_exponential,
+from airflow_client.client.api import (
+    ConnectionApi,
+    DAGApi,
+    DAGParsingApi,
+    DagRunApi,
+    ImportErrorApi,
+    TaskInstanceApi,
+    XComApi,
+)
+from airflow_client.client.models import (
+    ConnectionBody,
+    DAGPatchBody,
+    DAGRunClearBody,
+    DAGRunsBatchBody,
+    TaskInstanceCollectionResponse,
+    TaskInstancesBatchBody,
+    TriggerDAGRunPostBody,
 )
 
-from integration_platform.lifecycle.errors import (
-    AirflowApiError,
-    AirflowAuthError,
-    AirflowUnreachable,
-    SessionExpired,
+from integration_platform.lifecycle.airflow_models import (
+    FAILED_TASK_STATES,
+    TERMINAL_RUN_STATES,
+    Dag,
+    DagRun,
+    TaskInstance,
+    last_error,
 )
+from integration_platform.lifecycle.airflow_session import AirflowSession
+from integration_platform.lifecycle.errors import AirflowApiError
+
+__all__ = [
+    "API",
+    "FAILED_TASK_STATES",
+    "PAGE_SIZE",
+    "TERMINAL_RUN_STATES",
+    "AirflowClient",
+    "Dag",
+    "DagRun",
+    "TaskInstance",
+    "last_error",
+]
 
 API = "/api/v2"
 PAGE_SIZE = 100
-TERMINAL_RUN_STATES = frozenset({"success", "failed"})
-FAILED_TASK_STATES = frozenset({"failed", "upstream_failed"})
+ALL_DAGS = "~"  # the path wildcard of the batch endpoints: every DAG, every run
 
 
 def _seg(value: str) -> str:
@@ -47,126 +66,17 @@ def _seg(value: str) -> str:
     return quote(value, safe="")
 
 
-def _dt(value: str | None) -> datetime | None:
-    return datetime.fromisoformat(value) if value else None
-
-
-@dataclass(frozen=True)
-class Dag:
-    dag_id: str
-    is_paused: bool
-    is_stale: bool
-    file_token: str
-    fileloc: str
-    tags: tuple[str, ...]
-    last_parsed_time: datetime | None
-    has_import_errors: bool = False
-
-    @classmethod
-    def from_api(cls, data: Mapping[str, Any]) -> Self:
-        return cls(
-            dag_id=data["dag_id"],
-            is_paused=bool(data.get("is_paused")),
-            is_stale=bool(data.get("is_stale")),
-            file_token=data.get("file_token", ""),
-            fileloc=data.get("fileloc", ""),
-            tags=tuple(sorted(tag["name"] for tag in data.get("tags") or [])),
-            last_parsed_time=_dt(data.get("last_parsed_time")),
-            has_import_errors=bool(data.get("has_import_errors")),
-        )
-
-
-@dataclass(frozen=True)
-class DagRun:
-    dag_id: str
-    run_id: str
-    state: str
-    run_type: str
-    queued_at: datetime | None
-    start_date: datetime | None
-    end_date: datetime | None
-    duration: float | None
-    conf: Mapping[str, Any] = field(default_factory=dict)
-
-    @classmethod
-    def from_api(cls, data: Mapping[str, Any]) -> Self:
-        return cls(
-            dag_id=data["dag_id"],
-            run_id=data["dag_run_id"],
-            state=data["state"],
-            run_type=data.get("run_type", ""),
-            queued_at=_dt(data.get("queued_at")),
-            start_date=_dt(data.get("start_date")),
-            end_date=_dt(data.get("end_date")),
-            duration=data.get("duration"),
-            conf=data.get("conf") or {},
-        )
-
-    @property
-    def finished(self) -> bool:
-        return self.state in TERMINAL_RUN_STATES
-
-
-@dataclass(frozen=True)
-class TaskInstance:
-    task_id: str
-    state: str | None
-    try_number: int
-    start_date: datetime | None
-    end_date: datetime | None
-    duration: float | None
-    map_index: int = -1
-
-    @classmethod
-    def from_api(cls, data: Mapping[str, Any]) -> Self:
-        return cls(
-            task_id=data["task_id"],
-            state=data.get("state"),
-            try_number=int(data.get("try_number") or 0),
-            start_date=_dt(data.get("start_date")),
-            end_date=_dt(data.get("end_date")),
-            duration=data.get("duration"),
-            map_index=int(data.get("map_index", -1)),
-        )
-
-    @property
-    def failed(self) -> bool:
-        return self.state in FAILED_TASK_STATES
-
-
-def _is_retryable(error: BaseException) -> bool:
-    if isinstance(error, httpx.TransportError):
-        return True
-    return isinstance(error, httpx.HTTPStatusError) and error.response.status_code >= 500
-
-
-def _detail(response: httpx.Response) -> str:
-    try:
-        body = response.json()
-    except ValueError:
-        return response.text[:300]
-    detail = body.get("detail", body) if isinstance(body, dict) else body
-    if isinstance(detail, list):  # FastAPI validation errors
-        return "; ".join(
-            f"{'.'.join(str(p) for p in item.get('loc', []))}: {item.get('msg')}"
-            if isinstance(item, dict)
-            else str(item)
-            for item in detail
-        )
-    return str(detail)[:300]
-
-
-def last_error(log_lines: Sequence[Any]) -> str | None:
-    """`ExceptionType: message` of the last error in a structured task log (Airflow 3 JSON)."""
-    for line in reversed(log_lines):
-        if not isinstance(line, Mapping) or line.get("level") not in ("error", "critical"):
-            continue
-        details = [d for d in line.get("error_detail") or [] if isinstance(d, Mapping)]
-        if details:
-            detail = next((d for d in details if not d.get("is_cause")), details[0])
-            return f"{detail.get('exc_type')}: {detail.get('exc_value')}"[:500]
-        return str(line.get("event"))[:500]
-    return None
+def _paged(fetch: Callable[[int, int], Any], key: str) -> Iterator[Any]:
+    """Every item of a list endpoint, `PAGE_SIZE` at a time (`fetch(limit, offset)`)."""
+    offset = 0
+    while True:
+        page = fetch(PAGE_SIZE, offset)
+        items = getattr(page, key) or []
+        yield from items
+        offset += len(items)
+        total = getattr(page, "total_entries", None)
+        if not items or (offset >= total if total is not None else len(items) < PAGE_SIZE):
+            return
 
 
 class AirflowClient:
@@ -191,14 +101,28 @@ class AirflowClient:
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.username = username
-        self._password = password
-        self._attempts = attempts
-        self._timeout = timeout
-        self._token = token
-        self._http = httpx.Client(base_url=self.base_url, timeout=timeout, transport=transport)
+        self._session = AirflowSession(
+            self.base_url,
+            username,
+            password,
+            token,
+            timeout=timeout,
+            attempts=attempts,
+            transport=transport,
+        )
+        self._call = self._session.call
+        self._optional = self._session.optional
+        api = self._session.api
+        self._dags = DAGApi(api)
+        self._parsing = DAGParsingApi(api)
+        self._runs = DagRunApi(api)
+        self._tasks = TaskInstanceApi(api)
+        self._xcoms = XComApi(api)
+        self._connections = ConnectionApi(api)
+        self._import_errors = ImportErrorApi(api)
 
     def close(self) -> None:
-        self._http.close()
+        self._session.close()
 
     def __enter__(self) -> Self:
         return self
@@ -206,96 +130,27 @@ class AirflowClient:
     def __exit__(self, *_exc: object) -> None:
         self.close()
 
-    # -- transport ---------------------------------------------------------------------------
-
-    def _send_with_retries(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
-        def give_up(state: RetryCallState) -> httpx.Response:
-            error = state.outcome.exception() if state.outcome else None
-            if isinstance(error, httpx.HTTPStatusError):
-                return error.response  # a persistent 5xx: let the caller report it
-            if isinstance(error, httpx.TimeoutException):
-                reason = f"no answer within {self._timeout:.0f}s, {self._attempts} attempts"
-            else:
-                reason = type(error).__name__ if error else "unknown error"
-                if error and str(error):
-                    reason = f"{reason}: {error}"
-            raise AirflowUnreachable(self.base_url, reason)
-
-        @retry(
-            retry=retry_if_exception(_is_retryable),
-            stop=stop_after_attempt(self._attempts),
-            wait=wait_exponential(multiplier=0.5, max=5),
-            retry_error_callback=give_up,
-            reraise=False,
-        )
-        def send() -> httpx.Response:
-            response = self._http.request(method, path, **kwargs)
-            if response.status_code >= 500:
-                raise httpx.HTTPStatusError(
-                    "server error", request=response.request, response=response
-                )
-            return response
-
-        return send()
-
-    def _login(self) -> str:
-        if self._password is None:
-            raise SessionExpired()
-        response = self._send_with_retries(
-            "POST", "/auth/token", json={"username": self.username, "password": self._password}
-        )
-        if response.status_code in (401, 403):
-            raise AirflowAuthError(self.base_url, self.username)
-        if response.status_code not in (200, 201):
-            raise AirflowApiError(response.status_code, "POST", "/auth/token", _detail(response))
-        return response.json()["access_token"]
-
     def token(self) -> str:
-        """This user's bearer token: logs in on first use; `request` renews it after a 401."""
-        if self._token is None:
-            self._token = self._login()
-        return self._token
+        """This user's bearer token: logs in on first use; a call renews it after a 401."""
+        return self._session.token()
 
     def request(
         self, method: str, path: str, *, expected: Sequence[int] = (200,), **kwargs: Any
     ) -> httpx.Response:
-        """Send an authenticated request; statuses outside `expected` raise `AirflowApiError`."""
-        for attempt in range(2):
-            headers = {**kwargs.pop("headers", {}), "Authorization": f"Bearer {self.token()}"}
-            response = self._send_with_retries(method, path, headers=headers, **kwargs)
-            if response.status_code == 401 and attempt == 0:
-                self._token = None  # expired or revoked: log in again, once
-                continue
-            break
-        if response.status_code == 401 and 401 not in expected:
-            raise AirflowAuthError(self.base_url, self.username)
-        if response.status_code not in expected:
-            raise AirflowApiError(response.status_code, method, path, _detail(response))
-        return response
+        """Any endpoint by path, for what no method here covers (`json=`, `params=`,
+        `headers=`); statuses outside `expected` raise `AirflowApiError`."""
+        return self._session.request(method, path, expected=expected, **kwargs)
 
     def get(self, path: str, **kwargs: Any) -> Any:
         """GET `path` and decode its JSON (any status but 200 raises `AirflowApiError`)."""
         return self.request("GET", path, **kwargs).json()
 
-    def _get_json(self, path: str, **params: Any) -> Any:
-        return self.get(path, params={k: v for k, v in params.items() if v is not None})
-
-    def _paged(self, path: str, key: str, **params: Any) -> Iterator[Mapping[str, Any]]:
-        offset = 0
-        while True:
-            page = self._get_json(path, limit=PAGE_SIZE, offset=offset, **params)
-            items = page.get(key, [])
-            yield from items
-            offset += len(items)
-            if not items or offset >= page.get("total_entries", 0):
-                return
-
-    # -- DAGs --------------------------------------------------------------------------------
+    # -- DAGs ----------------------------------------------------------------------------------
 
     def get_dag(self, dag_id: str) -> Dag | None:
         """The DAG, or None if Airflow has never parsed it."""
-        response = self.request("GET", f"{API}/dags/{_seg(dag_id)}", expected=(200, 404))
-        return Dag.from_api(response.json()) if response.status_code == 200 else None
+        dag = self._optional(lambda: self._dags.get_dag(dag_id))
+        return Dag.from_model(dag) if dag is not None else None
 
     def list_dags(
         self,
@@ -305,28 +160,48 @@ class AirflowClient:
         include_stale: bool = False,
     ) -> list[Dag]:
         """DAGs carrying all `tags` and matching `dag_id_pattern` (SQL LIKE, `%` wildcards)."""
-        params: dict[str, Any] = {
-            "tags": list(tags) or None,
-            "tags_match_mode": "all" if tags else None,
-            "dag_id_pattern": dag_id_pattern,
-            "exclude_stale": not include_stale,
-        }
-        return [Dag.from_api(item) for item in self._paged(f"{API}/dags", "dags", **params)]
+
+        def page(limit: int, offset: int) -> Any:
+            return self._call(
+                lambda: self._dags.get_dags(
+                    limit=limit,
+                    offset=offset,
+                    tags=list(tags) or None,
+                    tags_match_mode="all" if tags else None,
+                    dag_id_pattern=dag_id_pattern,
+                    exclude_stale=not include_stale,
+                )
+            )
+
+        return [Dag.from_model(dag) for dag in _paged(page, "dags")]
 
     def request_reparse(self, file_token: str) -> None:
-        """Ask the DAG processor to parse a DAG file now instead of at its next interval."""
-        self.request("PUT", f"{API}/parseDagFile/{_seg(file_token)}", expected=(200, 201, 404))
+        """Ask the DAG processor to parse a DAG file now instead of at its next interval.
+
+        A 409 means a parse request for this file is already queued (another deploy in the
+        same DAG-file shard asked first): that request re-reads the file too, so it is the
+        answer wanted. A 404 (the file is gone) leaves the periodic parse to notice."""
+        try:
+            self._call(lambda: self._parsing.reparse_dag_file(file_token))
+        except AirflowApiError as error:
+            if error.status_code not in (404, 409):
+                raise
 
     def set_paused(self, dag_id: str, paused: bool) -> Dag:
-        response = self.request("PATCH", f"{API}/dags/{_seg(dag_id)}", json={"is_paused": paused})
-        return Dag.from_api(response.json())
+        body = DAGPatchBody(is_paused=paused)
+        return Dag.from_model(self._call(lambda: self._dags.patch_dag(dag_id, body)))
 
     def import_errors(self, filename_pattern: str | None = None) -> list[Mapping[str, Any]]:
-        return list(
-            self._paged(f"{API}/importErrors", "import_errors", filename_pattern=filename_pattern)
-        )
+        def page(limit: int, offset: int) -> Any:
+            return self._call(
+                lambda: self._import_errors.get_import_errors(
+                    limit=limit, offset=offset, filename_pattern=filename_pattern
+                )
+            )
 
-    # -- DAG runs ----------------------------------------------------------------------------
+        return [error.to_dict() for error in _paged(page, "import_errors")]
+
+    # -- DAG runs ------------------------------------------------------------------------------
 
     def trigger_dag_run(
         self,
@@ -337,27 +212,23 @@ class AirflowClient:
     ) -> tuple[DagRun, bool]:
         """Trigger a run with a caller-chosen id; `(run, created)`. A duplicate id (409) is not
         an error: it returns the existing run with `created=False`."""
-        body: dict[str, Any] = {
-            "dag_run_id": run_id,
-            "logical_date": None,
-            "conf": dict(conf or {}),
-        }
-        if note:
-            body["note"] = note
-        path = f"{API}/dags/{_seg(dag_id)}/dagRuns"
-        response = self.request("POST", path, json=body, expected=(200, 409))
-        if response.status_code == 409:
+        body = TriggerDAGRunPostBody(
+            dag_run_id=run_id, logical_date=None, conf=dict(conf or {}), note=note or None
+        )
+        try:
+            run = self._call(lambda: self._runs.trigger_dag_run(dag_id, body))
+        except AirflowApiError as error:
+            if error.status_code != 409:
+                raise
             existing = self.get_dag_run(dag_id, run_id)
             if existing is None:  # 409 for another reason (e.g. a logical date clash)
-                raise AirflowApiError(409, "POST", path, _detail(response))
+                raise
             return existing, False
-        return DagRun.from_api(response.json()), True
+        return DagRun.from_model(run), True
 
     def get_dag_run(self, dag_id: str, run_id: str) -> DagRun | None:
-        response = self.request(
-            "GET", f"{API}/dags/{_seg(dag_id)}/dagRuns/{_seg(run_id)}", expected=(200, 404)
-        )
-        return DagRun.from_api(response.json()) if response.status_code == 200 else None
+        run = self._optional(lambda: self._runs.get_dag_run(dag_id, run_id))
+        return DagRun.from_model(run) if run is not None else None
 
     def list_dag_runs(
         self,
@@ -369,63 +240,85 @@ class AirflowClient:
         newest_first: bool = True,
     ) -> list[DagRun]:
         """Runs of one DAG (`~` = all DAGs), filtered by state and run_after >= `since`."""
-        params: dict[str, Any] = {
-            "state": list(states) or None,
-            "run_after_gte": since.isoformat() if since else None,
-            "order_by": "-run_after" if newest_first else "run_after",
-        }
+
+        def page(page_limit: int, offset: int) -> Any:
+            return self._call(
+                lambda: self._runs.get_dag_runs(
+                    dag_id,
+                    limit=page_limit,
+                    offset=offset,
+                    state=list(states) or None,
+                    run_after_gte=since,
+                    order_by=["-run_after" if newest_first else "run_after"],
+                )
+            )
+
         runs = []
-        for item in self._paged(f"{API}/dags/{_seg(dag_id)}/dagRuns", "dag_runs", **params):
-            runs.append(DagRun.from_api(item))
+        for run in _paged(page, "dag_runs"):
+            runs.append(DagRun.from_model(run))
             if limit is not None and len(runs) >= limit:
                 break
         return runs
+
+    def recent_runs(self, dag_ids: Sequence[str], limit: int) -> list[DagRun]:
+        """The newest `limit` runs across `dag_ids`, newest first, in one call
+        (`POST /dags/~/dagRuns/list`); Airflow caps `limit` at its maximum page size."""
+        body = DAGRunsBatchBody(dag_ids=list(dag_ids), order_by="-run_after", page_limit=limit)
+        page = self._call(lambda: self._runs.get_list_dag_runs_batch(ALL_DAGS, body))
+        return [DagRun.from_model(run) for run in page.dag_runs]
 
     def clear_dag_run(
         self, dag_id: str, run_id: str, *, only_failed: bool, dry_run: bool
     ) -> list[str]:
         """Clear (re-run) a run's task instances; returns the task ids cleared (or that would be)."""
-        response = self.request(
-            "POST",
-            f"{API}/dags/{_seg(dag_id)}/dagRuns/{_seg(run_id)}/clear",
-            json={"dry_run": dry_run, "only_failed": only_failed},
-        )
-        body = response.json()
-        return [item["task_id"] for item in body.get("task_instances", [])]
+        body = DAGRunClearBody(dry_run=dry_run, only_failed=only_failed)
+        answer = self._call(lambda: self._runs.clear_dag_run(dag_id, run_id, body))
+        cleared = answer.actual_instance
+        if isinstance(cleared, TaskInstanceCollectionResponse):
+            return [ti.task_id for ti in cleared.task_instances]
+        return []  # a real clear answers with the run, not its task instances
+
+    # -- task instances ------------------------------------------------------------------------
 
     def task_instances(self, dag_id: str, run_id: str) -> list[TaskInstance]:
-        path = f"{API}/dags/{_seg(dag_id)}/dagRuns/{_seg(run_id)}/taskInstances"
-        return [
-            TaskInstance.from_api(item)
-            for item in self._paged(path, "task_instances", order_by="start_date")
-        ]
+        def page(limit: int, offset: int) -> Any:
+            return self._call(
+                lambda: self._tasks.get_task_instances(
+                    dag_id, run_id, limit=limit, offset=offset, order_by=["start_date"]
+                )
+            )
+
+        return [TaskInstance.from_model(ti) for ti in _paged(page, "task_instances")]
+
+    def task_instances_batch(
+        self, dag_ids: Sequence[str], run_ids: Sequence[str], limit: int = 1000
+    ) -> list[TaskInstance]:
+        """The task instances of many runs in one call (`POST /dags/~/dagRuns/~/taskInstances
+        /list`): every one whose DAG is in `dag_ids` and run id in `run_ids`."""
+        body = TaskInstancesBatchBody(
+            dag_ids=list(dag_ids), dag_run_ids=list(run_ids), page_limit=limit
+        )
+        page = self._call(lambda: self._tasks.get_task_instances_batch(ALL_DAGS, ALL_DAGS, body))
+        return [TaskInstance.from_model(ti) for ti in page.task_instances]
 
     def xcom_return_value(self, dag_id: str, run_id: str, task_id: str) -> Any:
         """A task's return value (JSON), or None if it returned nothing."""
-        path = (
-            f"{API}/dags/{_seg(dag_id)}/dagRuns/{_seg(run_id)}/taskInstances/{_seg(task_id)}"
-            "/xcomEntries/return_value"
+        entry = self._optional(
+            lambda: self._xcoms.get_xcom_entry(
+                dag_id, task_id, run_id, "return_value", deserialize=True
+            )
         )
-        response = self.request("GET", path, params={"deserialize": True}, expected=(200, 404))
-        return response.json().get("value") if response.status_code == 200 else None
+        return getattr(entry.actual_instance, "value", None) if entry is not None else None
 
     def task_error(self, dag_id: str, run_id: str, task_id: str, try_number: int) -> str | None:
         """The exception a failed try ended with (`Type: message`), from its structured log."""
-        path = (
-            f"{API}/dags/{_seg(dag_id)}/dagRuns/{_seg(run_id)}/taskInstances/{_seg(task_id)}"
-            f"/logs/{try_number}"
+        log = self._optional(
+            lambda: self._tasks.get_log(dag_id, run_id, task_id, try_number, full_content=True)
         )
-        response = self.request(
-            "GET",
-            path,
-            params={"full_content": True},
-            headers={"Accept": "application/json"},
-            expected=(200, 404),
-        )
-        if response.status_code != 200:
+        lines = log.content.actual_instance if log is not None else None
+        if not isinstance(lines, list):
             return None
-        content = response.json().get("content")
-        return last_error(content) if isinstance(content, list) else None
+        return last_error([line if isinstance(line, str) else line.to_dict() for line in lines])
 
     def task_log_url(self, dag_id: str, run_id: str, task_id: str) -> str:
         """The Airflow UI page of one task instance (its log is one click away)."""
@@ -434,11 +327,11 @@ class AirflowClient:
     def run_url(self, dag_id: str, run_id: str) -> str:
         return f"{self.base_url}/dags/{_seg(dag_id)}/runs/{_seg(run_id)}"
 
-    # -- connections -------------------------------------------------------------------------
+    # -- connections ---------------------------------------------------------------------------
 
     def get_connection(self, conn_id: str) -> Mapping[str, Any] | None:
-        response = self.request("GET", f"{API}/connections/{_seg(conn_id)}", expected=(200, 404))
-        return response.json() if response.status_code == 200 else None
+        conn = self._optional(lambda: self._connections.get_connection(conn_id))
+        return conn.to_dict() if conn is not None else None
 
     def upsert_connection(
         self,
@@ -450,20 +343,23 @@ class AirflowClient:
     ) -> bool:
         """Create the connection, or update only the given `fields` of an existing one (so an
         omitted password is kept). Returns True if it was created."""
-        body: dict[str, Any] = {"connection_id": conn_id, "conn_type": conn_type, **fields}
+        data: dict[str, Any] = {"connection_id": conn_id, "conn_type": conn_type, **fields}
         if description is not None:
-            body["description"] = description
-        path = f"{API}/connections/{_seg(conn_id)}"
+            data["description"] = description
+        unknown = set(data) - set(ConnectionBody.model_fields) - {"schema"}
+        if unknown:
+            raise ValueError(f"not fields of an Airflow connection: {sorted(unknown)}")
+        body = ConnectionBody.from_dict(data)
         mask = ["conn_type", *fields, *(["description"] if description is not None else [])]
-        response = self.request(
-            "PATCH", path, params={"update_mask": mask}, json=body, expected=(200, 404)
+        updated = self._optional(
+            lambda: self._connections.patch_connection(conn_id, body, update_mask=mask)
         )
-        if response.status_code == 200:
+        if updated is not None:
             return False
-        self.request("POST", f"{API}/connections", json=body, expected=(200, 201))
+        self._call(lambda: self._connections.post_connection(body))
         return True
 
     def delete_connection(self, conn_id: str) -> bool:
         """Delete; False if there was nothing to delete."""
-        response = self.request("DELETE", f"{API}/connections/{_seg(conn_id)}", expected=(204, 404))
-        return response.status_code == 204
+        deleted = self._optional(lambda: self._connections.delete_connection(conn_id) or True)
+        return deleted is not None

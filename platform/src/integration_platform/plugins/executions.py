@@ -1,16 +1,15 @@
 """Recent executions of many DAGs at once, for the instance list and the instance page.
 
 Two batch calls of REST API v2 (`dagRuns/list`, `taskInstances/list`) instead of one call per
-flow and run, made with the lifecycle client (the caller's own token).
+flow and run, made with the lifecycle client (the official client, with the caller's own token).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
 
 from integration_platform.integrations.model import Integration, TriggerKind
-from integration_platform.lifecycle.airflow_api import API, AirflowClient, DagRun, TaskInstance
+from integration_platform.lifecycle.airflow_api import AirflowClient, DagRun, TaskInstance
 from integration_platform.plugins.views import RunRow
 
 FAILED = ("failed", "upstream_failed")
@@ -21,9 +20,7 @@ def recent_runs(client: AirflowClient, dag_ids: Sequence[str], limit: int) -> li
     """The newest `limit` runs across `dag_ids`, newest first."""
     if not dag_ids:
         return []
-    body = {"dag_ids": list(dag_ids), "order_by": "-run_after", "page_limit": limit}
-    response = client.request("POST", f"{API}/dags/~/dagRuns/list", json=body)
-    return [DagRun.from_api(item) for item in response.json().get("dag_runs", [])]
+    return client.recent_runs(dag_ids, limit)
 
 
 def latest_run_per_dag(client: AirflowClient, dag_ids: Sequence[str]) -> dict[str, DagRun]:
@@ -47,16 +44,11 @@ def log_tasks(client: AirflowClient, runs: Sequence[DagRun]) -> dict[tuple[str, 
     """Per run, the task whose log explains it: the first failed one, else the last to run."""
     if not runs:
         return {}
-    body: dict[str, Any] = {
-        "dag_ids": sorted({r.dag_id for r in runs}),
-        "dag_run_ids": sorted({r.run_id for r in runs}),
-        "page_limit": 1000,
-    }
-    response = client.request("POST", f"{API}/dags/~/dagRuns/~/taskInstances/list", json=body)
+    dag_ids = sorted({r.dag_id for r in runs})
+    run_ids = sorted({r.run_id for r in runs})
     by_run: dict[tuple[str, str], list[TaskInstance]] = {}
-    for item in response.json().get("task_instances", []):
-        key = (item["dag_id"], item["dag_run_id"])
-        by_run.setdefault(key, []).append(TaskInstance.from_api(item))
+    for ti in client.task_instances_batch(dag_ids, run_ids, limit=1000):
+        by_run.setdefault((ti.dag_id, ti.run_id), []).append(ti)
     chosen = {}
     for key, tasks in by_run.items():
         failed = [t for t in tasks if t.state in FAILED and t.start_date]
