@@ -13,6 +13,7 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
+from integration_contracts.ids import SEGMENT_RULE
 from integration_platform.integrations.instances import Instance, InstanceState, InstanceStore
 from integration_platform.lifecycle.cli import app
 from integration_platform.registry import integrations
@@ -96,7 +97,20 @@ def test_an_invalid_instance_id_is_rejected_before_anything_happens(cli, tmp_pat
     result = cli("deploy", "Shop_1", "--config", str(write_request(tmp_path)))
 
     assert result.exit_code == 2
-    assert "instance: 'Shop_1' must match" in result.stderr
+    assert "instance: instance id 'Shop_1' must be" in result.stderr
+    assert SEGMENT_RULE in " ".join(result.stderr.split())  # names the relay's own rule
+    assert not instances_dir.exists()
+
+
+@pytest.mark.parametrize("instance_id", ["x--y", "ab-", "shop_1", "a"])
+def test_an_id_the_relay_would_refuse_is_refused_at_deploy_naming_the_rule(
+    cli, tmp_path, instances_dir, instance_id
+):
+    result = cli("deploy", instance_id, "--config", str(write_request(tmp_path)))
+
+    assert result.exit_code == 2
+    assert f"instance id {instance_id!r} must be" in result.stderr
+    assert "no leading, trailing or double dash" in " ".join(result.stderr.split())
     assert not instances_dir.exists()
 
 

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from acme_erp_integration.definition import ACME_ERP
+from integration_contracts.ids import SEGMENT_RULE
 from integration_platform.lifecycle.errors import InvalidRequest
 from integration_platform.lifecycle.request import DeployRequest, load_request_file, plan_deploy
 
@@ -77,7 +78,7 @@ def test_every_problem_is_reported_at_once_with_its_field() -> None:
         "connections.acme_connection.host",
         "connections.progix_connection",
     }
-    assert "must match" in problems["instance"]
+    assert problems["instance"].endswith(f"must be {SEGMENT_RULE}")
     assert problems["config.colour"] == "unknown key"
     assert "http:// or https://" in problems["connections.acme_connection.host"]
     assert SECRET not in str(error.value)

@@ -69,7 +69,7 @@ def test_invalid_input_comes_back_inline_and_nothing_is_deployed(
     assert response.status_code == 400
     page = response.text
     assert "Nothing was deployed" in page
-    assert "must match" in _field_error(page, "instance_id")
+    assert "single dashes" in _field_error(page, "instance_id")
     assert "http:// or https://" in _field_error(page, "conn.acme_connection.host")
     assert _field_error(page, "config.progix_tenant")
     assert 'aria-invalid="true"' in page

@@ -31,7 +31,7 @@ from urllib.parse import urlsplit
 
 import yaml
 
-from integration_platform.integrations import naming
+from integration_contracts.ids import InvalidId, check_segment
 from integration_platform.integrations.config import ConfigError, FieldError, validate_config
 from integration_platform.integrations.model import ConnectionSpec, Integration
 from integration_platform.lifecycle.errors import InvalidRequest
@@ -239,14 +239,10 @@ def plan_deploy(
     """Validate everything about a deploy request; raise `InvalidRequest` listing every problem."""
     environ = os.environ if environ is None else environ
     errors: list[FieldError] = []
-    if not naming.is_valid_instance_id(instance_id):
-        errors.append(
-            FieldError(
-                "instance",
-                f"{instance_id!r} must match {naming.INSTANCE_ID_PATTERN} "
-                "(lowercase letters, digits and '-', starting with a letter, 2-63 characters)",
-            )
-        )
+    try:
+        check_segment("instance id", instance_id)  # the relay's route grammar, defined once
+    except InvalidId as error:
+        errors.append(FieldError("instance", str(error)))
     if len(request.customer) > 200:
         errors.append(FieldError("customer", "at most 200 characters"))
     config: dict[str, Any] = {}
