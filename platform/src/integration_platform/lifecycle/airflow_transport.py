@@ -32,7 +32,11 @@ from tenacity import (
     wait_exponential,
 )
 
-from integration_platform.lifecycle.errors import AirflowApiError, AirflowAuthError, AirflowUnreachable
+from integration_platform.lifecycle.errors import (
+    AirflowApiError,
+    AirflowAuthError,
+    AirflowUnreachable,
+)
 
 TOKEN_PATH = "/auth/token"  # noqa: S105 - a path, not a secret
 

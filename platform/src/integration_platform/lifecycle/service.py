@@ -17,8 +17,9 @@
                                                               paused, webhook URLs, recent runs)
     service.pause(instance_id) / service.resume(instance_id) -> InstanceReport
     service.test_flow(instance_id, flow, payload=None, progress=cb) -> FlowTestResult
-    service.replay(instance_id, flow=None, state="failed", since=None, dry_run=False)
-                                                           -> list[ReplayItem]
+    service.replay(instance_id, flow=None, state="failed", since=None, until=None,
+                   event_type=None, object_id=None, mode="tasks", dry_run=False)
+                                                           -> replay.ReplayReport
 
 `request` is a `request.DeployRequest` (`DeployRequest.from_mapping(data, source="UI form")`
 builds one from a form). `progress` is any `Callable[[str], None]`; it receives one short
@@ -54,6 +55,7 @@ from integration_platform.integrations.instances import (
     InstanceStore,
 )
 from integration_platform.integrations.model import Flow, Integration, TriggerKind
+from integration_platform.lifecycle import replay as replay_runs
 from integration_platform.lifecycle.airflow_api import AirflowClient, Dag, DagRun, TaskInstance
 from integration_platform.lifecycle.errors import (
     AirflowUnreachable,
@@ -69,7 +71,7 @@ from integration_platform.registry import integrations, resolve_integration
 
 Progress = Callable[[str], None]
 DeployOutcome = Literal["deployed", "unchanged", "failed"]
-REPLAYABLE_STATES = ("failed", "success")
+REPLAYABLE_STATES = replay_runs.REPLAYABLE_STATES
 _GENERATION_RUN_ID = re.compile(r"^(?:deploy|teardown)__generation_(\d+)")
 
 
@@ -185,16 +187,6 @@ class FlowTestResult:
     flow: str
     conf: Mapping[str, Any]
     run: RunOutcome
-
-
-@dataclass(frozen=True)
-class ReplayItem:
-    flow: str
-    dag_id: str
-    run_id: str
-    state: str
-    tasks: tuple[str, ...]
-    dry_run: bool
 
 
 # -- the service -------------------------------------------------------------------------------
@@ -793,52 +785,44 @@ class InstanceService:
         flow: str | None = None,
         state: str = "failed",
         since: datetime | None = None,
+        until: datetime | None = None,
+        event_type: str | None = None,
+        object_id: str | None = None,
+        mode: str = "tasks",
+        batch_size: int = replay_runs.DEFAULT_BATCH_SIZE,
+        max_runs: int = replay_runs.DEFAULT_MAX_RUNS,
+        wait: bool = False,
         dry_run: bool = False,
         progress: Progress | None = None,
-    ) -> list[ReplayItem]:
-        """Re-run matching runs by clearing them (failed runs: only their failed tasks).
+    ) -> replay_runs.ReplayReport:
+        """Re-run matching runs: clear them (`mode="tasks"`; failed runs re-run only their
+        failed tasks) or re-send their events as new `replay__` runs (`mode="events"`).
 
-        Without `flow`, every webhook and scheduled flow; `since` filters on the run's time."""
-        report = progress or _quiet
-        self.get_instance(instance_id)
-        if state not in REPLAYABLE_STATES:
-            raise InvalidRequest(
-                "--state", [FieldError("state", f"must be one of {', '.join(REPLAYABLE_STATES)}")]
-            )
-        flows = (
-            [self.flow(flow)]
-            if flow
-            else [
-                f
-                for f in self.integration.flows
-                if f.trigger in (TriggerKind.WEBHOOK, TriggerKind.SCHEDULE)
-            ]
+        Without `flow`, every webhook and scheduled flow; see `lifecycle.replay`."""
+        filters = replay_runs.ReplayFilter(
+            flow=flow,
+            state=state,
+            since=since,
+            until=until,
+            event_type=event_type,
+            object_id=object_id,
         )
-        items = []
-        for selected in flows:
-            dag_id = self.integration.dag_id(instance_id, selected.slug)
-            if self.airflow.get_dag(dag_id) is None:
-                continue
-            for run in self.airflow.list_dag_runs(dag_id, states=[state], since=since):
-                tasks = self.airflow.clear_dag_run(
-                    dag_id, run.run_id, only_failed=state == "failed", dry_run=dry_run
-                )
-                report(f"{'Would re-run' if dry_run else 'Re-running'} {dag_id} {run.run_id}")
-                items.append(
-                    ReplayItem(
-                        flow=selected.slug,
-                        dag_id=dag_id,
-                        run_id=run.run_id,
-                        state=run.state,
-                        tasks=tuple(tasks),
-                        dry_run=dry_run,
-                    )
-                )
-        return items
+        replayer = replay_runs.Replayer(
+            self,
+            instance_id,
+            mode,  # type: ignore[arg-type]  # checked by the replayer
+            filters,
+            token=f"{_now().strftime('%Y%m%dT%H%M%S')}_{secrets.token_hex(3)}",
+            batch_size=batch_size,
+            max_runs=max_runs,
+            wait=wait,
+            report=progress or _quiet,
+        )
+        return replayer.run(dry_run=dry_run)
 
 
-def parse_since(value: str) -> datetime:
-    """`--since`: an ISO timestamp (naive = UTC) or a relative `30m`, `6h`, `2d`."""
+def parse_since(value: str, option: str = "since") -> datetime:
+    """`--since` / `--until`: an ISO timestamp (naive = UTC) or a relative `30m`, `6h`, `2d`."""
     match = re.fullmatch(r"(\d+)([mhd])", value.strip())
     if match:
         amount, unit = int(match.group(1)), match.group(2)
@@ -852,7 +836,7 @@ def parse_since(value: str) -> datetime:
         parsed = datetime.fromisoformat(value.strip())
     except ValueError:
         raise InvalidRequest(
-            "--since",
-            [FieldError("since", "must be an ISO timestamp (2026-01-31T12:00) or 30m / 6h / 2d")],
+            f"--{option}",
+            [FieldError(option, "must be an ISO timestamp (2026-01-31T12:00) or 30m / 6h / 2d")],
         ) from None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
