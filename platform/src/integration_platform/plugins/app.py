@@ -24,7 +24,7 @@ from integration_platform.lifecycle.errors import (
     UnknownName,
 )
 from integration_platform.plugins.rendering import render
-from integration_platform.plugins.routes import actions, pages, wizard
+from integration_platform.plugins.routes import actions, pages, replay, wizard
 
 log = logging.getLogger(__name__)
 STATIC_DIR = Path(__file__).parent / "static"
@@ -98,4 +98,5 @@ def create_app() -> FastAPI:
     app.include_router(pages.router)
     app.include_router(wizard.router)
     app.include_router(actions.router)
+    app.include_router(replay.router)
     return app

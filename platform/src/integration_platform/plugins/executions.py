@@ -10,6 +10,7 @@ from collections.abc import Mapping, Sequence
 
 from integration_platform.integrations.model import Integration, TriggerKind
 from integration_platform.lifecycle.airflow_api import AirflowClient, DagRun, TaskInstance
+from integration_platform.lifecycle.replay import REPLAY_OF_KEY
 from integration_platform.plugins.views import RunRow
 
 FAILED = ("failed", "upstream_failed")
@@ -61,6 +62,9 @@ def trigger_label(integration: Integration, flow_slug: str, run: DagRun) -> str:
     """Why the run happened, in the words of the integration (not Airflow's run types)."""
     if run.run_id.startswith("test__"):
         return "test"
+    replayed = run.conf.get(REPLAY_OF_KEY) if isinstance(run.conf, Mapping) else None
+    if isinstance(replayed, Mapping) and isinstance(replayed.get("run_ids"), list):
+        return f"replay of {', '.join(map(str, replayed['run_ids']))}"
     trigger = integration.flow(flow_slug).trigger
     if trigger is TriggerKind.DEPLOY:
         return "deploy"
