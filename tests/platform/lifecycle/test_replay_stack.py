@@ -9,9 +9,11 @@ that carries its link and syncs the record's current state into Progix.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from urllib.parse import quote
 
+import httpx
 import pytest
 
 from integration_contracts.runs import RunKind, run_kind
@@ -166,3 +168,25 @@ def test_events_go_out_in_bounded_batches(service: InstanceService, runs: dict) 
     assert len(report.new_runs) == len(events)  # one event per new run, none lost or repeated
     assert all(run.events == 1 for run in report.new_runs)
     assert len({run.run_id for run in report.new_runs}) == len(report.new_runs)
+
+
+def test_the_ui_replays_through_airflows_auth(
+    stack: StackHandle, service: InstanceService, runs: dict
+) -> None:
+    token = stack.stack.rest("admin").token()
+    form = {"flow": FLOW, "state": "success", "mode": "events", "object_id": runs["second"]["id"]}
+    with httpx.Client(base_url=stack.stack.airflow_url, timeout=60) as client:
+        refused = client.post(f"/integrations/instances/{INSTANCE}/replay", data=form)
+        page = client.post(
+            f"/integrations/instances/{INSTANCE}/replay",
+            data={**form, "action": "replay"},
+            headers={"Authorization": f"Bearer {token}", "Accept": "text/html"},
+        )
+
+    assert refused.status_code == 401
+    assert page.status_code == 200, page.text
+    [new_id] = re.findall(r'data-new-run="([^"]+)"', page.text)
+    run = service.airflow.get_dag_run(runs["dag_id"], new_id)
+    assert run is not None
+    assert runs["ok"] in run.conf["replay_of"]["run_ids"]
+    service._wait_for_run(runs["dag_id"], new_id, FLOW, lambda _line: None)

@@ -26,9 +26,7 @@ from airflow_client.client.api import (
 from airflow_client.client.models import (
     ConnectionBody,
     DAGPatchBody,
-    DAGRunClearBody,
     DAGRunsBatchBody,
-    TaskInstanceCollectionResponse,
     TaskInstancesBatchBody,
     TriggerDAGRunPostBody,
 )
@@ -270,13 +268,14 @@ class AirflowClient:
     def clear_dag_run(
         self, dag_id: str, run_id: str, *, only_failed: bool, dry_run: bool
     ) -> list[str]:
-        """Clear (re-run) a run's task instances; returns the task ids cleared (or that would be)."""
-        body = DAGRunClearBody(dry_run=dry_run, only_failed=only_failed)
-        answer = self._call(lambda: self._runs.clear_dag_run(dag_id, run_id, body))
-        cleared = answer.actual_instance
-        if isinstance(cleared, TaskInstanceCollectionResponse):
-            return [ti.task_id for ti in cleared.task_instances]
-        return []  # a real clear answers with the run, not its task instances
+        """Clear (re-run) a run's task instances; returns the task ids cleared (or that would be).
+
+        Raw JSON, not the client's model: its `ClearTaskInstanceCollectionResponse` cannot be
+        deserialised (each item matches both members of a oneOf), so every dry run raised."""
+        path = f"{API}/dags/{_seg(dag_id)}/dagRuns/{_seg(run_id)}/clear"
+        body = {"dry_run": dry_run, "only_failed": only_failed}
+        answer = self.request("POST", path, json=body).json()
+        return [ti["task_id"] for ti in answer.get("task_instances") or []]
 
     # -- task instances ------------------------------------------------------------------------
 
