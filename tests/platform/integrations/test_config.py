@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from acme_erp_integration import ACME_ERP
+from integration_platform.integrations.alerts import alert_defaults
 from integration_platform.integrations.config import ConfigError, validate_config
 
 
@@ -13,6 +14,7 @@ def test_defaults_are_applied() -> None:
         "progix_tenant": "t1",
         "warehouses": [],
         "backfill_on_deploy": False,
+        **alert_defaults(),
     }
 
 

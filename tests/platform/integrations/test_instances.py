@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from integration_platform.integrations.alerts import alert_defaults
 from integration_platform.integrations.instances import (
     INSTANCES_DIR_ENV,
     Instance,
@@ -42,6 +43,7 @@ def test_a_valid_file_loads_with_defaults(store: InstanceStore) -> None:
         "progix_tenant": "shop-1",
         "warehouses": ["north"],
         "backfill_on_deploy": False,
+        **alert_defaults(),
     }
     assert instance.connections == {
         "acme_connection": "acme_erp__shop-1",

@@ -37,7 +37,7 @@ def service(stack: StackHandle) -> Iterator[InstanceService]:
         airflow_username="admin",
         airflow_password=running.airflow_password("admin"),
         instances_dir=running.instances_dir,
-        run_timeout=180,
+        run_timeout=900,
     )
     service = InstanceService(settings)
     request = DeployRequest.from_mapping(request_data(stack), source="test")

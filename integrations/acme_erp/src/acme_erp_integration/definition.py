@@ -16,6 +16,7 @@ from integration_platform.integrations import (
     TriggerKind,
     VariableKind,
 )
+from integration_platform.integrations.alerts import alerts_page
 
 SYNC_CUSTOMERS = "sync-customer-data"
 SYNC_INVENTORY = "sync-inventory-data"
@@ -128,5 +129,6 @@ ACME_ERP = Integration(
                 ),
             ),
         ),
+        alerts_page(),
     ),
 )
