@@ -103,7 +103,8 @@ ACME_ERP = Integration(
                     key="progix_tenant",
                     label="Progix tenant",
                     kind=VariableKind.STRING,
-                    help="The tenant id in Progix, e.g. 'shop-1'.",
+                    help="The tenant id in Progix, e.g. 'shop-1'; Initialization checks that the "
+                    "Progix API key belongs to it.",
                 ),
             ),
         ),
