@@ -17,7 +17,7 @@ from integration_platform.lifecycle.errors import (
     AirflowUnreachable,
 )
 from sandbox.processes import free_port
-from tests.support.airflow_payloads import dag_run
+from tests.support.airflow_payloads import dag_run, task_instance
 
 Handler = Callable[[httpx.Request], httpx.Response]
 
@@ -265,3 +265,45 @@ def test_any_path_goes_through_the_same_authentication_and_errors() -> None:
     assert body == {"metadatabase": {"status": "healthy"}}
     assert seen[0].headers["Authorization"] == "Bearer t"
     assert seen[0].url.params.multi_items() == [("limit", "100"), ("state", "a"), ("state", "b")]
+
+
+def test_a_failed_tries_log_and_a_dry_run_clear_are_read_as_airflow_sends_them() -> None:
+    """Two answers the generated models misread: log lines keep `level` and `error_detail`,
+    and a dry run's task instances (a oneOf both of whose schemas match) are still listed."""
+    log = {
+        "content": [
+            {"event": "::group::Log message source details", "sources": ["/logs/1.log"]},
+            {
+                "timestamp": "2026-12-01T21:39:37.845159Z",
+                "level": "error",
+                "event": "Task failed with exception",
+                "logger": "task",
+                "error_detail": [{"exc_type": "AcmeAuthError", "exc_value": "HTTP 401: bad key"}],
+            },
+        ],
+        "continuation_token": None,
+    }
+    cleared = {
+        "task_instances": [task_instance("d", "r", "fetch"), task_instance("d", "r", "upsert")],
+        "total_entries": 2,
+    }
+    bodies: list[dict] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/auth/token":
+            return httpx.Response(201, json={"access_token": "t"})
+        if request.url.path == "/api/v2/dags/d/dagRuns/r/taskInstances/fetch/logs/1":
+            assert request.url.params["full_content"] == "true"
+            return httpx.Response(200, json=log)
+        if request.url.path == "/api/v2/dags/d/dagRuns/r/clear":
+            bodies.append(json.loads(request.content))
+            return httpx.Response(200, json=cleared)
+        return httpx.Response(404, json={"detail": "not found"})
+
+    api = client(handler)
+
+    assert api.task_error("d", "r", "fetch", 1) == "AcmeAuthError: HTTP 401: bad key"
+    assert api.task_error("d", "r", "fetch", 2) is None  # no such try
+    assert api.clear_dag_run("d", "r", only_failed=True, dry_run=True) == ["fetch", "upsert"]
+    assert len(bodies) == 1
+    assert (bodies[0]["dry_run"], bodies[0]["only_failed"]) == (True, True)

@@ -26,6 +26,7 @@ from airflow_client.client.api import (
 from airflow_client.client.models import (
     ConnectionBody,
     DAGPatchBody,
+    DAGRunClearBody,
     DAGRunsBatchBody,
     TaskInstancesBatchBody,
     TriggerDAGRunPostBody,
@@ -270,12 +271,15 @@ class AirflowClient:
     ) -> list[str]:
         """Clear (re-run) a run's task instances; returns the task ids cleared (or that would be).
 
-        Raw JSON, not the client's model: its `ClearTaskInstanceCollectionResponse` cannot be
-        deserialised (each item matches both members of a oneOf), so every dry run raised."""
-        path = f"{API}/dags/{_seg(dag_id)}/dagRuns/{_seg(run_id)}/clear"
-        body = {"dry_run": dry_run, "only_failed": only_failed}
-        answer = self.request("POST", path, json=body).json()
-        return [ti["task_id"] for ti in answer.get("task_instances") or []]
+        Decoded here: the generated model of a dry run's answer (a oneOf of two task instance
+        schemas) matches both and refuses it."""
+        body = DAGRunClearBody(dry_run=dry_run, only_failed=only_failed)
+        answer = self._session.call_json(
+            lambda: self._runs.clear_dag_run_without_preload_content(dag_id, run_id, body)
+        )
+        # a real clear answers with the run, not its task instances
+        tasks = answer.get("task_instances") if isinstance(answer, Mapping) else None
+        return [ti["task_id"] for ti in tasks or [] if isinstance(ti, Mapping) and "task_id" in ti]
 
     # -- task instances ------------------------------------------------------------------------
 
@@ -310,14 +314,22 @@ class AirflowClient:
         return getattr(entry.actual_instance, "value", None) if entry is not None else None
 
     def task_error(self, dag_id: str, run_id: str, task_id: str, try_number: int) -> str | None:
-        """The exception a failed try ended with (`Type: message`), from its structured log."""
-        log = self._optional(
-            lambda: self._tasks.get_log(dag_id, run_id, task_id, try_number, full_content=True)
-        )
-        lines = log.content.actual_instance if log is not None else None
-        if not isinstance(lines, list):
-            return None
-        return last_error([line if isinstance(line, str) else line.to_dict() for line in lines])
+        """The exception a failed try ended with (`Type: message`), from its structured log.
+
+        Decoded here: the generated log model keeps only `event` and `timestamp` of a line,
+        not its `level` and `error_detail`."""
+        try:
+            log = self._session.call_json(
+                lambda: self._tasks.get_log_without_preload_content(
+                    dag_id, run_id, task_id, try_number, full_content=True
+                )
+            )
+        except AirflowApiError as error:
+            if error.status_code == 404:
+                return None
+            raise
+        content = log.get("content") if isinstance(log, Mapping) else None
+        return last_error(content) if isinstance(content, list) else None
 
     def task_log_url(self, dag_id: str, run_id: str, task_id: str) -> str:
         """The Airflow UI page of one task instance (its log is one click away)."""

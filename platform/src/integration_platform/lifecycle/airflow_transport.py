@@ -191,12 +191,14 @@ def api_error(error: ApiException, request: tuple[str, str, int]) -> AirflowApiE
     return AirflowApiError(int(error.status or 0), method, path, detail_of(error.body))
 
 
-def unexpected_answer(error: ValidationError, request: tuple[str, str, int]) -> AirflowApiError:
+def unexpected_answer(error: ValueError, request: tuple[str, str, int]) -> AirflowApiError:
     """An answer the client's models refuse. Only field names and rules are kept: pydantic's
     own message would quote the values, secrets included."""
     method, path, status = request
-    problems = "; ".join(
-        f"{'.'.join(str(p) for p in item['loc'])}: {item['msg']}"
-        for item in error.errors(include_input=False, include_url=False)[:5]
-    )
+    problems = "no schema matches"
+    if isinstance(error, ValidationError):
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in item['loc'])}: {item['msg']}"
+            for item in error.errors(include_input=False, include_url=False)[:5]
+        )
     return AirflowApiError(status, method, path, f"an answer unlike the API's schema ({problems})")
