@@ -1,4 +1,6 @@
-"""The wheel, installed into a fresh virtualenv with only Airflow 3.3, registers the provider."""
+"""The provider wheel, installed into a fresh virtualenv holding only Airflow 3.3, registers
+the `acme_erp` connection type and adds nothing else: no plugin, no console script, no
+distribution that Airflow itself does not already install (typer, rich, httpx included)."""
 
 from __future__ import annotations
 
@@ -36,10 +38,30 @@ def uv() -> str:
     return found
 
 
+NOT_FROM_THE_PROVIDER = ("typer", "rich", "httpx")
+"""The platform's CLI and UI dependencies: Airflow may bring them, the provider never does."""
+
+
 def run(argv: list[str], env: dict[str, str], cwd: Path | None = None) -> str:
     result = subprocess.run(argv, env=env, cwd=cwd, capture_output=True, text=True, timeout=540)
     assert result.returncode == 0, f"{argv[:3]} failed:\n{result.stdout}\n{result.stderr}"
     return result.stdout
+
+
+def installed(python: Path, env: dict[str, str], cwd: Path) -> set[str]:
+    """The canonical names of every distribution in `python`'s environment."""
+    out = run([uv(), "pip", "freeze", "--python", str(python)], env, cwd)
+    return {line.split("==")[0].split(" @ ")[0].lower().replace("_", "-") for line in out.split()}
+
+
+def state(venv: Path, env: dict[str, str], cwd: Path) -> dict[str, object]:
+    """What a user of this Airflow sees: distributions, console scripts, plugins."""
+    plugins = run([str(venv / "bin" / "airflow"), "plugins", "--output", "json"], env, cwd)
+    return {
+        "distributions": installed(venv / "bin" / "python", env, cwd),
+        "scripts": {path.name for path in (venv / "bin").iterdir()},
+        "plugins": plugins.strip(),
+    }
 
 
 @pytest.mark.slow
@@ -53,19 +75,31 @@ def test_wheel_registers_provider_in_a_fresh_virtualenv(tmp_path: Path, repo_roo
     }
     env["AIRFLOW_HOME"] = str(tmp_path / "airflow_home")
     dist = tmp_path / "dist"
-    run([uv(), "build", "--wheel", "--out-dir", str(dist), str(repo_root)], env)
+    run([uv(), "build", "--wheel", "--out-dir", str(dist), str(repo_root / "acme_provider")], env)
     (wheel,) = dist.glob("airflow_provider_acme_erp-*.whl")
 
     venv = tmp_path / "venv"
     python = venv / "bin" / "python"
+    pip = [uv(), "pip", "install", "--python", str(python)]
+    constraints = ["--constraint", str(repo_root / "constraints.txt")]
     run([uv(), "venv", "--python", sys.executable, str(venv)], env)
-    run([uv(), "pip", "install", "--python", str(python), "apache-airflow==3.3.*", str(wheel)], env)
+    run([*pip, *constraints, "apache-airflow==3.3.*"], env)
+    clean = state(venv, env, tmp_path)
+    run([*pip, *constraints, "apache-airflow==3.3.*", str(wheel)], env)
+    with_provider = state(venv, env, tmp_path)
 
     # Really a fresh environment: the package comes from the wheel, not from this checkout.
     location = run(
         [str(python), "-c", "import acme_provider; print(acme_provider.__file__)"], env, tmp_path
     )
     assert str(venv) in location
+
+    # Nothing but the provider itself: its dependencies are all Airflow's already.
+    added = with_provider["distributions"] - clean["distributions"]
+    assert added == {DISTRIBUTION}, added
+    assert not set(NOT_FROM_THE_PROVIDER) & added
+    assert with_provider["scripts"] == clean["scripts"]  # no console script
+    assert with_provider["plugins"] == clean["plugins"]  # `airflow plugins` lists nothing new
 
     probe = json.loads(run([str(python), "-c", PROBE], env, tmp_path).strip().splitlines()[-1])
     assert probe["hook_class"] == "acme_provider.hooks.acme_erp.AcmeErpHook"

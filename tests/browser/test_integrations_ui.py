@@ -29,7 +29,7 @@ def instance_id(stack: StackHandle) -> Iterator[str]:
         airflow_password=stack.stack.airflow_password("admin"),
         instances_dir=stack.stack.instances_dir,
     )
-    with closing(InstanceService(settings)) as service:
+    with closing(InstanceService(settings, integration="acme-erp")) as service:
         if service.store.exists(instance_id):
             service.remove(instance_id)
 

@@ -3,7 +3,7 @@
 Registered in `tests/conftest.py` (`pytest_plugins`). Starts, on free loopback ports, exactly
 what `make demo` starts (`sandbox.stack.Stack`): embedded PostgreSQL, Airflow standalone, the
 relay and both simulators, with two Acme accounts and two Progix tenants so tests can check
-isolation. Logs stay in `.state/artifacts/stack-<time>-<pid>/logs/`; when a test that used the
+isolation; Airflow's DAGs folder also holds the test-only audit-log integration's shims. Logs stay in `.state/artifacts/stack-<time>-<pid>/logs/`; when a test that used the
 stack fails, the tail of every process log is attached to its report.
 
 Fixture ``stack`` -> :class:`StackHandle`
@@ -32,6 +32,12 @@ PROGIX_TENANTS = ("progix-one", "progix-two")
 _STACK_KEY = pytest.StashKey["Stack"]()
 # Small batches waiting briefly: tests see runs within a second and still see batching.
 RELAY_TEST_ENV = {"RELAY_BATCH_MAX_WAIT_MS": "300", "RELAY_RETRY_BASE_SECONDS": "0.5"}
+REPO_ROOT = Path(__file__).resolve().parents[2]
+DAG_SHIM_FOLDERS = {
+    "acme_erp": REPO_ROOT / "dags",  # the repository's own shims, as deployed
+    "audit_log": REPO_ROOT / "tests" / "support" / "audit_log_integration" / "dags",
+}
+"""The stack's DAGs folder links these: every installed integration's shims, side by side."""
 
 
 @dataclass
@@ -67,12 +73,22 @@ def _state_dir(artifacts_dir: Path) -> Path:
     return artifacts_dir / f"stack-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}"
 
 
+def _dags_folder(folder: Path) -> Path:
+    """A DAGs folder of symlinks to each integration's shim folder (Airflow follows links)."""
+    for name, target in DAG_SHIM_FOLDERS.items():
+        (folder / name).symlink_to(target, target_is_directory=True)
+    return folder
+
+
 @pytest.fixture(scope="session")
-def stack(request: pytest.FixtureRequest, artifacts_dir: Path) -> Iterator[StackHandle]:
+def stack(
+    request: pytest.FixtureRequest, artifacts_dir: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[StackHandle]:
     """The running local stack (see the module docstring); stopped at the end of the session."""
     running = Stack(
         StackOptions(
             state_dir=_state_dir(artifacts_dir),
+            dags_folder=_dags_folder(tmp_path_factory.mktemp("dags")),
             ports=StackPorts.free(),
             acme_accounts=ACME_ACCOUNTS,
             progix_tenants=PROGIX_TENANTS,

@@ -85,7 +85,7 @@ def deploy_demo_instance(stack: Stack, console: Console) -> dict[str, str]:
         },
         source="sandbox demo",
     )
-    service = InstanceService(settings)
+    service = InstanceService(settings, integration="acme-erp")
     try:
         result = service.deploy(
             DEMO_INSTANCE, request, progress=lambda line: console.print(f"  [dim]{line}[/]")

@@ -41,7 +41,15 @@ def cli(instances_dir: Path, monkeypatch: pytest.MonkeyPatch):
     def invoke(*args: str):
         return runner.invoke(
             app,
-            ["--airflow-url", nowhere, "--instances-dir", str(instances_dir), *args],
+            [
+                "--airflow-url",
+                nowhere,
+                "--instances-dir",
+                str(instances_dir),
+                "--integration",
+                "acme-erp",
+                *args,
+            ],
             catch_exceptions=False,
         )
 

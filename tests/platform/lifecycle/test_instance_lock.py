@@ -50,7 +50,9 @@ def offline_service(instances_dir: Path, calls: list[str]) -> InstanceService:
     client = AirflowClient(
         "http://airflow.test", "admin", "pw", attempts=1, transport=httpx.MockTransport(airflow)
     )
-    return InstanceService(LifecycleSettings(instances_dir=instances_dir), client=client)
+    return InstanceService(
+        LifecycleSettings(instances_dir=instances_dir), integration="acme-erp", client=client
+    )
 
 
 def test_a_second_deploy_is_refused_at_once_and_changes_nothing(lock_held_elsewhere: Path):

@@ -82,7 +82,7 @@ def service(stack: StackHandle) -> Iterator[InstanceService]:
         instances_dir=running.instances_dir,
         run_timeout=180,
     )
-    service = InstanceService(settings)
+    service = InstanceService(settings, integration="acme-erp")
     yield service
     # Leave the shared stack clean for other suites: no instances, no webhooks in Acme.
     if service.store.exists(FAILING):  # still holding the wrong key if its test failed early

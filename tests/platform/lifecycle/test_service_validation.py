@@ -44,7 +44,9 @@ def test_a_redeploy_omitting_a_secret_airflow_does_not_hold_changes_nothing(tmp_
     client = AirflowClient(
         "http://airflow.test", "admin", "pw", transport=httpx.MockTransport(airflow)
     )
-    service = InstanceService(LifecycleSettings(instances_dir=tmp_path), client=client)
+    service = InstanceService(
+        LifecycleSettings(instances_dir=tmp_path), integration="acme-erp", client=client
+    )
     request = DeployRequest.from_mapping(
         {
             "customer": "Shop One",

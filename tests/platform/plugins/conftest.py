@@ -48,6 +48,7 @@ def plugin_app(fake_airflow: FakeAirflow, instances_dir: Path) -> FastAPI:
     def services() -> Callable[[], InstanceService]:
         return lambda: InstanceService(
             settings,
+            integration="acme-erp",
             client=AirflowClient(
                 settings.airflow_url, "admin", "pw", transport=fake_airflow.transport()
             ),

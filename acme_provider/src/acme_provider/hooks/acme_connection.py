@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 
 from acme_provider.exceptions import AcmeConnectionConfigError
 from acme_provider.hooks.retry import DEFAULT_MAX_RETRIES, DEFAULT_MAX_RETRY_WAIT
+from acme_provider.urls import parse_http_url
 
 CONN_TYPE = "acme_erp"
 DEFAULT_TIMEOUT = 30.0
@@ -114,29 +115,26 @@ def _base_url(conn_id: str, host: str | None, port: int | None) -> str:
             field_name,
             "(Acme API base URL) is empty; set it to e.g. https://acme.example.com",
         )
-    try:
-        parts = urlsplit(host.strip())
-        explicit_port = parts.port
-    except ValueError:
-        parts, explicit_port = None, None
-    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
+    url = parse_http_url(host)
+    if url is None:
         raise AcmeConnectionConfigError(
             conn_id,
             field_name,
             "(Acme API base URL) is not an http(s) URL such as https://acme.example.com",
         )
-    if parts.username or parts.password:
+    if url.username or url.password:
         raise AcmeConnectionConfigError(
             conn_id,
             field_name,
             "(Acme API base URL) must not contain credentials; put the API key in 'password'",
         )
-    if parts.query or parts.fragment:
+    if url.query or url.fragment:
         raise AcmeConnectionConfigError(
             conn_id, field_name, "(Acme API base URL) must not have a query string or fragment"
         )
+    parts = urlsplit(host.strip())  # valid by now; kept as written (no normalisation)
     netloc = parts.netloc
-    if port and explicit_port is None:
+    if port and parts.port is None:
         netloc = f"{netloc}:{port}"
     return f"{parts.scheme}://{netloc}{parts.path.rstrip('/')}"
 

@@ -12,9 +12,9 @@ import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypedDict
-from urllib.parse import urlsplit
 
 from acme_provider.hooks.acme_api import WebhookSubscription
+from acme_provider.urls import parse_http_url
 from acme_provider.webhook_secrets import secret_fingerprint
 
 if TYPE_CHECKING:
@@ -57,7 +57,7 @@ class DesiredWebhook:
         if not isinstance(key, str) or not key.strip():
             raise ValueError(f"{where}.key must be a non-empty string")
         url = value.get("url")
-        if not isinstance(url, str) or not _is_http_url(url):
+        if not isinstance(url, str) or parse_http_url(url) is None:
             raise ValueError(f"{where}.url must be an http(s) URL (webhook {key!r})")
         events = value.get("events")
         if (
@@ -236,11 +236,3 @@ def delete_subscriptions(
 def delete_owned_webhooks(hook: AcmeErpHook, *, managed_by: str) -> list[str]:
     """Delete every subscription `managed_by` owns; others stay. Returns the ids deleted."""
     return delete_subscriptions(hook, owned_by(check_owner(managed_by), hook.iter_webhooks()))
-
-
-def _is_http_url(url: str) -> bool:
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return False
-    return parts.scheme in ("http", "https") and bool(parts.hostname)

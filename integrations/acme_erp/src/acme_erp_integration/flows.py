@@ -15,7 +15,6 @@ any I/O. Run-time work lives in `acme_erp_integration.sync`.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
 
 from airflow.sdk import Param, get_current_context, task
 
@@ -31,8 +30,8 @@ from acme_provider.operators.records import AcmeFetchRecordsOperator
 from acme_provider.operators.webhooks import AcmeDeleteWebhooksOperator, AcmeEnsureWebhooksOperator
 from integration_platform.integrations.events import EVENTS_PARAM, events_param
 from integration_platform.integrations.factory import FlowContext, FlowRecipe
-from integration_platform.integrations.model import TriggerKind
-from integration_platform.integrations.relay import RouteSecretResolver, relay_settings
+from integration_platform.integrations.relay import RouteSecretResolver
+from integration_platform.integrations.webhooks import desired_webhooks_task
 
 ACME_CONNECTION = "acme_connection"
 PROGIX_CONNECTION = "progix_connection"
@@ -75,35 +74,20 @@ def _sync_flow(resource: Resource) -> FlowRecipe:
 
 def _build_initialization(context: FlowContext) -> None:
     integration, instance = context.integration, context.instance
-    webhook_flows = integration.flows_triggered_by(TriggerKind.WEBHOOK)
     acme_conn_id = context.conn_id(ACME_CONNECTION)
 
-    @task(task_id="webhook_urls")
-    def webhook_urls() -> dict[str, dict[str, str]]:
-        """`{"webhookUrls": {flow slug: URL}}` from the relay's public URL (connection)."""
-        relay = relay_settings()
-        return {"webhookUrls": integration.webhook_urls(relay.public_url, instance.id)}
-
-    @task(task_id="desired_webhooks")
-    def desired_webhooks(result: Mapping[str, Any]) -> list[dict[str, Any]]:
-        """One subscription per webhook flow: its URL from webhookUrls and its event types."""
-        urls = result["webhookUrls"]
-        return [
-            {"key": flow.slug, "url": urls[flow.slug], "events": list(flow.events)}
-            for flow in webhook_flows
-        ]
+    progix_conn_id = context.conn_id(PROGIX_CONNECTION)
+    tenant = str(context.config.get("progix_tenant") or "")
 
     @task(task_id="check_progix_tenant")
     def check_tenant() -> str:
         """The Progix key's tenant must be the configured one, before anything is registered."""
         return check_progix_tenant(progix_conn_id, tenant)
 
-    progix_conn_id = context.conn_id(PROGIX_CONNECTION)
-    tenant = str(context.config.get("progix_tenant") or "")
     ensure = AcmeEnsureWebhooksOperator(
         task_id="ensure_webhooks",
         managed_by=context.owner,
-        webhooks=desired_webhooks(webhook_urls()),
+        webhooks=desired_webhooks_task(context),
         secret_resolver=RouteSecretResolver(integration.slug, instance.id),
         acme_conn_id=acme_conn_id,
     )

@@ -6,15 +6,16 @@ changed, not their contents. A flow de-duplicates the object ids and re-reads cu
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from airflow.sdk import Param
 
+from integration_contracts.events import EVENTS_CONF_KEY, event_problem
 from integration_platform.integrations.model import Flow
 
-EVENTS_PARAM = "events"
+EVENTS_PARAM = EVENTS_CONF_KEY
 
 
 @dataclass(frozen=True)
@@ -43,12 +44,10 @@ def changed_objects(events: Any, accepted_types: Iterable[str]) -> ChangedObject
     ignored = 0
     for index, event in enumerate(events):
         where = f"conf.{EVENTS_PARAM}[{index}]"
-        if not isinstance(event, Mapping):
-            raise ValueError(f"{where} must be an object, got {type(event).__name__}")
-        for field in ("type", "object_id"):
-            value = event.get(field)
-            if not isinstance(value, str) or not value:
-                raise ValueError(f"{where}.{field} must be a non-empty string, got {value!r}")
+        problem = event_problem(event)  # the relay applies the very same check
+        if problem is not None:
+            joiner = " " if problem.startswith("must") else "."
+            raise ValueError(f"{where}{joiner}{problem}")
         if event["type"] not in accepted:
             ignored += 1
             continue

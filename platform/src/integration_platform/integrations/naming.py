@@ -11,7 +11,7 @@ from collections.abc import Iterable
 
 from integration_contracts.ids import SEGMENT_PATTERN, SEGMENT_RULE, is_valid_segment
 from integration_contracts.routes import Route
-from integration_contracts.runs import RunKind, generation_key, run_id
+from integration_contracts.runs import RUN_ID_SEPARATOR, RunKind, generation_key, run_id
 
 INSTANCE_ID_PATTERN = SEGMENT_PATTERN
 INSTANCE_ID_RULE = SEGMENT_RULE
@@ -47,6 +47,25 @@ def connection_id(prefix: str, instance_id: str) -> str:
 def deploy_run_id(generation: int) -> str:
     """Run id of the Initialization run for one deploy generation (409 = already ran)."""
     return run_id(RunKind.DEPLOY, generation_key(generation))
+
+
+def teardown_run_id(generation: int) -> str:
+    """Run id of the Teardown run of one generation (409 = already triggered)."""
+    return run_id(RunKind.TEARDOWN, generation_key(generation))
+
+
+def test_run_id(stamp: str, nonce: str) -> str:
+    """Run id of a manual test run of one flow."""
+    return run_id(RunKind.TEST, f"{stamp}{RUN_ID_SEPARATOR}{nonce}")
+
+
+def generation_of_run(dag_run_id: str) -> int | None:
+    """The generation a deploy or teardown run id carries, else None."""
+    kind, _, key = dag_run_id.partition(RUN_ID_SEPARATOR)
+    if kind not in (RunKind.DEPLOY, RunKind.TEARDOWN):
+        return None
+    digits = key.removeprefix(generation_key(0)[:-1])
+    return int(digits) if key != digits and digits.isdigit() else None
 
 
 def parse_dag_id(

@@ -11,13 +11,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
 
 from airflow.sdk import BaseHook
 from airflow.sdk.exceptions import AirflowFailException
 
 from integration_contracts.secrets import route_secret
 from integration_platform.integrations import naming
+from integration_platform.urls import parse_http_url
 
 RELAY_CONN_ID = "webhook_relay"
 
@@ -44,8 +44,7 @@ def relay_settings(conn_id: str = RELAY_CONN_ID) -> RelaySettings:
     """Read and check the relay connection; errors name the connection and the field."""
     connection = BaseHook.get_connection(conn_id)
     url = (connection.host or "").strip().rstrip("/")
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
+    if parse_http_url(url) is None:
         raise RelayConnectionError(
             conn_id, "host", "must be the relay's public base URL with its scheme, e.g. https://..."
         )

@@ -7,24 +7,28 @@ A thin shell over `service.InstanceService`: parse flags, show progress, print r
 from __future__ import annotations
 
 import dataclasses
-import json
-import sys
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import datetime
-from enum import Enum
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from pydantic import BaseModel
-from rich.console import Console
-from rich.table import Column, Table
+from rich.table import Table
 
 from integration_platform.integrations.model import Integration
+from integration_platform.lifecycle.cli_output import (
+    TerminalPrompter,
+    err,
+    out,
+    print_json,
+    print_report,
+    print_tasks,
+    print_webhooks,
+)
 from integration_platform.lifecycle.errors import ExitCode, InvalidRequest, LifecycleError
 from integration_platform.lifecycle.interactive import walk_wizard
 from integration_platform.lifecycle.replay import ReplayReport
+from integration_platform.lifecycle.replay_output import print_replay
 from integration_platform.lifecycle.request import load_request_file
 from integration_platform.lifecycle.samples import load_payload_file
 from integration_platform.lifecycle.service import (
@@ -33,7 +37,6 @@ from integration_platform.lifecycle.service import (
     InstanceReport,
     InstanceService,
     RemoveResult,
-    RunOutcome,
     parse_since,
 )
 from integration_platform.lifecycle.settings import (
@@ -59,9 +62,6 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     rich_markup_mode="markdown",
 )
-
-out = Console()
-err = Console(stderr=True)
 
 
 @dataclasses.dataclass
@@ -120,7 +120,7 @@ class _Context:
             }
             if isinstance(error, InvalidRequest):
                 payload["fields"] = [{"field": e.field, "reason": e.reason} for e in error.errors]
-            _print_json(payload)
+            print_json(payload)
         elif isinstance(error, InvalidRequest) and len(error.errors) > 1:
             err.print(f"[red]error:[/red] {error.source}:", highlight=False)
             for item in error.errors:
@@ -174,85 +174,7 @@ def _main(
     ctx.obj = _Context(settings=settings, as_json=as_json, integration=integration)
 
 
-# -- output helpers ----------------------------------------------------------------------------
-
-
-def jsonable(value: Any) -> Any:
-    """Dataclasses, pydantic models, enums and datetimes as plain JSON values."""
-    if isinstance(value, BaseModel):
-        return value.model_dump(mode="json", exclude_none=True)
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        data = {f.name: jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
-        for name in ("ok", "succeeded", "paused"):
-            if hasattr(type(value), name) and isinstance(getattr(type(value), name), property):
-                data[name] = getattr(value, name)
-        return data
-    if isinstance(value, Mapping):
-        return {str(k): jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple | set | frozenset):
-        return [jsonable(v) for v in value]
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if isinstance(value, Enum):
-        return value.value
-    if isinstance(value, Path):
-        return str(value)
-    return value
-
-
-def _print_json(value: Any) -> None:
-    sys.stdout.write(json.dumps(jsonable(value), indent=2) + "\n")
-
-
-def _duration(seconds: float | None) -> str:
-    return "-" if seconds is None else f"{seconds:.1f}s"
-
-
-def _print_tasks(run: RunOutcome) -> None:
-    colour = "green" if run.succeeded else "red"
-    out.print(f"{run.dag_id}: run {run.run_id} [{colour}]{run.state}[/{colour}]", highlight=False)
-    table = Table("task", "state", "duration")
-    for task in run.tasks:
-        style = {"success": "green", "failed": "red", "upstream_failed": "red"}.get(
-            task.state or "", "yellow"
-        )
-        table.add_row(task.task_id, f"[{style}]{task.state}[/{style}]", _duration(task.duration))
-    out.print(table)
-    out.print(f"run: {run.url}", highlight=False, soft_wrap=True)
-    for task in run.tasks:
-        if task.state in ("failed", "upstream_failed"):
-            out.print(f"log of {task.task_id}: {task.log_url}", highlight=False, soft_wrap=True)
-
-
-def _print_webhooks(urls: Mapping[str, str]) -> None:
-    for flow, url in urls.items():
-        out.print(f"  {flow}: {url}", highlight=False, soft_wrap=True)
-
-
 # -- commands ----------------------------------------------------------------------------------
-
-
-class _TerminalPrompter:
-    def heading(self, title: str, description: str) -> None:
-        err.rule(title)
-        if description:
-            err.print(description, highlight=False)
-
-    def text(self, label: str, *, default: str | None, secret: bool, help: str) -> str:
-        if help:
-            err.print(f"[dim]{help}[/dim]", highlight=False)
-        value = typer.prompt(
-            label,
-            default=default if default is not None else ("" if secret else None),
-            hide_input=secret,
-            show_default=not secret,
-        )
-        return str(value)
-
-    def confirm(self, label: str, *, default: bool, help: str) -> bool:
-        if help:
-            err.print(f"[dim]{help}[/dim]", highlight=False)
-        return typer.confirm(label, default=default)
 
 
 def _interactive_request(service: InstanceService, instance: str) -> Any:
@@ -264,7 +186,7 @@ def _interactive_request(service: InstanceService, instance: str) -> Any:
         return {"host": conn.get("host") or ""} if conn else {}
 
     integration: Integration = service.integration
-    return walk_wizard(integration, _TerminalPrompter(), existing=existing, existing_hosts=hosts)
+    return walk_wizard(integration, TerminalPrompter(), existing=existing, existing_hosts=hosts)
 
 
 @app.command()
@@ -301,7 +223,7 @@ def deploy(
 
     result: DeployResult = state.run(action)
     if state.as_json:
-        _print_json(result)
+        print_json(result)
     elif result.outcome == "failed":
         err.print(f"[red]{instance} failed:[/red] {result.instance.status.reason}", highlight=False)
         if result.instance.status.log_url:
@@ -313,7 +235,7 @@ def deploy(
         colour = "green" if result.outcome == "deployed" else "cyan"
         out.print(f"[{colour}]{result.message}[/{colour}]", highlight=False)
         out.print("Webhook URLs:")
-        _print_webhooks(result.webhook_urls)
+        print_webhooks(result.webhook_urls)
     raise typer.Exit(ExitCode.OK if result.ok else ExitCode.FAILED)
 
 
@@ -335,7 +257,7 @@ def remove(
 
     result: RemoveResult = state.run(action)
     if state.as_json:
-        _print_json(result)
+        print_json(result)
     elif result.removed:
         out.print(
             f"[green]{instance} removed[/green]; deleted connections: {', '.join(result.deleted_connections) or 'none'}"
@@ -357,7 +279,7 @@ def list_instances(ctx: typer.Context) -> None:
 
     instances, broken = state.run(action)
     if state.as_json:
-        _print_json({"instances": instances, "broken_files": [str(e) for e in broken]})
+        print_json({"instances": instances, "broken_files": [str(e) for e in broken]})
         return
     table = Table("instance", "customer", "state", "generation", "reason")
     for item in instances:
@@ -379,35 +301,9 @@ def status(
     state: _Context = ctx.obj
     report: InstanceReport = state.run(lambda service: service.status(instance, recent=recent))
     if state.as_json:
-        _print_json(report)
+        print_json(report)
         return
-    _print_report(report)
-
-
-def _print_report(report: InstanceReport) -> None:
-    item = report.instance
-    out.print(
-        f"[bold]{item.id}[/bold] ({item.customer}) state [bold]{item.state}[/bold], "
-        f"generation {item.generation}" + (" — paused" if report.paused else ""),
-        highlight=False,
-    )
-    if item.status.reason:
-        out.print(f"  reason: {item.status.reason}", highlight=False)
-    if item.status.log_url:
-        out.print(f"  log: {item.status.log_url}", highlight=False, soft_wrap=True)
-    for flow in report.flows:
-        paused = "not in Airflow" if not flow.exists else ("paused" if flow.paused else "active")
-        out.print(
-            f"\n[bold]{flow.name}[/bold] ({flow.trigger}) {flow.dag_id} — {paused}", highlight=False
-        )
-        if flow.webhook_url:
-            out.print(f"  webhook: {flow.webhook_url}", highlight=False, soft_wrap=True)
-        if flow.recent_runs:
-            table = Table("state", "type", "started", "duration", Column("run", overflow="fold"))
-            for run in flow.recent_runs:
-                started = run.start_date.strftime("%Y-%m-%d %H:%M:%S") if run.start_date else "-"
-                table.add_row(run.state, run.run_type, started, _duration(run.duration), run.run_id)
-            out.print(table)
+    print_report(report)
 
 
 @app.command()
@@ -416,7 +312,7 @@ def pause(ctx: typer.Context, instance: Annotated[str, typer.Argument(help="Inst
     state: _Context = ctx.obj
     report: InstanceReport = state.run(lambda service: service.pause(instance))
     if state.as_json:
-        _print_json(report)
+        print_json(report)
     else:
         out.print(
             f"{instance} paused: events are still accepted and run after "
@@ -432,7 +328,7 @@ def resume(
     state: _Context = ctx.obj
     report: InstanceReport = state.run(lambda service: service.resume(instance))
     if state.as_json:
-        _print_json(report)
+        print_json(report)
     else:
         out.print(f"{instance} resumed")
 
@@ -463,9 +359,9 @@ def run_flow_test(
 
     result: FlowTestResult = state.run(action)
     if state.as_json:
-        _print_json(result)
+        print_json(result)
     else:
-        _print_tasks(result.run)
+        print_tasks(result.run)
     raise typer.Exit(ExitCode.OK if result.run.succeeded else ExitCode.FAILED)
 
 
@@ -528,31 +424,9 @@ def replay(
 
     result: ReplayReport = app_state.run(action)
     if app_state.as_json:
-        _print_json(result)
+        print_json(result)
         return
-    _print_replay(result, state)
-
-
-def _print_replay(result: ReplayReport, state: str) -> None:
-    verb = "Would re-run" if result.dry_run else "Re-ran"
-    if not result.items:
-        out.print(f"No {state} runs match.")
-    for item in result.items:
-        what = (
-            f"{len(item.events)} event(s)"
-            if result.mode == "events"
-            else ", ".join(item.tasks) or "no tasks"
-        )
-        out.print(f"{verb} {item.dag_id} {item.run_id} ({item.state}): {what}", highlight=False)
-    verb = "Would trigger" if result.dry_run else "Triggered"
-    for run in result.new_runs:
-        states = f" [{run.state}]" if run.state and not result.dry_run else ""
-        out.print(
-            f"{verb} {run.dag_id} {run.run_id}{states}: {run.events} event(s) from "
-            f"{', '.join(run.replays)}",
-            highlight=False,
-            soft_wrap=True,
-        )
+    print_replay(result, state)
 
 
 def _prog(ctx: typer.Context) -> str:

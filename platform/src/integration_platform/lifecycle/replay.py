@@ -17,9 +17,11 @@ naming the count, so a broad filter never floods Airflow.
 from __future__ import annotations
 
 import hashlib
+import re
+import secrets
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import quote
 
@@ -29,6 +31,8 @@ from integration_platform.integrations.config import FieldError
 from integration_platform.integrations.model import Flow, TriggerKind
 from integration_platform.lifecycle.airflow_api import DagRun
 from integration_platform.lifecycle.errors import InvalidRequest
+from integration_platform.lifecycle.results import Progress, ReplayItem, now, quiet
+from integration_platform.lifecycle.waiting import Waiting
 
 if TYPE_CHECKING:
     from integration_platform.lifecycle.service import InstanceService
@@ -63,20 +67,6 @@ class ReplayFilter:
         return (not self.event_type or event.get("type") == self.event_type) and (
             not self.object_id or event.get("object_id") == self.object_id
         )
-
-
-@dataclass(frozen=True)
-class ReplayItem:
-    """One matching run: what a replay re-runs (its tasks) or re-sends (its events)."""
-
-    flow: str
-    dag_id: str
-    run_id: str
-    state: str
-    tasks: tuple[str, ...]
-    dry_run: bool
-    mode: ReplayMode = "tasks"
-    events: tuple[Mapping[str, Any], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -341,3 +331,70 @@ class Replayer:
         self.service.airflow.request(
             "PATCH", path, params={"update_mask": "note"}, json={"note": note}
         )
+
+
+class Replay(Waiting):
+    """The service's replay use case (see the module docstring)."""
+
+    def replay(
+        self,
+        instance_id: str,
+        *,
+        flow: str | None = None,
+        state: str = "failed",
+        since: datetime | None = None,
+        until: datetime | None = None,
+        event_type: str | None = None,
+        object_id: str | None = None,
+        mode: str = "tasks",
+        batch_size: int = DEFAULT_BATCH_SIZE,
+        max_runs: int = DEFAULT_MAX_RUNS,
+        wait: bool = False,
+        dry_run: bool = False,
+        progress: Progress | None = None,
+    ) -> ReplayReport:
+        """Re-run matching runs: clear them (`mode="tasks"`; failed runs re-run only their
+        failed tasks) or re-send their events as new `replay__` runs (`mode="events"`).
+
+        Without `flow`, every webhook and scheduled flow (webhook flows only for events)."""
+        filters = ReplayFilter(
+            flow=flow,
+            state=state,
+            since=since,
+            until=until,
+            event_type=event_type,
+            object_id=object_id,
+        )
+        replayer = Replayer(
+            self,  # type: ignore[arg-type]  # the InstanceService this mixin is part of
+            instance_id,
+            mode,  # type: ignore[arg-type]  # checked by the replayer
+            filters,
+            token=f"{now().strftime('%Y%m%dT%H%M%S')}_{secrets.token_hex(3)}",
+            batch_size=batch_size,
+            max_runs=max_runs,
+            wait=wait,
+            report=progress or quiet,
+        )
+        return replayer.run(dry_run=dry_run)
+
+
+def parse_since(value: str, option: str = "since") -> datetime:
+    """`--since` / `--until`: an ISO timestamp (naive = UTC) or a relative `30m`, `6h`, `2d`."""
+    match = re.fullmatch(r"(\d+)([mhd])", value.strip())
+    if match:
+        amount, unit = int(match.group(1)), match.group(2)
+        delta = {
+            "m": timedelta(minutes=amount),
+            "h": timedelta(hours=amount),
+            "d": timedelta(days=amount),
+        }
+        return now() - delta[unit]
+    try:
+        parsed = datetime.fromisoformat(value.strip())
+    except ValueError:
+        raise InvalidRequest(
+            f"--{option}",
+            [FieldError(option, "must be an ISO timestamp (2026-01-31T12:00) or 30m / 6h / 2d")],
+        ) from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)

@@ -27,7 +27,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import yaml
 
@@ -35,6 +34,7 @@ from integration_contracts.ids import InvalidId, check_segment
 from integration_platform.integrations.config import ConfigError, FieldError, validate_config
 from integration_platform.integrations.model import ConnectionSpec, Integration
 from integration_platform.lifecycle.errors import InvalidRequest
+from integration_platform.urls import parse_http_url
 
 ENV_SUFFIX = "_env"
 URL_FIELDS = frozenset({"host"})
@@ -134,14 +134,10 @@ class DeployPlan:
 
 
 def _url_problem(value: str) -> str | None:
-    try:
-        parts = urlsplit(value)
-        parts.port  # noqa: B018 - raises ValueError on a bad port
-    except ValueError as error:
-        return f"not a valid URL ({error})"
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    url = parse_http_url(value)
+    if url is None:
         return "must be an http:// or https:// URL with a host, e.g. https://api.example.com"
-    if parts.query or parts.fragment:
+    if url.query or url.fragment:
         return "must not contain a query string or fragment"
     return None
 

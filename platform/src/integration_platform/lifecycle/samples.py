@@ -16,11 +16,12 @@ from typing import Any
 
 import yaml
 
+from integration_contracts.events import EVENTS_CONF_KEY, THIN_EVENT_FIELDS
 from integration_platform.integrations.config import FieldError
 from integration_platform.integrations.model import Flow, TriggerKind
 from integration_platform.lifecycle.errors import InvalidRequest
 
-EVENT_FIELDS = ("id", "type", "object_id", "occurred_at")
+EVENT_FIELDS = THIN_EVENT_FIELDS
 
 
 def _object_id(flow: Flow) -> str:
@@ -46,7 +47,7 @@ def sample_payload(flow: Flow, count: int = 1) -> dict[str, Any]:
                 "occurred_at": now,
             }
         )
-    return {"events": events}
+    return {EVENTS_CONF_KEY: events}
 
 
 def check_payload(flow: Flow, payload: Any, *, source: str) -> dict[str, Any]:
@@ -55,7 +56,7 @@ def check_payload(flow: Flow, payload: Any, *, source: str) -> dict[str, Any]:
         raise InvalidRequest(source, [FieldError("(file)", "must be a JSON/YAML object")])
     if flow.trigger is not TriggerKind.WEBHOOK:
         return dict(payload)
-    events = payload.get("events")
+    events = payload.get(EVENTS_CONF_KEY)
     if not isinstance(events, list) or not events:
         raise InvalidRequest(source, [FieldError("events", "required: a non-empty list of events")])
     errors: list[FieldError] = []

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+from integration_contracts.events import EVENTS_CONF_KEY
+from integration_contracts.runs import RunKind, run_kind
 from integration_platform.integrations.model import Integration, TriggerKind
 from integration_platform.lifecycle.airflow_api import AirflowClient, DagRun, TaskInstance
 from integration_platform.lifecycle.replay import REPLAY_OF_KEY
@@ -60,7 +62,7 @@ def log_tasks(client: AirflowClient, runs: Sequence[DagRun]) -> dict[tuple[str, 
 
 def trigger_label(integration: Integration, flow_slug: str, run: DagRun) -> str:
     """Why the run happened, in the words of the integration (not Airflow's run types)."""
-    if run.run_id.startswith("test__"):
+    if run_kind(run.run_id) is RunKind.TEST:
         return "test"
     replayed = run.conf.get(REPLAY_OF_KEY) if isinstance(run.conf, Mapping) else None
     if isinstance(replayed, Mapping) and isinstance(replayed.get("run_ids"), list):
@@ -71,7 +73,7 @@ def trigger_label(integration: Integration, flow_slug: str, run: DagRun) -> str:
     if trigger is TriggerKind.REMOVE:
         return "remove"
     if trigger is TriggerKind.WEBHOOK and run.run_type == "manual":
-        events = run.conf.get("events") if isinstance(run.conf, Mapping) else None
+        events = run.conf.get(EVENTS_CONF_KEY) if isinstance(run.conf, Mapping) else None
         count = len(events) if isinstance(events, list) else 0
         return f"webhook batch ({count} event{'s' if count != 1 else ''})" if count else "webhook"
     return run.run_type or "manual"

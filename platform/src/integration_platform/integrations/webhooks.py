@@ -1,0 +1,53 @@
+"""The webhook subscriptions a deploy flow registers, and the XCom the lifecycle reads back.
+
+A deploy flow that registers webhooks in the source system starts with the two tasks built
+here: `webhook_urls` returns `{WEBHOOK_URLS_KEY: {flow slug: URL}}` (the lifecycle shows these
+URLs after a deploy) and `desired_webhooks` turns them into one subscription per webhook flow,
+`{"key": flow slug, "url": ..., "events": [...]}`, for the integration's own register task.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from airflow.sdk import task
+
+from integration_platform.integrations.model import TriggerKind
+from integration_platform.integrations.relay import relay_settings
+
+WEBHOOK_URLS_KEY = "webhookUrls"
+
+
+def webhook_urls_of(xcom_value: Any) -> dict[str, str] | None:
+    """The `{flow slug: URL}` a `webhook_urls` task returned, or None if `xcom_value` is not one."""
+    if isinstance(xcom_value, Mapping) and isinstance(xcom_value.get(WEBHOOK_URLS_KEY), Mapping):
+        return {str(k): str(v) for k, v in xcom_value[WEBHOOK_URLS_KEY].items()}
+    return None
+
+
+def desired_webhooks_task(context: Any) -> Any:
+    """Add `webhook_urls` >> `desired_webhooks` to the open DAG; return the latter's XComArg.
+
+    `context` is the recipe's `FlowContext`; the relay's public URL is read from its
+    connection at run time, never at parse time.
+    """
+    integration, instance = context.integration, context.instance
+    webhook_flows = integration.flows_triggered_by(TriggerKind.WEBHOOK)
+
+    @task(task_id="webhook_urls")
+    def webhook_urls() -> dict[str, dict[str, str]]:
+        """`{"webhookUrls": {flow slug: URL}}` from the relay's public URL (connection)."""
+        relay = relay_settings()
+        return {WEBHOOK_URLS_KEY: integration.webhook_urls(relay.public_url, instance.id)}
+
+    @task(task_id="desired_webhooks")
+    def desired_webhooks(result: Mapping[str, Any]) -> list[dict[str, Any]]:
+        """One subscription per webhook flow: its URL from webhookUrls and its event types."""
+        urls = result[WEBHOOK_URLS_KEY]
+        return [
+            {"key": flow.slug, "url": urls[flow.slug], "events": list(flow.events)}
+            for flow in webhook_flows
+        ]
+
+    return desired_webhooks(webhook_urls())

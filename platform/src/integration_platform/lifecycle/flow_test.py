@@ -1,0 +1,57 @@
+"""Test one flow of an instance now: the tutorial's "Save & Run Test"."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Mapping
+from typing import Any
+
+from integration_platform.integrations import naming
+from integration_platform.integrations.config import FieldError
+from integration_platform.integrations.model import TriggerKind
+from integration_platform.lifecycle.errors import InvalidRequest
+from integration_platform.lifecycle.results import FlowTestResult, Progress, now, quiet
+from integration_platform.lifecycle.samples import check_payload, sample_payload
+from integration_platform.lifecycle.waiting import Waiting
+
+
+class FlowTest(Waiting):
+    def test_flow(
+        self,
+        instance_id: str,
+        flow_slug: str,
+        *,
+        payload: Mapping[str, Any] | None = None,
+        payload_source: str = "payload",
+        progress: Progress | None = None,
+    ) -> FlowTestResult:
+        """Run one flow of an instance now (webhook flows with sample or given thin events)."""
+        report = progress or quiet
+        self.get_instance(instance_id)
+        flow = self.flow(flow_slug)
+        if flow.trigger is TriggerKind.REMOVE:
+            raise InvalidRequest(
+                "flow",
+                [FieldError(flow.slug, "deletes the instance's webhooks; use `remove` instead")],
+            )
+        conf = (
+            sample_payload(flow)
+            if payload is None
+            else check_payload(flow, payload, source=payload_source)
+        )
+        dag_id = self.integration.dag_id(instance_id, flow.slug)
+        dag = self.airflow.get_dag(dag_id)
+        if dag is None or dag.is_stale:
+            raise InvalidRequest(
+                "flow", [FieldError(flow.slug, f"DAG {dag_id} is not in Airflow; deploy first")]
+            )
+        if dag.is_paused:
+            raise InvalidRequest(
+                "flow", [FieldError(flow.slug, f"{instance_id} is paused; resume it first")]
+            )
+        stamp = now().strftime("%Y%m%dT%H%M%S")
+        run_id = naming.test_run_id(stamp, secrets.token_hex(4))
+        self.airflow.trigger_dag_run(dag_id, run_id, conf, note="test-flow")
+        report(f"Triggered {flow.name} run {run_id}")
+        outcome = self._wait_for_run(dag_id, run_id, flow.name, report)
+        return FlowTestResult(instance_id=instance_id, flow=flow.slug, conf=conf, run=outcome)

@@ -1,0 +1,56 @@
+"""The audit-log flows' tasks, built by the platform's DAG factory (one shard)."""
+
+from __future__ import annotations
+
+from airflow.sdk import get_current_context, task
+
+from acme_provider.operators.webhooks import AcmeDeleteWebhooksOperator, AcmeEnsureWebhooksOperator
+from audit_log_integration.definition import AUDIT_LOG, LOG_CHANGES, SOURCE_CONNECTION
+from integration_platform.integrations.events import EVENTS_PARAM, changed_objects, events_param
+from integration_platform.integrations.factory import DagFactory, FlowContext, FlowRecipe
+from integration_platform.integrations.relay import RouteSecretResolver
+from integration_platform.integrations.webhooks import desired_webhooks_task
+from integration_platform.registry import integrations
+
+
+def _log_changes(context: FlowContext) -> None:
+    accepted = context.flow.events
+
+    @task(task_id="log_changes")
+    def log_changes() -> dict[str, object]:
+        changed = changed_objects(get_current_context()["params"][EVENTS_PARAM], accepted)
+        return {"object_ids": changed.object_ids, **changed.counts()}
+
+    log_changes()
+
+
+def _subscribe(context: FlowContext) -> None:
+    AcmeEnsureWebhooksOperator(
+        task_id="ensure_webhooks",
+        managed_by=context.owner,
+        webhooks=desired_webhooks_task(context),
+        secret_resolver=RouteSecretResolver(context.integration.slug, context.instance.id),
+        acme_conn_id=context.conn_id(SOURCE_CONNECTION),
+    )
+
+
+def _unsubscribe(context: FlowContext) -> None:
+    AcmeDeleteWebhooksOperator(
+        task_id="delete_webhooks",
+        managed_by=context.owner,
+        acme_conn_id=context.conn_id(SOURCE_CONNECTION),
+    )
+
+
+FACTORY = DagFactory(
+    AUDIT_LOG,
+    {
+        LOG_CHANGES: FlowRecipe(
+            build_tasks=_log_changes, params=lambda c: {EVENTS_PARAM: events_param(c.flow)}
+        ),
+        "subscribe": FlowRecipe(build_tasks=_subscribe),
+        "unsubscribe": FlowRecipe(build_tasks=_unsubscribe),
+    },
+    integrations=integrations(),
+    shard_count=1,
+)
