@@ -28,11 +28,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from integration_contracts.ids import InvalidId, check_segment
 from integration_platform.integrations.config import ConfigError, FieldError, validate_config
 from integration_platform.integrations.model import ConnectionSpec, Integration
+from integration_platform.lifecycle.documents import read_document
 from integration_platform.lifecycle.errors import InvalidRequest
 from integration_platform.urls import parse_http_url
 
@@ -89,16 +88,8 @@ class DeployRequest:
 
 def load_request_file(path: Path) -> DeployRequest:
     """Read a YAML (or JSON) deploy request file."""
-    source = str(path)
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError as error:
-        raise InvalidRequest(source, [FieldError("(file)", error.strerror or str(error))]) from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as error:
-        raise InvalidRequest(source, [FieldError("(file)", f"not valid YAML: {error}")]) from None
-    return DeployRequest.from_mapping(data, source=source)
+    data = read_document(path, formats="YAML")
+    return DeployRequest.from_mapping(data, source=str(path))
 
 
 @dataclass(frozen=True)

@@ -7,18 +7,16 @@ plausible ids (the flow's `sample_object_ids`).
 
 from __future__ import annotations
 
-import json
 import secrets
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from integration_contracts.events import EVENTS_CONF_KEY, THIN_EVENT_FIELDS
 from integration_platform.integrations.config import FieldError
 from integration_platform.integrations.model import Flow, TriggerKind
+from integration_platform.lifecycle.documents import read_document
 from integration_platform.lifecycle.errors import InvalidRequest
 
 EVENT_FIELDS = THIN_EVENT_FIELDS
@@ -83,15 +81,5 @@ def check_payload(flow: Flow, payload: Any, *, source: str) -> dict[str, Any]:
 
 
 def load_payload_file(flow: Flow, path: Path) -> dict[str, Any]:
-    source = str(path)
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError as error:
-        raise InvalidRequest(source, [FieldError("(file)", error.strerror or str(error))]) from None
-    try:
-        data = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
-    except (ValueError, yaml.YAMLError) as error:
-        raise InvalidRequest(
-            source, [FieldError("(file)", f"not valid JSON/YAML: {error}")]
-        ) from None
-    return check_payload(flow, data, source=source)
+    data = read_document(path)
+    return check_payload(flow, data, source=str(path))
