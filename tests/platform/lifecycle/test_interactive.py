@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from acme_erp_integration.definition import ACME_ERP
+from acme_erp_integration.definition import ACME_ERP, LIMITS_PAGE
 from integration_platform.integrations.alerts import alert_defaults
 from integration_platform.integrations.instances import Instance, InstanceState
+from integration_platform.integrations.limits import limit_defaults
 from integration_platform.lifecycle.interactive import walk_wizard
 from integration_platform.lifecycle.request import plan_deploy
 
@@ -59,6 +60,7 @@ def test_a_first_deploy_asks_every_variable_page_by_page_and_hides_secrets():
         "warehouses": ["main", "north"],
         "backfill_on_deploy": True,
         **alert_defaults(),
+        **limit_defaults(LIMITS_PAGE),
     }
     assert plan.connections[0].fields == {"host": "https://acme.example.com", "password": "sk_acme"}
 
@@ -75,6 +77,7 @@ def test_a_redeploy_offers_current_values_and_keeps_secrets_left_empty():
             "warehouses": ["main"],
             "backfill_on_deploy": False,
             **alert_defaults(),
+            **limit_defaults(LIMITS_PAGE),
         },
         connections={"acme_connection": "acme_erp__shop-1", "progix_connection": "progix__shop-1"},
     )

@@ -17,11 +17,18 @@ from integration_platform.integrations import (
     VariableKind,
 )
 from integration_platform.integrations.alerts import alerts_page
+from integration_platform.integrations.limits import FlowLimits, limits_page
 
 SYNC_CUSTOMERS = "sync-customer-data"
 SYNC_INVENTORY = "sync-inventory-data"
 INITIALIZATION = "initialization"
 TEARDOWN = "teardown"
+
+LIMITS_PAGE = limits_page(
+    # Sync runs are idempotent (versioned upserts), so a few may overlap to drain a burst.
+    {SYNC_CUSTOMERS: FlowLimits(max_active_runs=4), SYNC_INVENTORY: FlowLimits(max_active_runs=4)},
+    pool_slots=0,
+)
 
 ACME_CONNECTION = ConnectionSpec(
     conn_type="acme_erp",
@@ -130,6 +137,7 @@ ACME_ERP = Integration(
                 ),
             ),
         ),
+        LIMITS_PAGE,
         alerts_page(),
     ),
 )

@@ -33,7 +33,7 @@ from typing import Any
 
 from airflow.sdk import DAG, Param, get_parsing_context
 
-from integration_platform.integrations import alerts, naming
+from integration_platform.integrations import alerts, limits, naming
 from integration_platform.integrations.instances import (
     Instance,
     InstanceFileError,
@@ -202,8 +202,13 @@ class DagFactory:
             start_date=START_DATE,
             catchup=False,
             is_paused_upon_creation=False,
-            max_active_runs=_MAX_ACTIVE_RUNS[flow.trigger],
-            default_args={**DEFAULT_ARGS, "owner": self.integration.slug, **callbacks},
+            max_active_runs=_max_active_runs(context),
+            default_args={
+                **DEFAULT_ARGS,
+                "owner": self.integration.slug,
+                **callbacks,
+                **limits.task_defaults(context.config, instance.id),
+            },
             params=dict(recipe.params(context)) if recipe.params else None,
             deadline=_deadline(context),
         ) as dag:
@@ -282,6 +287,15 @@ class DagFactory:
         _, errors = self.store_for(shim_file).scan()
         if errors:
             raise InstanceFilesInvalid(errors)
+
+
+def _max_active_runs(context: FlowContext) -> int:
+    """The instance's setting for a webhook or scheduled flow, else the trigger's default;
+    deploy and remove flows always run one at a time (they would race with themselves)."""
+    default = _MAX_ACTIVE_RUNS[context.flow.trigger]
+    if context.flow.trigger not in (TriggerKind.WEBHOOK, TriggerKind.SCHEDULE):
+        return default
+    return limits.max_active_runs(context.config, context.flow.slug) or default
 
 
 def _alert_callbacks(context: FlowContext) -> dict[str, Any]:
