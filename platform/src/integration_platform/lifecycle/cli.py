@@ -27,8 +27,6 @@ from integration_platform.lifecycle.cli_output import (
 )
 from integration_platform.lifecycle.errors import ExitCode, InvalidRequest, LifecycleError
 from integration_platform.lifecycle.interactive import walk_wizard
-from integration_platform.lifecycle.replay import ReplayReport
-from integration_platform.lifecycle.replay_output import print_replay
 from integration_platform.lifecycle.request import load_request_file
 from integration_platform.lifecycle.samples import load_payload_file
 from integration_platform.lifecycle.service import (
@@ -37,7 +35,6 @@ from integration_platform.lifecycle.service import (
     InstanceReport,
     InstanceService,
     RemoveResult,
-    parse_since,
 )
 from integration_platform.lifecycle.settings import (
     AIRFLOW_PASSWORD_ENV,
@@ -365,70 +362,6 @@ def run_flow_test(
     raise typer.Exit(ExitCode.OK if result.run.succeeded else ExitCode.FAILED)
 
 
-@app.command()
-def replay(
-    ctx: typer.Context,
-    instance: Annotated[str, typer.Argument(help="Instance id")],
-    flow: Annotated[
-        str | None, typer.Option(help="Only this flow (default: every webhook and scheduled flow)")
-    ] = None,
-    state: Annotated[str, typer.Option(help="Runs in this state: failed or success")] = "failed",
-    since: Annotated[
-        str | None, typer.Option(help="Only runs after this time: ISO timestamp or 30m / 6h / 2d")
-    ] = None,
-    until: Annotated[
-        str | None, typer.Option(help="Only runs before this time: ISO timestamp or 30m / 6h / 2d")
-    ] = None,
-    event_type: Annotated[
-        str | None, typer.Option(help="Webhook flows: only runs with an event of this type")
-    ] = None,
-    object_id: Annotated[
-        str | None, typer.Option(help="Webhook flows: only runs with an event for this object")
-    ] = None,
-    mode: Annotated[
-        str,
-        typer.Option(
-            help="tasks: clear the runs (failed runs re-run their failed tasks); events: send "
-            "their original events again as new replay__ runs (webhook flows)"
-        ),
-    ] = "tasks",
-    batch_size: Annotated[int, typer.Option(help="--mode events: events per new run")] = 100,
-    max_runs: Annotated[int, typer.Option(help="Refuse when more runs than this match")] = 500,
-    wait: Annotated[bool, typer.Option("--wait", help="Wait for each re-run to finish")] = False,
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="List what would be re-run")] = False,
-    timeout: Annotated[float | None, typer.Option(help="Seconds to wait per run")] = None,
-) -> None:
-    """Re-run INSTANCE's runs that match the filters: clear them in Airflow, or re-send their
-    events as new runs linked (conf `replay_of`, run note) to the runs they replay."""
-    app_state: _Context = ctx.obj
-    app_state.with_run_timeout(timeout)
-
-    def action(service: InstanceService) -> ReplayReport:
-        service.get_instance(instance)
-        with app_state.progress(f"Replaying {instance}") as report:
-            return service.replay(
-                instance,
-                flow=flow,
-                state=state,
-                since=parse_since(since, "since") if since else None,
-                until=parse_since(until, "until") if until else None,
-                event_type=event_type,
-                object_id=object_id,
-                mode=mode,
-                batch_size=batch_size,
-                max_runs=max_runs,
-                wait=wait,
-                dry_run=dry_run,
-                progress=report,
-            )
-
-    result: ReplayReport = app_state.run(action)
-    if app_state.as_json:
-        print_json(result)
-        return
-    print_replay(result, state)
-
-
 def _prog(ctx: typer.Context) -> str:
     return ctx.find_root().info_name or "integrations"
 
@@ -436,3 +369,7 @@ def _prog(ctx: typer.Context) -> str:
 def main(*, integration: str | None = None, prog_name: str | None = None) -> None:
     """The console script; an integration's own script presets its slug."""
     app(prog_name=prog_name, default_map={"integration": integration} if integration else None)
+
+
+# Commands defined in their own modules register on `app` when imported.
+from integration_platform.lifecycle import cli_replay  # noqa: E402,F401
