@@ -218,3 +218,22 @@ def test_every_command_has_help(cli):
         assert result.exit_code == 0, command
         assert "Usage:" in result.stdout
     assert "Exit codes:" in cli("--help").stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "field"),
+    [
+        (("--state", "running"), "state"),
+        (("--mode", "everything"), "mode"),
+        (("--batch-size", "0"), "batch_size"),
+        (("--flow", "initialization", "--object-id", "x"), "flow"),
+        (("--since", "yesterday"), "since"),
+        (("--since", "1h", "--until", "2d"), "until"),
+    ],
+)
+def test_replay_options_reach_the_service_and_bad_ones_are_named(cli, instances_dir, args, field):
+    """`--state` is the option, not the CLI's context object; bad filters change nothing."""
+    save_instance(instances_dir, "shop-1")
+    result = cli("--json", "replay", "shop-1", *args, "--dry-run")
+    assert result.exit_code == 2, result.stdout + result.stderr
+    assert json.loads(result.stdout)["fields"][0]["field"] == field
