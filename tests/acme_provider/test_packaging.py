@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -51,7 +52,8 @@ def run(argv: list[str], env: dict[str, str], cwd: Path | None = None) -> str:
 def installed(python: Path, env: dict[str, str], cwd: Path) -> set[str]:
     """The canonical names of every distribution in `python`'s environment."""
     out = run([uv(), "pip", "freeze", "--python", str(python)], env, cwd)
-    return {line.split("==")[0].split(" @ ")[0].lower().replace("_", "-") for line in out.split()}
+    names = (re.split(r"\s*(?:==|@)\s*", line, maxsplit=1)[0] for line in out.splitlines())
+    return {name.strip().lower().replace("_", "-") for name in names if name.strip()}
 
 
 def state(venv: Path, env: dict[str, str], cwd: Path) -> dict[str, object]:
@@ -60,7 +62,7 @@ def state(venv: Path, env: dict[str, str], cwd: Path) -> dict[str, object]:
     return {
         "distributions": installed(venv / "bin" / "python", env, cwd),
         "scripts": {path.name for path in (venv / "bin").iterdir()},
-        "plugins": plugins.strip(),
+        "plugins": {(p["name"], p["source"]) for p in json.loads(plugins.strip() or "[]")},
     }
 
 
@@ -100,6 +102,7 @@ def test_wheel_registers_provider_in_a_fresh_virtualenv(tmp_path: Path, repo_roo
     assert not set(NOT_FROM_THE_PROVIDER) & added
     assert with_provider["scripts"] == clean["scripts"]  # no console script
     assert with_provider["plugins"] == clean["plugins"]  # `airflow plugins` lists nothing new
+    assert not [p for p in with_provider["plugins"] if "acme" in str(p).lower()]
 
     probe = json.loads(run([str(python), "-c", PROBE], env, tmp_path).strip().splitlines()[-1])
     assert probe["hook_class"] == "acme_provider.hooks.acme_erp.AcmeErpHook"

@@ -221,6 +221,24 @@ def test_every_command_has_help(cli):
 
 
 @pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        ((), "name the integration; installed: acme-erp, audit-log"),
+        (("--integration", "nope"), "unknown integration 'nope'; known: acme-erp, audit-log"),
+    ],
+)
+def test_the_integration_must_be_named_when_several_are_installed(
+    instances_dir, monkeypatch, args, message
+):
+    monkeypatch.delenv("INTEGRATION_SLUG", raising=False)
+    result = CliRunner().invoke(
+        app, ["--instances-dir", str(instances_dir), *args, "list"], catch_exceptions=False
+    )
+    assert result.exit_code == 2
+    assert message in result.stderr
+
+
+@pytest.mark.parametrize(
     ("args", "field"),
     [
         (("--state", "running"), "state"),

@@ -74,7 +74,9 @@ class _Context:
     def service(self) -> InstanceService:
         if self._service is None:
             try:
-                self._service = InstanceService(self.settings, integration=self.integration)
+                service = InstanceService(self.settings, integration=self.integration)
+                service.integration  # noqa: B018 - resolve now: an unknown name is bad input
+                self._service = service
             except KeyError as error:
                 err.print(f"[red]error:[/red] {error.args[0]}", highlight=False)
                 raise typer.Exit(ExitCode.BAD_INPUT) from None
