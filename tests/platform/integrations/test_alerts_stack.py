@@ -46,7 +46,7 @@ def service(
         instances_dir=running.instances_dir,
         run_timeout=900,
     )
-    service = InstanceService(settings)
+    service = InstanceService(settings, integration="acme-erp")
     extra = {"disable_ssl": True, "disable_tls": True}
     service.airflow.upsert_connection(
         "al_smtp", "smtp", {"host": smtp.host, "port": smtp.port, "extra": json.dumps(extra)}

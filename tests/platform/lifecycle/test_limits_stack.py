@@ -30,7 +30,7 @@ def test_an_instance_pool_is_created_used_and_removed(stack: StackHandle) -> Non
     )
     data = request_data(stack)
     data["config"].update(pool_slots=2, fifo__sync_customer_data=True)
-    service = InstanceService(settings)
+    service = InstanceService(settings, integration="acme-erp")
     try:
         result = service.deploy(INSTANCE, DeployRequest.from_mapping(data, source="test"))
         assert result.ok, result.instance.status.reason

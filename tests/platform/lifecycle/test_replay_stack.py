@@ -39,7 +39,7 @@ def service(stack: StackHandle) -> Iterator[InstanceService]:
         instances_dir=running.instances_dir,
         run_timeout=900,
     )
-    service = InstanceService(settings)
+    service = InstanceService(settings, integration="acme-erp")
     request = DeployRequest.from_mapping(request_data(stack), source="test")
     assert service.deploy(INSTANCE, request).outcome == "deployed"
     yield service
