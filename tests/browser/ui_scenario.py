@@ -79,7 +79,10 @@ def fill_wizard(
     frame.locator('[id="conn.progix_connection.host"]').fill(target.progix_url)
     frame.locator('[id="conn.progix_connection.password"]').fill(target.progix_key)
     frame.locator('[id="config.progix_tenant"]').fill(target.progix_tenant)
-    frame.locator("section.step.current").get_by_role("button", name="Next").click()
+    # The remaining steps (sync options, limits, alerts) keep their defaults, up to the last.
+    next_button = frame.locator("section.step.current").get_by_role("button", name="Next")
+    while next_button.count():
+        next_button.click()
 
 
 def run(page: Page, target: UiTarget, shots: Screenshots, instance_id: str) -> None:

@@ -91,6 +91,7 @@ def test_dag_settings_follow_the_flow_trigger(instances_dir: Path) -> None:
         "webhook_urls",
         "desired_webhooks",
         "ensure_webhooks",
+        "check_progix_tenant",
         "backfill_customers",
         "backfill_inventory",
     ]

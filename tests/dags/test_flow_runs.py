@@ -58,7 +58,9 @@ class Deployment:
 def deploy(tmp_path: Path, runner: DagTestRunner, acme, progix, relay, **config: Any) -> Deployment:
     """One instance file in a fresh instances directory, and its connections."""
     instances = tmp_path / "instances"
-    write_instance(instances, instance_data(INSTANCE, **config))
+    write_instance(
+        instances, instance_data(INSTANCE, **{"progix_tenant": progix.tenant_id, **config})
+    )
     env = {
         "INTEGRATION_INSTANCES_DIR": str(instances),
         **conn_env(f"acme_erp__{INSTANCE}", "acme_erp", acme.url, acme.api_key),
@@ -223,3 +225,23 @@ def test_sync_inventory_data_with_thousands_of_events(
     )
     assert progix_simulator.list_all("customers") == []
     assert runs_of_other_dags(outcome, "sync-inventory-data") == []
+
+
+def test_initialization_refuses_a_progix_key_of_another_tenant_before_registering_anything(
+    tmp_path, dag_runner, acme_simulator, progix_simulator, webhook_receiver
+):
+    deployment = deploy(
+        tmp_path,
+        dag_runner,
+        acme_simulator,
+        progix_simulator,
+        webhook_receiver,
+        progix_tenant=progix_simulator.other_tenant_id,
+    )
+
+    outcome = deployment.runner.run(dag_id("initialization"), None, deployment.env)
+
+    assert outcome["state"] == "failed"
+    assert deployment.owned_webhooks() == []
+    log = deployment.runner.log_path.read_text()
+    assert "belongs to tenant 'progix-test'" in log

@@ -104,3 +104,12 @@ def test_unknown_key_is_refused(progix_simulator: ProgixSimulator) -> None:
         f"{progix_simulator.url}/v1/customers", headers={"authorization": "Bearer nope-nope"}
     )
     assert response.status_code == 401
+
+
+def test_me_names_the_tenant_of_the_calling_key(progix_simulator: ProgixSimulator) -> None:
+    with progix_simulator.client() as client:
+        assert client.get("/v1/me").json() == {"tenant": progix_simulator.tenant_id}
+    with progix_simulator.client(progix_simulator.other_api_key) as client:
+        assert client.get("/v1/me").json() == {"tenant": progix_simulator.other_tenant_id}
+    with progix_simulator.client("pk_unknown") as client:
+        assert client.get("/v1/me").status_code == 401

@@ -36,6 +36,7 @@ A local, real HTTP simulator of the Progix API (the destination of the Acme ERP 
   `external_id` at most once) and answers one result per item, in order. A record is replaced
   only by a strictly newer `version`; an equal or older one is reported `stale` and changes
   nothing. A batch is one transaction: an invalid item rejects the whole batch with 422.
+* `GET /v1/me` answers `{{"tenant": ...}}`: the tenant of the calling key.
 * Lists answer `{{"data": [...], "next_cursor": str|null, "total": int}}` in creation order.
 * `/_sandbox/*` endpoints (unauthenticated, for local use only) control fault injection.
 """
@@ -67,6 +68,18 @@ def collection_router(store: ProgixStore, keys: KeyRegistry, name: str) -> APIRo
                 status.HTTP_404_NOT_FOUND, detail=f"{name} record {external_id!r} not found"
             )
         return record_view(record)
+
+    return router
+
+
+def me_router(keys: KeyRegistry) -> APIRouter:
+    """`GET /v1/me`: which tenant the API key belongs to (as real SaaS APIs' "whoami")."""
+    router = APIRouter(prefix="/v1", tags=["account"])
+    Tenant = Annotated[str, Depends(principal_dependency(keys))]
+
+    @router.get("/me", summary="The tenant of the calling API key")
+    def me(tenant: Tenant) -> dict[str, str]:
+        return {"tenant": tenant}
 
     return router
 
@@ -112,5 +125,6 @@ def create_app(
     )
     for name in COLLECTIONS:
         app.include_router(collection_router(store, keys, name))
+    app.include_router(me_router(keys))
     app.include_router(admin_router(store, fault_state))
     return app

@@ -5,7 +5,10 @@ from __future__ import annotations
 import pytest
 
 from acme_erp_integration import ACME_ERP
+from acme_erp_integration.definition import LIMITS_PAGE
+from integration_platform.integrations.alerts import alert_defaults
 from integration_platform.integrations.config import ConfigError, validate_config
+from integration_platform.integrations.limits import limit_defaults
 
 
 def test_defaults_are_applied() -> None:
@@ -13,6 +16,8 @@ def test_defaults_are_applied() -> None:
         "progix_tenant": "t1",
         "warehouses": [],
         "backfill_on_deploy": False,
+        **alert_defaults(),
+        **limit_defaults(LIMITS_PAGE),
     }
 
 

@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from acme_erp_integration.definition import LIMITS_PAGE
+from integration_platform.integrations.alerts import alert_defaults
 from integration_platform.integrations.instances import (
     INSTANCES_DIR_ENV,
     Instance,
@@ -17,6 +19,7 @@ from integration_platform.integrations.instances import (
     InstanceStore,
     resolve_instances_dir,
 )
+from integration_platform.integrations.limits import limit_defaults
 from integration_platform.registry import integrations
 from tests.dags.support import instance_data, write_instance
 
@@ -42,6 +45,8 @@ def test_a_valid_file_loads_with_defaults(store: InstanceStore) -> None:
         "progix_tenant": "shop-1",
         "warehouses": ["north"],
         "backfill_on_deploy": False,
+        **alert_defaults(),
+        **limit_defaults(LIMITS_PAGE),
     }
     assert instance.connections == {
         "acme_connection": "acme_erp__shop-1",

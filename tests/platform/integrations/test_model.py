@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from acme_erp_integration import ACME_ERP
+from acme_erp_integration.definition import LIMITS_PAGE
 from integration_platform.integrations import (
     ConfigPage,
     ConfigVariable,
@@ -14,16 +15,24 @@ from integration_platform.integrations import (
     TriggerKind,
     VariableKind,
 )
+from integration_platform.integrations.alerts import alert_defaults
+from integration_platform.integrations.limits import limit_defaults
 
 
-def test_acme_erp_has_the_four_flows_and_three_pages() -> None:
+def test_acme_erp_has_the_four_flows_and_five_pages() -> None:
     assert [(f.slug, f.trigger) for f in ACME_ERP.flows] == [
         ("sync-customer-data", TriggerKind.WEBHOOK),
         ("sync-inventory-data", TriggerKind.WEBHOOK),
         ("initialization", TriggerKind.DEPLOY),
         ("teardown", TriggerKind.REMOVE),
     ]
-    assert [page.title for page in ACME_ERP.pages] == ["Acme ERP", "Progix", "Sync options"]
+    assert [page.title for page in ACME_ERP.pages] == [
+        "Acme ERP",
+        "Progix",
+        "Sync options",
+        "Limits",
+        "Alerts",
+    ]
     assert [v.key for v in ACME_ERP.connection_variables] == [
         "acme_connection",
         "progix_connection",
@@ -82,5 +91,11 @@ def test_variables_and_integrations_reject_inconsistencies() -> None:
 
 def test_secrets_and_connections_never_live_in_instance_files() -> None:
     stored = {v.key for v in ACME_ERP.variables if v.stored_in_instance_file}
-    assert stored == {"progix_tenant", "warehouses", "backfill_on_deploy"}
+    assert stored == {
+        "progix_tenant",
+        "warehouses",
+        "backfill_on_deploy",
+        *alert_defaults(),
+        *limit_defaults(LIMITS_PAGE),
+    }
     assert not ConfigVariable("k", "K", VariableKind.SECRET).stored_in_instance_file

@@ -236,3 +236,22 @@ def test_the_integration_must_be_named_when_several_are_installed(
     )
     assert result.exit_code == 2
     assert message in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "field"),
+    [
+        (("--state", "running"), "state"),
+        (("--mode", "everything"), "mode"),
+        (("--batch-size", "0"), "batch_size"),
+        (("--flow", "initialization", "--object-id", "x"), "flow"),
+        (("--since", "yesterday"), "since"),
+        (("--since", "1h", "--until", "2d"), "until"),
+    ],
+)
+def test_replay_options_reach_the_service_and_bad_ones_are_named(cli, instances_dir, args, field):
+    """`--state` is the option, not the CLI's context object; bad filters change nothing."""
+    save_instance(instances_dir, "shop-1")
+    result = cli("--json", "replay", "shop-1", *args, "--dry-run")
+    assert result.exit_code == 2, result.stdout + result.stderr
+    assert json.loads(result.stdout)["fields"][0]["field"] == field

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from acme_erp_integration.definition import ACME_ERP
+from acme_erp_integration.definition import ACME_ERP, LIMITS_PAGE
+from integration_platform.integrations.alerts import alert_defaults
 from integration_platform.integrations.instances import Instance, InstanceState
+from integration_platform.integrations.limits import limit_defaults
 from integration_platform.lifecycle.interactive import walk_wizard
 from integration_platform.lifecycle.request import plan_deploy
 
@@ -57,6 +59,8 @@ def test_a_first_deploy_asks_every_variable_page_by_page_and_hides_secrets():
         "progix_tenant": "shop-1",
         "warehouses": ["main", "north"],
         "backfill_on_deploy": True,
+        **alert_defaults(),
+        **limit_defaults(LIMITS_PAGE),
     }
     assert plan.connections[0].fields == {"host": "https://acme.example.com", "password": "sk_acme"}
 
@@ -68,7 +72,13 @@ def test_a_redeploy_offers_current_values_and_keeps_secrets_left_empty():
         customer="Shop One",
         generation=2,
         state=InstanceState.ACTIVE,
-        config={"progix_tenant": "shop-1", "warehouses": ["main"], "backfill_on_deploy": False},
+        config={
+            "progix_tenant": "shop-1",
+            "warehouses": ["main"],
+            "backfill_on_deploy": False,
+            **alert_defaults(),
+            **limit_defaults(LIMITS_PAGE),
+        },
         connections={"acme_connection": "acme_erp__shop-1", "progix_connection": "progix__shop-1"},
     )
     hosts = {
@@ -86,3 +96,18 @@ def test_a_redeploy_offers_current_values_and_keeps_secrets_left_empty():
     assert plan.config == existing.config
     assert [c.kept_fields for c in plan.connections] == [("password",), ("password",)]
     assert plan.connections[1].fields == {"host": "https://p.example.com"}
+
+
+def test_alert_destinations_and_numbers_are_asked_and_typed():
+    answers = {
+        **ANSWERS,
+        "Alert emails": "ops@shop.example, oncall@shop.example",
+        "Group repeated failures (minutes)": "5",
+        "Initialization deadline (minutes)": "2.5",
+    }
+    request = walk_wizard(ACME_ERP, ScriptedPrompter(answers))
+    plan = plan_deploy(ACME_ERP, "shop-1", request, is_redeploy=False, environ={})
+
+    assert plan.config["alert_emails"] == ["ops@shop.example", "oncall@shop.example"]
+    assert plan.config["alert_window_minutes"] == 5
+    assert plan.config["initialization_deadline_minutes"] == 2.5

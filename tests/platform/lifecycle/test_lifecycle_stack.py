@@ -234,7 +234,7 @@ def test_replay_dry_run_lists_matching_runs_and_changes_nothing(
         r.run_id for r in service.airflow.list_dag_runs(customers_dag, states=["success"])
     }
 
-    items = service.replay(INSTANCE, flow="sync-customer-data", state="success", dry_run=True)
+    items = service.replay(INSTANCE, flow="sync-customer-data", state="success", dry_run=True).items
 
     assert successful
     assert {item.run_id for item in items} == successful

@@ -16,11 +16,19 @@ from integration_platform.integrations import (
     TriggerKind,
     VariableKind,
 )
+from integration_platform.integrations.alerts import alerts_page
+from integration_platform.integrations.limits import FlowLimits, limits_page
 
 SYNC_CUSTOMERS = "sync-customer-data"
 SYNC_INVENTORY = "sync-inventory-data"
 INITIALIZATION = "initialization"
 TEARDOWN = "teardown"
+
+LIMITS_PAGE = limits_page(
+    # Sync runs are idempotent (versioned upserts), so a few may overlap to drain a burst.
+    {SYNC_CUSTOMERS: FlowLimits(max_active_runs=4), SYNC_INVENTORY: FlowLimits(max_active_runs=4)},
+    pool_slots=0,
+)
 
 ACME_CONNECTION = ConnectionSpec(
     conn_type="acme_erp",
@@ -102,7 +110,8 @@ ACME_ERP = Integration(
                     key="progix_tenant",
                     label="Progix tenant",
                     kind=VariableKind.STRING,
-                    help="The tenant id in Progix, e.g. 'shop-1'.",
+                    help="The tenant id in Progix, e.g. 'shop-1'; Initialization checks that the "
+                    "Progix API key belongs to it.",
                 ),
             ),
         ),
@@ -128,5 +137,7 @@ ACME_ERP = Integration(
                 ),
             ),
         ),
+        LIMITS_PAGE,
+        alerts_page(),
     ),
 )

@@ -8,7 +8,7 @@ any I/O. Run-time work lives in `acme_erp_integration.sync`.
 |---|---|
 | sync-customer-data | `sync_customers` |
 | sync-inventory-data | `sync_inventory` |
-| initialization | `webhook_urls` → `desired_webhooks` → `ensure_webhooks` [→ `backfill_*`] |
+| initialization | `check_progix_tenant`, `webhook_urls` → `desired_webhooks` → `ensure_webhooks` [→ `backfill_*`] |
 | teardown | `delete_webhooks` |
 """
 
@@ -25,7 +25,7 @@ from acme_erp_integration.definition import (
     TEARDOWN,
 )
 from acme_erp_integration.mapping import Resource
-from acme_erp_integration.sync import UpsertToProgix, sync_events
+from acme_erp_integration.sync import UpsertToProgix, check_progix_tenant, sync_events
 from acme_provider.operators.records import AcmeFetchRecordsOperator
 from acme_provider.operators.webhooks import AcmeDeleteWebhooksOperator, AcmeEnsureWebhooksOperator
 from integration_platform.integrations.events import EVENTS_PARAM, events_param
@@ -76,6 +76,14 @@ def _build_initialization(context: FlowContext) -> None:
     integration, instance = context.integration, context.instance
     acme_conn_id = context.conn_id(ACME_CONNECTION)
 
+    progix_conn_id = context.conn_id(PROGIX_CONNECTION)
+    tenant = str(context.config.get("progix_tenant") or "")
+
+    @task(task_id="check_progix_tenant")
+    def check_tenant() -> str:
+        """The Progix key's tenant must be the configured one, before anything is registered."""
+        return check_progix_tenant(progix_conn_id, tenant)
+
     ensure = AcmeEnsureWebhooksOperator(
         task_id="ensure_webhooks",
         managed_by=context.owner,
@@ -83,6 +91,7 @@ def _build_initialization(context: FlowContext) -> None:
         secret_resolver=RouteSecretResolver(integration.slug, instance.id),
         acme_conn_id=acme_conn_id,
     )
+    check_tenant() >> ensure
     if context.config.get("backfill_on_deploy"):
         # After the webhooks exist, so a change made during the backfill is not lost.
         for resource in ("customers", "inventory"):

@@ -170,6 +170,26 @@ class ProgixHook(HttpHook):
             counts[status] += 1
         return UpsertSummary(**counts)
 
+    def tenant(self) -> str:
+        """The tenant the connection's API key belongs to (`GET /v1/me`)."""
+        endpoint = "/v1/me"
+        retry_args = tenacity_kwargs(
+            self.retry_policy,
+            is_retryable,
+            before_sleep=log_retries(log, f"Progix GET {endpoint}", self.retry_policy.max_attempts),
+        )
+        self.method = "GET"
+        try:
+            response = self.run_with_advanced_retry(_retry_args=retry_args, endpoint=endpoint)
+        finally:
+            self.method = "POST"
+        tenant = response.json().get("tenant")
+        if not isinstance(tenant, str) or not tenant:
+            raise ProgixApiError(
+                response.status_code, "no tenant in the answer", method="GET", path=endpoint
+            )
+        return tenant
+
     def test_connection(self) -> tuple[bool, str]:
         """Check the URL and the API key with one read; never raises."""
         try:

@@ -122,3 +122,18 @@ def sync_events(
             warehouses=warehouses,
         )
     return {**changed.counts(), **dict.fromkeys(UPSERT_COUNTS, 0), **counts}
+
+
+def check_progix_tenant(progix_conn_id: str, expected: str) -> str:
+    """Fail Initialization, before any webhook exists, when the Progix API key belongs to a
+    tenant other than the configured `progix_tenant` (a key pasted for the wrong customer)."""
+    from acme_erp_integration.progix import ProgixHook
+
+    with fail_fast_on_permanent_errors():
+        actual = ProgixHook(http_conn_id=progix_conn_id).tenant()
+    if actual != expected:
+        raise AirflowFailException(
+            f"the Progix API key of {progix_conn_id} belongs to tenant {actual!r}, "
+            f"but this instance is configured for progix_tenant {expected!r}"
+        )
+    return actual

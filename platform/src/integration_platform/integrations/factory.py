@@ -33,7 +33,7 @@ from typing import Any
 
 from airflow.sdk import DAG, Param, get_parsing_context
 
-from integration_platform.integrations import naming
+from integration_platform.integrations import alerts, limits, naming
 from integration_platform.integrations.instances import (
     Instance,
     InstanceFileError,
@@ -192,6 +192,7 @@ class DagFactory:
         """One flow of one instance as a DAG (contract id and tags, retries, docs)."""
         context = FlowContext(self.integration, instance, flow)
         recipe = self.recipes[flow.slug]
+        callbacks = _alert_callbacks(context)
         with DAG(
             dag_id=context.dag_id,
             description=f"{flow.name} for {instance.customer}",
@@ -201,9 +202,15 @@ class DagFactory:
             start_date=START_DATE,
             catchup=False,
             is_paused_upon_creation=False,
-            max_active_runs=_MAX_ACTIVE_RUNS[flow.trigger],
-            default_args={**DEFAULT_ARGS, "owner": self.integration.slug},
+            max_active_runs=_max_active_runs(context),
+            default_args={
+                **DEFAULT_ARGS,
+                "owner": self.integration.slug,
+                **callbacks,
+                **limits.task_defaults(context.config, instance.id),
+            },
             params=dict(recipe.params(context)) if recipe.params else None,
+            deadline=_deadline(context),
         ) as dag:
             recipe.build_tasks(context)
         return dag
@@ -280,6 +287,41 @@ class DagFactory:
         _, errors = self.store_for(shim_file).scan()
         if errors:
             raise InstanceFilesInvalid(errors)
+
+
+def _max_active_runs(context: FlowContext) -> int:
+    """The instance's setting for a webhook or scheduled flow, else the trigger's default;
+    deploy and remove flows always run one at a time (they would race with themselves)."""
+    default = _MAX_ACTIVE_RUNS[context.flow.trigger]
+    if context.flow.trigger not in (TriggerKind.WEBHOOK, TriggerKind.SCHEDULE):
+        return default
+    return limits.max_active_runs(context.config, context.flow.slug) or default
+
+
+def _alert_callbacks(context: FlowContext) -> dict[str, Any]:
+    """Every task's `on_failure_callback` (after its retries): the instance's alerts."""
+    notifiers = alerts.failure_callbacks(
+        context.integration.slug,
+        context.instance.customer,
+        context.instance.id,
+        context.flow.name,
+        context.config,
+    )
+    return {"on_failure_callback": notifiers} if notifiers else {}
+
+
+def _deadline(context: FlowContext) -> Any:
+    """A Deadline Alert on the deploy flow (Initialization) when alerts are configured."""
+    if context.flow.trigger is not TriggerKind.DEPLOY:
+        return None
+    return alerts.initialization_deadline(
+        context.integration.slug,
+        context.instance.customer,
+        context.instance.id,
+        context.flow.name,
+        context.dag_id,
+        context.config,
+    )
 
 
 def _schedule(flow: Flow) -> str | None:

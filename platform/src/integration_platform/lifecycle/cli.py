@@ -37,7 +37,6 @@ from integration_platform.lifecycle.service import (
     InstanceReport,
     InstanceService,
     RemoveResult,
-    parse_since,
 )
 from integration_platform.lifecycle.settings import (
     AIRFLOW_PASSWORD_ENV,
@@ -388,45 +387,6 @@ def run_flow_test(
     raise typer.Exit(ExitCode.OK if result.run.succeeded else ExitCode.FAILED)
 
 
-@app.command()
-def replay(
-    ctx: typer.Context,
-    instance: Annotated[str, typer.Argument(help="Instance id")],
-    flow: Annotated[
-        str | None, typer.Option(help="Only this flow (default: every webhook flow)")
-    ] = None,
-    state: Annotated[str, typer.Option(help="Runs in this state: failed or success")] = "failed",
-    since: Annotated[
-        str | None, typer.Option(help="Only runs after this time: ISO timestamp or 30m / 6h / 2d")
-    ] = None,
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="List what would be re-run")] = False,
-) -> None:
-    """Re-run INSTANCE's runs that match the filters by clearing them in Airflow (failed
-    runs re-run only their failed tasks)."""
-    state: _Context = ctx.obj
-
-    def action(service: InstanceService) -> list[Any]:
-        service.get_instance(instance)
-        since_at = parse_since(since) if since else None
-        with state.progress(f"Replaying {instance}") as report:
-            return service.replay(
-                instance, flow=flow, state=state, since=since_at, dry_run=dry_run, progress=report
-            )
-
-    items = state.run(action)
-    if state.as_json:
-        print_json({"dry_run": dry_run, "runs": items})
-        return
-    verb = "Would re-run" if dry_run else "Re-running"
-    if not items:
-        out.print(f"No {state} runs match.")
-    for item in items:
-        out.print(
-            f"{verb} {item.dag_id} {item.run_id} ({item.state}): {', '.join(item.tasks) or 'no tasks'}",
-            highlight=False,
-        )
-
-
 def _prog(ctx: typer.Context) -> str:
     return ctx.find_root().info_name or "integrations"
 
@@ -434,3 +394,7 @@ def _prog(ctx: typer.Context) -> str:
 def main(*, integration: str | None = None, prog_name: str | None = None) -> None:
     """The console script; an integration's own script presets its slug."""
     app(prog_name=prog_name, default_map={"integration": integration} if integration else None)
+
+
+# Commands defined in their own modules register on `app` when imported.
+from integration_platform.lifecycle import cli_replay  # noqa: E402,F401

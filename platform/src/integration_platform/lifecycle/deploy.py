@@ -6,6 +6,7 @@ from integration_platform.integrations import naming
 from integration_platform.integrations.config import FieldError
 from integration_platform.integrations.instances import Instance, InstanceState, InstanceStatus
 from integration_platform.integrations.model import TriggerKind
+from integration_platform.lifecycle import pools
 from integration_platform.lifecycle.airflow_api import DagRun
 from integration_platform.lifecycle.errors import InvalidRequest
 from integration_platform.lifecycle.instance_lock import instance_lock
@@ -56,6 +57,7 @@ class Deploy(Status):
         generation = existing.generation + 1 if existing else self._next_generation(instance_id)
         report(f"Deploying {instance_id} (generation {generation})")
         self._apply_connections(plan, report, only_secrets=False)
+        pools.sync_pool(self.airflow, instance_id, plan.config, report)
         instance = Instance(
             id=instance_id,
             integration=self.integration.slug,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from integration_platform.integrations import naming
 from integration_platform.integrations.instances import InstanceState
 from integration_platform.integrations.model import TriggerKind
+from integration_platform.lifecycle import pools
 from integration_platform.lifecycle.instance_lock import instance_lock
 from integration_platform.lifecycle.results import Progress, RemoveResult, quiet
 from integration_platform.lifecycle.waiting import Waiting
@@ -62,5 +63,6 @@ class Remove(Waiting):
             if self.airflow.delete_connection(conn_id):
                 deleted.append(conn_id)
                 report(f"Deleted connection {conn_id}")
+        pools.delete_pool(self.airflow, instance_id, report)
         self._reparse_files(instance_id)
         return RemoveResult(instance_id, True, outcome, deleted_connections=tuple(deleted))

@@ -129,9 +129,13 @@ class FlowTestResult:
 
 @dataclass(frozen=True)
 class ReplayItem:
+    """One run a replay matched: what it re-runs (its tasks) or re-sends (its events)."""
+
     flow: str
     dag_id: str
     run_id: str
     state: str
     tasks: tuple[str, ...]
     dry_run: bool
+    mode: str = "tasks"
+    events: tuple[Mapping[str, Any], ...] = ()

@@ -18,7 +18,8 @@
     service.pause(instance_id) / service.resume(instance_id) -> InstanceReport
     service.test_flow(instance_id, flow, payload=None, progress=cb) -> FlowTestResult
     service.replay(instance_id, flow=None, state="failed", since=None, dry_run=False)
-                                                           -> list[ReplayItem]
+                   (also until, event_type, object_id, mode="tasks"|"events", batch_size,
+                   max_runs, wait)                         -> replay.ReplayReport
 
 `request` is a `request.DeployRequest` (`DeployRequest.from_mapping(data, source="UI form")`
 builds one from a form). `progress` is any `Callable[[str], None]`; it receives one short
@@ -39,7 +40,13 @@ from __future__ import annotations
 from integration_platform.lifecycle.deploy import Deploy
 from integration_platform.lifecycle.flow_test import FlowTest
 from integration_platform.lifecycle.remove import Remove
-from integration_platform.lifecycle.replay import REPLAYABLE_STATES, Replay, parse_since
+from integration_platform.lifecycle.replay import (
+    REPLAYABLE_STATES,
+    Replay,
+    ReplayReport,
+    ReplayRun,
+    parse_since,
+)
 from integration_platform.lifecycle.results import (
     DeployOutcome,
     DeployResult,
@@ -65,6 +72,8 @@ __all__ = [
     "Progress",
     "RemoveResult",
     "ReplayItem",
+    "ReplayReport",
+    "ReplayRun",
     "RunOutcome",
     "RunSummary",
     "TaskOutcome",

@@ -12,6 +12,7 @@ from integration_contracts.events import EVENTS_CONF_KEY
 from integration_contracts.runs import RunKind, run_kind
 from integration_platform.integrations.model import Integration, TriggerKind
 from integration_platform.lifecycle.airflow_api import AirflowClient, DagRun, TaskInstance
+from integration_platform.lifecycle.replay import REPLAY_OF_KEY
 from integration_platform.plugins.views import RunRow
 
 FAILED = ("failed", "upstream_failed")
@@ -63,6 +64,9 @@ def trigger_label(integration: Integration, flow_slug: str, run: DagRun) -> str:
     """Why the run happened, in the words of the integration (not Airflow's run types)."""
     if run_kind(run.run_id) is RunKind.TEST:
         return "test"
+    replayed = run.conf.get(REPLAY_OF_KEY) if isinstance(run.conf, Mapping) else None
+    if isinstance(replayed, Mapping) and isinstance(replayed.get("run_ids"), list):
+        return f"replay of {', '.join(map(str, replayed['run_ids']))}"
     trigger = integration.flow(flow_slug).trigger
     if trigger is TriggerKind.DEPLOY:
         return "deploy"

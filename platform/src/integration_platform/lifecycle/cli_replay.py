@@ -1,0 +1,98 @@
+"""`integrations replay`: the command and how it prints a replay (matched runs, new runs)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from integration_platform.lifecycle.cli import _Context, app
+from integration_platform.lifecycle.cli_output import out, print_json
+from integration_platform.lifecycle.replay import ReplayReport, parse_since
+from integration_platform.lifecycle.service import InstanceService
+
+
+@app.command()
+def replay(
+    ctx: typer.Context,
+    instance: Annotated[str, typer.Argument(help="Instance id")],
+    flow: Annotated[
+        str | None, typer.Option(help="Only this flow (default: every webhook and scheduled flow)")
+    ] = None,
+    state: Annotated[str, typer.Option(help="Runs in this state: failed or success")] = "failed",
+    since: Annotated[
+        str | None, typer.Option(help="Only runs after this time: ISO timestamp or 30m / 6h / 2d")
+    ] = None,
+    until: Annotated[
+        str | None, typer.Option(help="Only runs before this time: ISO timestamp or 30m / 6h / 2d")
+    ] = None,
+    event_type: Annotated[
+        str | None, typer.Option(help="Webhook flows: only runs with an event of this type")
+    ] = None,
+    object_id: Annotated[
+        str | None, typer.Option(help="Webhook flows: only runs with an event for this object")
+    ] = None,
+    mode: Annotated[
+        str,
+        typer.Option(
+            help="tasks: clear the runs (failed runs re-run their failed tasks); events: send "
+            "their original events again as new replay__ runs (webhook flows)"
+        ),
+    ] = "tasks",
+    batch_size: Annotated[int, typer.Option(help="--mode events: events per new run")] = 100,
+    max_runs: Annotated[int, typer.Option(help="Refuse when more runs than this match")] = 500,
+    wait: Annotated[bool, typer.Option("--wait", help="Wait for each re-run to finish")] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="List what would be re-run")] = False,
+    timeout: Annotated[float | None, typer.Option(help="Seconds to wait per run")] = None,
+) -> None:
+    """Re-run INSTANCE's runs that match the filters: clear them in Airflow, or re-send their
+    events as new runs linked (conf `replay_of`, run note) to the runs they replay."""
+    app_state: _Context = ctx.obj
+    app_state.with_run_timeout(timeout)
+
+    def action(service: InstanceService) -> ReplayReport:
+        service.get_instance(instance)
+        with app_state.progress(f"Replaying {instance}") as report:
+            return service.replay(
+                instance,
+                flow=flow,
+                state=state,
+                since=parse_since(since, "since") if since else None,
+                until=parse_since(until, "until") if until else None,
+                event_type=event_type,
+                object_id=object_id,
+                mode=mode,
+                batch_size=batch_size,
+                max_runs=max_runs,
+                wait=wait,
+                dry_run=dry_run,
+                progress=report,
+            )
+
+    result: ReplayReport = app_state.run(action)
+    if app_state.as_json:
+        print_json(result)
+        return
+    print_replay(result, state)
+
+
+def print_replay(result: ReplayReport, state: str) -> None:
+    verb = "Would re-run" if result.dry_run else "Re-ran"
+    if not result.items:
+        out.print(f"No {state} runs match.")
+    for item in result.items:
+        what = (
+            f"{len(item.events)} event(s)"
+            if result.mode == "events"
+            else ", ".join(item.tasks) or "no tasks"
+        )
+        out.print(f"{verb} {item.dag_id} {item.run_id} ({item.state}): {what}", highlight=False)
+    verb = "Would trigger" if result.dry_run else "Triggered"
+    for run in result.new_runs:
+        states = f" [{run.state}]" if run.state and not result.dry_run else ""
+        out.print(
+            f"{verb} {run.dag_id} {run.run_id}{states}: {run.events} event(s) from "
+            f"{', '.join(run.replays)}",
+            highlight=False,
+            soft_wrap=True,
+        )
