@@ -243,14 +243,7 @@ def replay_runs(
         service.get_instance(instance_id)
         if options.flow is not None:
             service.flow(options.flow)
-    job = work.replay(
-        services,
-        instance_id,
-        flow=options.flow,
-        state=options.state,
-        since=options.since,
-        dry_run=options.dry_run,
-    )
+    job = work.replay(services, instance_id, **options.model_dump())
     return _start(request, caller, "replay", instance_id, job)
 
 

@@ -215,6 +215,13 @@ class ReplayBody(BaseModel):
     flow: str | None = Field(default=None, description="One flow's slug; omitted: every flow")
     state: Literal["failed", "success"] = "failed"
     since: datetime | None = None
+    until: datetime | None = None
+    event_type: str | None = Field(default=None, max_length=256, description="Webhook flows")
+    object_id: str | None = Field(default=None, max_length=256, description="Webhook flows")
+    mode: Literal["tasks", "events"] = Field(
+        default="tasks",
+        description="tasks: clear the runs' failed tasks; events: re-send their events as new runs",
+    )
     dry_run: bool = False
 
 

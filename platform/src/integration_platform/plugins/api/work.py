@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from contextlib import closing
 from dataclasses import asdict
-from datetime import datetime
 from typing import Any
 
 from fastapi.encoders import jsonable_encoder
@@ -66,21 +65,17 @@ def flow_test(
     return work
 
 
-def replay(
-    services: ServiceFactory,
-    instance_id: str,
-    *,
-    flow: str | None,
-    state: str,
-    since: datetime | None,
-    dry_run: bool,
-) -> Work:
+def replay(services: ServiceFactory, instance_id: str, **options: Any) -> Work:
+    """`options` are `InstanceService.replay`'s filters and mode (the API's `ReplayBody`)."""
+
     def work(progress: Progress) -> Result:
         with closing(services()) as service:
-            items = service.replay(
-                instance_id, flow=flow, state=state, since=since, dry_run=dry_run, progress=progress
-            )
-        verb = "would re-run" if dry_run else "re-running"
-        return True, f"{verb} {len(items)} run(s)", {"runs": jsonable_encoder(items)}
+            report = service.replay(instance_id, progress=progress, **options)
+        verb = "would re-run" if report.dry_run else "re-running"
+        return (
+            True,
+            f"{verb} {len(report.items)} run(s)",
+            {"runs": jsonable_encoder(report.items), "new_runs": jsonable_encoder(report.new_runs)},
+        )
 
     return work
