@@ -1,6 +1,7 @@
 """Tables. Times are epoch seconds (float): cheap to write on the hot path, easy to compare.
 
-Event lifecycle: pending -> batched -> dispatched | dead (a replay puts it back to pending).
+Event lifecycle: pending -> batched -> dispatched | dead (a replay puts it back to pending);
+retiring a route marks its pending and batched events `discarded`.
 Batch lifecycle: open -> dispatched | dead. An open batch is sent by whoever holds its lease;
 an expired lease (a dispatcher died) makes it claimable again, with the same run id.
 """
@@ -20,6 +21,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     false,
+    text,
 )
 
 metadata = MetaData()
@@ -72,4 +74,37 @@ route_settings = Table(
     Column("route", String(200), primary_key=True),
     Column("paused", Boolean, nullable=False, server_default=false()),
     Column("updated_at", Float, nullable=False),
+)
+
+# The route registry: a route is `active` (ingest accepts it) or `retired` (410 Gone).
+routes = Table(
+    "relay_routes",
+    metadata,
+    Column("route", String(200), primary_key=True),
+    Column("dag_id", String(250), nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("created_at", Float, nullable=False),
+    Column("retired_at", Float),
+)
+
+# A route's signing secrets, Fernet-encrypted. The current one has no `expires_at`; a
+# rotation gives the previous ones an expiry, after which they stop verifying.
+route_secrets = Table(
+    "relay_route_secrets",
+    metadata,
+    Column("id", EventId, primary_key=True, autoincrement=True),
+    Column("route", String(200), nullable=False),
+    Column("secret_encrypted", Text, nullable=False),
+    Column("created_at", Float, nullable=False),
+    Column("expires_at", Float),
+    Index("ix_relay_route_secrets_route", "route"),
+)
+
+# One row (id 1): bumped by every registry change, so every relay process drops its
+# cached lookups within one poll interval.
+registry_version = Table(
+    "relay_registry_version",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("version", BigInteger, nullable=False, server_default=text("0")),
 )
