@@ -10,13 +10,16 @@ INSTALLED := $(VENV)/.installed
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
 
-$(INSTALLED): pyproject.toml contracts/pyproject.toml sandbox/pyproject.toml relay/pyproject.toml constraints.txt
+DISTRIBUTIONS := contracts acme_provider platform integrations/acme_erp sandbox relay
+
+$(INSTALLED): pyproject.toml $(DISTRIBUTIONS:%=%/pyproject.toml) constraints.txt
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
 		{ echo "Python >= 3.11 is required (PYTHON=$(PYTHON))"; exit 1; }
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv
 	$(BIN)/uv pip install --python $(BIN)/python --constraint constraints.txt \
-		-e ./contracts -e . -e ./sandbox -e './relay[postgres]' --group dev
+		-e ./contracts -e ./acme_provider -e ./platform -e ./integrations/acme_erp \
+		-e ./sandbox -e './relay[postgres]' --group dev
 	touch $@
 
 venv: $(INSTALLED)  ## Create .venv and install every distribution (editable) with the dev tools

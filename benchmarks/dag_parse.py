@@ -101,7 +101,7 @@ def parse_file(
 
 
 def shard_of(instance_id: str) -> int:
-    from acme_provider.acme_erp.dags import FACTORY
+    from acme_erp_integration.dags import FACTORY
 
     return FACTORY.shard_of(instance_id)
 

@@ -34,7 +34,7 @@ from typing import Any
 import httpx
 import yaml
 
-from acme_provider.acme_erp.definition import ACME_ERP
+from acme_erp_integration.definition import ACME_ERP
 from sandbox.load import LoadGenerator, LoadPlan
 from sandbox.stack import Stack, StackOptions, StackPorts
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-pytest_plugins = ["tests.support.simulators", "tests.support.stack"]
+pytest_plugins = ["tests.support.simulators", "tests.support.stack", "tests.support.connections"]
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS_DIR = REPO_ROOT / ".state" / "artifacts"

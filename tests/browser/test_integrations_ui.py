@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser
 
-from acme_provider.lifecycle.service import InstanceService
-from acme_provider.lifecycle.settings import LifecycleSettings
+from integration_platform.lifecycle.service import InstanceService
+from integration_platform.lifecycle.settings import LifecycleSettings
 from tests.browser import ui_scenario
 from tests.support.stack import StackHandle
 

@@ -7,8 +7,8 @@ import string
 from hypothesis import given
 from hypothesis import strategies as st
 
-from acme_provider.integrations import naming
 from integration_contracts.ids import MAX_SEGMENT_LENGTH, SEGMENT_PATTERN
+from integration_platform.integrations import naming
 from webhook_relay.routes import InvalidRoute, Route
 
 FLOW = "sync-customer-data"

@@ -16,9 +16,9 @@ import pytest
 from airflow.dag_processing.dagbag import DagBag
 from airflow.serialization.serialized_objects import DagSerialization
 
-from acme_provider.acme_erp.dags import FACTORY
-from acme_provider.integrations.factory import STRICT_ENV
-from acme_provider.integrations.instances import INSTANCES_DIR_ENV
+from acme_erp_integration.dags import FACTORY
+from integration_platform.integrations.factory import STRICT_ENV
+from integration_platform.integrations.instances import INSTANCES_DIR_ENV
 from tests.dags.support import DAGS_FOLDER, instance_data, write_instance
 
 INSTANCES = {"shop-1": "Shop One", "acme-demo": "Acme Demo Ltd", "north-wind-7": "North Wind"}

@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 from standardwebhooks.webhooks import Webhook
 
-from acme_provider.integrations import naming
-from acme_provider.webhook_secrets import route_secret
+from integration_contracts.secrets import route_secret
+from integration_platform.integrations import naming
 from tests.dags.support import DagTestRunner, conn_env, instance_data, write_instance
 from tests.support.simulators import AcmeSimulator, ProgixSimulator, WebhookReceiver
 

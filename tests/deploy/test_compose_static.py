@@ -108,6 +108,10 @@ def test_every_service_has_an_image_a_command_and_a_health_check(name: str) -> N
         assert service.spec.get("restart") == "always", name
 
 
+IMAGE_DISTRIBUTIONS = ("contracts", "acme_provider", "platform", "integrations/acme_erp")
+"""The distributions whose wheels the Airflow image installs."""
+
+
 def test_the_airflow_image_entrypoint_can_run_every_airflow_service_command() -> None:
     """The official entrypoint runs `bash ...`, `python ...` or `airflow ...`: anything else
     becomes `airflow <it>`, so other programs need their own `entrypoint:`."""
@@ -117,11 +121,12 @@ def test_the_airflow_image_entrypoint_can_run_every_airflow_service_command() ->
         if (service.spec.get("build") or {}).get("context") != ".":
             continue
         if service.spec.get("entrypoint"):
-            assert (
-                (REPO_ROOT / "pyproject.toml")
-                .read_text()
-                .count(f'{service.spec["entrypoint"][0]} = "')
-            ), f"{name}: entrypoint is not a console script of this repository's provider"
+            scripts = "".join(
+                (REPO_ROOT / d / "pyproject.toml").read_text() for d in IMAGE_DISTRIBUTIONS
+            )
+            assert scripts.count(f'{service.spec["entrypoint"][0]} = "'), (
+                f"{name}: entrypoint is not a console script of a distribution in the image"
+            )
             continue
         assert service.command[0] in runnable, f"{name}: {service.command}"
 
@@ -186,7 +191,7 @@ def test_the_relay_and_the_cli_reach_airflow_and_airflow_reaches_the_relay() -> 
     for name in ("relay-ingest", "relay-dispatcher"):
         url = urlsplit(_service(name).environment["RELAY_AIRFLOW_URL"])
         assert (url.hostname, url.port) == ("airflow-apiserver", AIRFLOW_API_PORT), name
-    cli = urlsplit(_service("acme-erp").environment["ACME_ERP_AIRFLOW_URL"])
+    cli = urlsplit(_service("acme-erp").environment["INTEGRATION_AIRFLOW_URL"])
     assert (cli.hostname, cli.port) == ("airflow-apiserver", AIRFLOW_API_PORT)
     # The Initialization flow registers webhooks at the relay's public URL, from this connection.
     connection = json.loads(_service("airflow-worker").environment["AIRFLOW_CONN_WEBHOOK_RELAY"])

@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 import httpx
 import yaml
 
-from acme_provider.acme_erp.definition import ACME_ERP
+from acme_erp_integration.definition import ACME_ERP
 from tests.support.polling import wait_until
 from tests.support.simulators import AcmeSimulator, ProgixSimulator
 from tests.support.stack import StackHandle

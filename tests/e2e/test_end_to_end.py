@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from acme_provider.acme_erp.definition import ACME_ERP, SYNC_CUSTOMERS, SYNC_INVENTORY
+from acme_erp_integration.definition import ACME_ERP, SYNC_CUSTOMERS, SYNC_INVENTORY
 from tests.e2e.scenario import (
     ACME_ERP_CLI,
     AcmeErpCli,

@@ -5,9 +5,9 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from acme_provider.acme_erp.definition import ACME_ERP
-from acme_provider.catalog import INTEGRATIONS
-from acme_provider.integrations.instances import Instance, InstanceStore
+from acme_erp_integration.definition import ACME_ERP
+from integration_platform.integrations.instances import Instance, InstanceStore
+from integration_platform.registry import integrations
 from tests.support.polling import wait_until
 from tests.support.stack import StackHandle
 
@@ -63,7 +63,7 @@ def test_wrong_password_gets_no_token(stack: StackHandle) -> None:
 
 def test_an_instance_file_makes_its_dags_appear(stack: StackHandle) -> None:
     instance_id = "stack-smoke"
-    store = InstanceStore(stack.stack.instances_dir, INTEGRATIONS)
+    store = InstanceStore(stack.stack.instances_dir, integrations())
     store.save(
         Instance(
             id=instance_id,

@@ -63,9 +63,9 @@ def check_ports_free(ports: StackPorts) -> None:
 
 def deploy_demo_instance(stack: Stack, console: Console) -> dict[str, str]:
     """Deploy `demo-shop` with the lifecycle service; return its webhook URLs."""
-    from acme_provider.lifecycle.request import DeployRequest
-    from acme_provider.lifecycle.service import InstanceService
-    from acme_provider.lifecycle.settings import LifecycleSettings
+    from integration_platform.lifecycle.request import DeployRequest
+    from integration_platform.lifecycle.service import InstanceService
+    from integration_platform.lifecycle.settings import LifecycleSettings
 
     settings = LifecycleSettings(
         airflow_url=stack.airflow_url,
@@ -119,8 +119,8 @@ def where_to_look(stack: Stack, webhook_urls: dict[str, str]) -> Panel:
     exports = " ".join(
         f"{name}={env[name]}"
         for name in (
-            "ACME_ERP_AIRFLOW_URL",
-            "ACME_ERP_AIRFLOW_PASSWORD",
+            "INTEGRATION_AIRFLOW_URL",
+            "INTEGRATION_AIRFLOW_PASSWORD",
             "INTEGRATION_INSTANCES_DIR",
         )
     )

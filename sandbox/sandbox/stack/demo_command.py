@@ -34,7 +34,7 @@ def demo(
     stream changes through it; Ctrl-C stops everything."""
     from rich.console import Console
 
-    from acme_provider.lifecycle.errors import LifecycleError
+    from integration_platform.lifecycle.errors import LifecycleError
     from sandbox.processes import ProcessFailed
     from sandbox.stack.demo import DemoOptions, PortBusy, run_demo
     from sandbox.stack.stack import StackPorts

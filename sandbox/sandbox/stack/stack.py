@@ -24,7 +24,7 @@ from sandbox.stack.postgres import EmbeddedPostgres
 from sandbox.stack.services import acme_process, progix_process, relay_process
 
 if TYPE_CHECKING:
-    from acme_provider.lifecycle.airflow_api import AirflowClient
+    from integration_platform.lifecycle.airflow_api import AirflowClient
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 
@@ -111,7 +111,7 @@ class Stack:
         """The lifecycle's Airflow REST API v2 client, logged in as `user` (admin, relay or
         viewer); one per user, reused (and its token with it) until the stack stops."""
         # Imported here: the simulators alone (`sandbox acme|progix`) need no provider.
-        from acme_provider.lifecycle.airflow_api import AirflowClient
+        from integration_platform.lifecycle.airflow_api import AirflowClient
 
         if user not in self._rest_clients:
             self._rest_clients[user] = AirflowClient(
@@ -241,15 +241,15 @@ class Stack:
     def client_environment(self) -> dict[str, str]:
         """Environment for the `acme-erp` CLI talking to this stack as admin.
 
-        The variable names are the lifecycle service's (`acme_provider.lifecycle.settings`).
+        The variable names are the lifecycle service's (`integration_platform.lifecycle.settings`).
         """
         bin_dir = str(Path(sys.executable).parent)
         return {
             **os.environ,
             "PATH": bin_dir + os.pathsep + os.environ.get("PATH", ""),
-            "ACME_ERP_AIRFLOW_URL": self.airflow_url,
-            "ACME_ERP_AIRFLOW_USERNAME": "admin",
-            "ACME_ERP_AIRFLOW_PASSWORD": self.airflow_password("admin"),
+            "INTEGRATION_AIRFLOW_URL": self.airflow_url,
+            "INTEGRATION_AIRFLOW_USERNAME": "admin",
+            "INTEGRATION_AIRFLOW_PASSWORD": self.airflow_password("admin"),
             "INTEGRATION_INSTANCES_DIR": str(self.instances_dir),
         }
 

@@ -22,7 +22,7 @@ from acme_provider.exceptions import (
 )
 from acme_provider.hooks.acme_erp import AcmeErpHook, is_retryable
 from acme_provider.hooks.retry import RetryPolicy
-from tests.acme_provider.conftest import API_KEY, BASE_URL, SetConnection
+from tests.support.connections import API_KEY, BASE_URL, SetConnection
 
 CUSTOMERS = f"{BASE_URL}/v1/customers"
 

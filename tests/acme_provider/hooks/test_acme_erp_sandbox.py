@@ -9,7 +9,7 @@ import pytest
 from acme_provider.exceptions import AcmeAuthError, AcmeNotFound, AcmeValidationError
 from acme_provider.hooks.acme_erp import AcmeErpHook
 from acme_provider.hooks.retry import RetryPolicy
-from tests.acme_provider.conftest import SetConnection
+from tests.support.connections import SetConnection
 from tests.support.simulators import AcmeSimulator
 
 

@@ -8,7 +8,7 @@ from airflow.sdk.exceptions import AirflowFailException
 from acme_provider.exceptions import AcmeServerError
 from acme_provider.operators.records import AcmeFetchRecordsOperator
 from acme_provider.operators.webhooks import AcmeDeleteWebhooksOperator, AcmeEnsureWebhooksOperator
-from tests.acme_provider.conftest import SetConnection
+from tests.support.connections import SetConnection
 from tests.support.simulators import AcmeSimulator
 
 WRONG_KEY = "sk_wrong_TOPSECRET_91c3"

@@ -13,15 +13,15 @@ import responses
 from airflow.sdk import DAG
 from airflow.serialization.serialized_objects import DagSerialization
 
+from acme_erp_integration.progix import ProgixHook
 from acme_provider.hooks.acme_erp import AcmeErpHook
-from acme_provider.hooks.progix import ProgixHook
 from acme_provider.operators.records import (
     AcmeFetchRecordsOperator,
     fetch_records,
     normalize_ids,
     normalize_updated_since,
 )
-from tests.acme_provider.conftest import BASE_URL
+from tests.support.connections import BASE_URL
 from tests.support.simulators import AcmeSimulator, ProgixSimulator
 
 

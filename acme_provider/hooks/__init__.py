@@ -1,1 +1,0 @@
-"""Hooks: `AcmeErpHook` (connection type `acme_erp`) and `ProgixHook` (an `http` connection)."""

@@ -1,0 +1,1 @@
+"""Hooks: `AcmeErpHook` (connection type `acme_erp`) and its retry policy."""

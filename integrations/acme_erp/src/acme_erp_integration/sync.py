@@ -1,0 +1,119 @@
+"""Run-time work of the Acme ERP flows: fetch current records, map them, upsert into Progix.
+
+Records stay inside the task: batches of at most 100 stream from Acme through the mapping
+into Progix, and only counts come back (the task's XCom).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
+
+from airflow.sdk.exceptions import AirflowFailException
+
+from acme_erp_integration.errors import ProgixApiError
+from acme_erp_integration.mapping import MappingError, Resource, to_progix
+from acme_provider.operators.failures import fail_fast_on_permanent_errors as provider_fail_fast
+from acme_provider.operators.records import fetch_records
+from integration_platform.integrations.events import changed_objects
+
+if TYPE_CHECKING:
+    from acme_erp_integration.progix import ProgixHook
+
+UPSERT_COUNTS = ("created", "updated", "stale", "filtered")
+
+
+@contextmanager
+def fail_fast_on_permanent_errors() -> Iterator[None]:
+    """The provider's permanent-error rule, plus records this integration cannot map and
+    Progix answers that retrying cannot change (4xx other than 429)."""
+    try:
+        with provider_fail_fast(MappingError):
+            yield
+    except ProgixApiError as error:
+        if error.is_retryable:
+            raise
+        raise AirflowFailException(str(error)) from error
+
+
+class UpsertToProgix:
+    """An `on_batch` callback: map one batch of Acme records and batch-upsert it into Progix."""
+
+    def __init__(
+        self, resource: Resource, *, progix_conn_id: str, warehouses: Collection[str] = ()
+    ) -> None:
+        self.resource = resource
+        self.progix_conn_id = progix_conn_id
+        self.warehouses = tuple(warehouses)
+        self._hook: ProgixHook | None = None
+
+    def __call__(self, records: list[dict[str, Any]]) -> dict[str, int]:
+        batch = to_progix(self.resource, records, warehouses=self.warehouses)
+        counts = dict.fromkeys(UPSERT_COUNTS, 0)
+        counts["filtered"] = batch.filtered
+        if batch.items:
+            counts.update(self.hook.batch_upsert(self.resource, batch.items).as_counts())
+        return counts
+
+    @property
+    def hook(self) -> ProgixHook:
+        if self._hook is None:
+            from acme_erp_integration.progix import ProgixHook  # run time only: keeps parsing light
+
+            self._hook = ProgixHook(http_conn_id=self.progix_conn_id)
+        return self._hook
+
+    def __repr__(self) -> str:
+        return f"UpsertToProgix({self.resource!r}, progix_conn_id={self.progix_conn_id!r})"
+
+
+def sync_records(
+    resource: Resource,
+    *,
+    acme_conn_id: str,
+    progix_conn_id: str,
+    ids: Iterable[str] | None = None,
+    warehouses: Collection[str] = (),
+) -> dict[str, int]:
+    """Fetch the given records (or all of them) from Acme and upsert them into Progix."""
+    from acme_provider.hooks.acme_erp import AcmeErpHook  # at run time: keeps parsing light
+
+    upsert = UpsertToProgix(resource, progix_conn_id=progix_conn_id, warehouses=warehouses)
+    hook = AcmeErpHook(acme_conn_id=acme_conn_id)
+    try:
+        with fail_fast_on_permanent_errors():
+            counts = fetch_records(hook, resource, on_batch=upsert, ids=ids)
+    finally:
+        hook.close()
+    return {**dict.fromkeys(UPSERT_COUNTS, 0), **counts}
+
+
+def sync_events(
+    resource: Resource,
+    events: Any,
+    *,
+    event_types: Collection[str],
+    acme_conn_id: str,
+    progix_conn_id: str,
+    warehouses: Collection[str] = (),
+) -> dict[str, int]:
+    """A webhook flow's run: de-duplicate the events' object ids, then `sync_records` them.
+
+    Returns `{events, objects, ignored, fetched, missing, batches, created, updated, stale,
+    filtered}`. A malformed batch fails the run at once (retrying cannot fix it).
+    """
+    try:
+        changed = changed_objects(events, event_types)
+    except ValueError as error:
+        raise AirflowFailException(str(error)) from None
+    counts: Mapping[str, int] = {"fetched": 0, "missing": 0, "batches": 0}
+    if changed.object_ids:
+        counts = sync_records(
+            resource,
+            acme_conn_id=acme_conn_id,
+            progix_conn_id=progix_conn_id,
+            ids=changed.object_ids,
+            warehouses=warehouses,
+        )
+    return {**changed.counts(), **dict.fromkeys(UPSERT_COUNTS, 0), **counts}

@@ -1,0 +1,289 @@
+"""A deploy request (customer, config values, connection credentials) and its validation.
+
+Everything is validated before anything changes: the service calls `plan_deploy` first and
+only then touches Airflow or the instances directory. Errors name the source (file) and the
+field, and never echo a secret.
+
+Request file (YAML)::
+
+    customer: Shop One
+    config:
+      tenant: shop-1
+      regions: [eu]
+    connections:
+      source_connection: {host: "https://source.example.com", password_env: SHOP1_SOURCE_KEY}
+      target_connection: {host: "https://target.example.com", password: "..."}
+
+A secret field may be given as `<field>_env: VARIABLE` to read it from the environment. On a
+redeploy, omitted secret fields keep the value already stored in the Airflow connection.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import yaml
+
+from integration_platform.integrations import naming
+from integration_platform.integrations.config import ConfigError, FieldError, validate_config
+from integration_platform.integrations.model import ConnectionSpec, Integration
+from integration_platform.lifecycle.errors import InvalidRequest
+
+ENV_SUFFIX = "_env"
+URL_FIELDS = frozenset({"host"})
+
+
+@dataclass(frozen=True)
+class DeployRequest:
+    """What a person asks to deploy. `connections` maps a connection variable key (e.g.
+    `source_connection`) to its fields (`host`, `password`, or `password_env`)."""
+
+    customer: str
+    config: Mapping[str, Any] = field(default_factory=dict)
+    connections: Mapping[str, Mapping[str, str]] = field(default_factory=dict, repr=False)
+    source: str = "deploy request"  # named in error messages: a file path, "UI form", ...
+
+    @classmethod
+    def from_mapping(cls, data: Any, *, source: str) -> DeployRequest:
+        """Check the request's shape (not its values: see `plan_deploy`)."""
+        if not isinstance(data, Mapping):
+            raise InvalidRequest(source, [FieldError("(file)", "must be a mapping")])
+        errors = [
+            FieldError(key, "unknown key; expected customer, config, connections")
+            for key in data
+            if key not in ("customer", "config", "connections")
+        ]
+        customer = data.get("customer")
+        config = data.get("config") or {}
+        connections = data.get("connections") or {}
+        if not isinstance(customer, str) or not customer.strip():
+            errors.append(FieldError("customer", "required: a non-empty string"))
+        if not isinstance(config, Mapping):
+            errors.append(FieldError("config", "must be a mapping of config values"))
+        if not isinstance(connections, Mapping):
+            errors.append(FieldError("connections", "must be a mapping"))
+        else:
+            for key, fields in connections.items():
+                if not isinstance(fields, Mapping):
+                    errors.append(FieldError(f"connections.{key}", "must be a mapping of fields"))
+                    continue
+                for name, value in fields.items():
+                    if not isinstance(value, str):
+                        errors.append(FieldError(f"connections.{key}.{name}", "must be a string"))
+        if errors:
+            raise InvalidRequest(source, errors)
+        return cls(
+            customer=customer.strip(),
+            config=dict(config),
+            connections={k: dict(v) for k, v in connections.items()},
+            source=source,
+        )
+
+
+def load_request_file(path: Path) -> DeployRequest:
+    """Read a YAML (or JSON) deploy request file."""
+    source = str(path)
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as error:
+        raise InvalidRequest(source, [FieldError("(file)", error.strerror or str(error))]) from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        raise InvalidRequest(source, [FieldError("(file)", f"not valid YAML: {error}")]) from None
+    return DeployRequest.from_mapping(data, source=source)
+
+
+@dataclass(frozen=True)
+class ConnectionPlan:
+    """One Airflow connection to create or update. `fields` holds only what is to be written
+    (an omitted secret keeps its stored value); secrets are masked in `repr`."""
+
+    variable: str
+    conn_id: str
+    conn_type: str
+    fields: Mapping[str, str]
+    secret_fields: frozenset[str]
+    kept_fields: tuple[str, ...] = ()  # secrets not given: keep what Airflow has
+
+    def __repr__(self) -> str:
+        shown = {k: ("***" if k in self.secret_fields else v) for k, v in self.fields.items()}
+        return f"ConnectionPlan({self.conn_id!r}, {self.conn_type!r}, {shown}, kept={self.kept_fields})"
+
+
+@dataclass(frozen=True)
+class DeployPlan:
+    """A fully validated deploy: what will be written, and the digest that decides no-op."""
+
+    instance_id: str
+    customer: str
+    config: Mapping[str, Any]
+    connections: tuple[ConnectionPlan, ...]
+    digest: str
+
+    @property
+    def connection_ids(self) -> dict[str, str]:
+        return {plan.variable: plan.conn_id for plan in self.connections}
+
+
+def _url_problem(value: str) -> str | None:
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 - raises ValueError on a bad port
+    except ValueError as error:
+        return f"not a valid URL ({error})"
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return "must be an http:// or https:// URL with a host, e.g. https://api.example.com"
+    if parts.query or parts.fragment:
+        return "must not contain a query string or fragment"
+    return None
+
+
+def _plan_connection(
+    key: str,
+    spec: ConnectionSpec,
+    given: Mapping[str, str],
+    instance_id: str,
+    environ: Mapping[str, str],
+    is_redeploy: bool,
+) -> tuple[ConnectionPlan | None, list[FieldError]]:
+    errors: list[FieldError] = []
+    known = {f.name for f in spec.fields}
+    for name in given:
+        base = name.removesuffix(ENV_SUFFIX)
+        if base not in known:
+            errors.append(
+                FieldError(
+                    f"connections.{key}.{name}",
+                    f"unknown field; expected {', '.join(sorted(known))} (or <field>_env)",
+                )
+            )
+    fields: dict[str, str] = {}
+    kept: list[str] = []
+    for spec_field in spec.fields:
+        path = f"connections.{key}.{spec_field.name}"
+        direct, env_name = given.get(spec_field.name), given.get(spec_field.name + ENV_SUFFIX)
+        if direct is not None and env_name is not None:
+            errors.append(
+                FieldError(path, f"give either {spec_field.name} or {spec_field.name}_env")
+            )
+            continue
+        value = direct
+        if env_name is not None:
+            value = environ.get(env_name)
+            if not value:
+                errors.append(
+                    FieldError(f"{path}_env", f"environment variable {env_name!r} is not set")
+                )
+                continue
+        if value is None or not value.strip():
+            if spec_field.secret and is_redeploy and value is None:
+                kept.append(spec_field.name)
+                continue
+            errors.append(FieldError(path, f"required ({spec_field.label})"))
+            continue
+        value = value.strip()
+        if spec_field.name in URL_FIELDS and (problem := _url_problem(value)):
+            errors.append(FieldError(path, problem))
+            continue
+        fields[spec_field.name] = value
+    if errors:
+        return None, errors
+    plan = ConnectionPlan(
+        variable=key,
+        conn_id=spec.conn_id(instance_id),
+        conn_type=spec.conn_type,
+        fields=fields,
+        secret_fields=frozenset(f.name for f in spec.fields if f.secret),
+        kept_fields=tuple(kept),
+    )
+    return plan, []
+
+
+def config_digest(
+    customer: str, config: Mapping[str, Any], connections: tuple[ConnectionPlan, ...]
+) -> str:
+    """A digest of everything non-secret that a deploy applies: equal digest = nothing to do.
+
+    Secrets are deliberately left out (not even hashed into the instance file); they are
+    re-applied to the Airflow connections on every deploy instead.
+    """
+    public = {
+        plan.variable: {k: v for k, v in plan.fields.items() if k not in plan.secret_fields}
+        for plan in connections
+    }
+    canonical = json.dumps(
+        {"customer": customer, "config": config, "connections": public},
+        sort_keys=True,
+        separators=(",", ":"),
+        default=str,
+    )
+    return "sha256:" + hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def plan_deploy(
+    integration: Integration,
+    instance_id: str,
+    request: DeployRequest,
+    *,
+    is_redeploy: bool,
+    environ: Mapping[str, str] | None = None,
+) -> DeployPlan:
+    """Validate everything about a deploy request; raise `InvalidRequest` listing every problem."""
+    environ = os.environ if environ is None else environ
+    errors: list[FieldError] = []
+    if not naming.is_valid_instance_id(instance_id):
+        errors.append(
+            FieldError(
+                "instance",
+                f"{instance_id!r} must match {naming.INSTANCE_ID_PATTERN} "
+                "(lowercase letters, digits and '-', starting with a letter, 2-63 characters)",
+            )
+        )
+    if len(request.customer) > 200:
+        errors.append(FieldError("customer", "at most 200 characters"))
+    config: dict[str, Any] = {}
+    try:
+        config = validate_config(integration, request.config)
+    except ConfigError as error:
+        errors.extend(error.errors)
+    specs = {v.key: v.connection for v in integration.connection_variables if v.connection}
+    for key in request.connections:
+        if key not in specs:
+            errors.append(
+                FieldError(
+                    f"connections.{key}",
+                    f"unknown connection; expected {', '.join(sorted(specs))}",
+                )
+            )
+    plans: list[ConnectionPlan] = []
+    for key, spec in specs.items():
+        given = request.connections.get(key)
+        if given is None:
+            if not is_redeploy:
+                errors.append(FieldError(f"connections.{key}", "required"))
+                continue
+            given = {}
+        plan, problems = _plan_connection(
+            key, spec, given, instance_id or "x", environ, is_redeploy
+        )
+        errors.extend(problems)
+        if plan is not None:
+            plans.append(plan)
+    if errors:
+        raise InvalidRequest(request.source, errors)
+    connections = tuple(plans)
+    return DeployPlan(
+        instance_id=instance_id,
+        customer=request.customer,
+        config=config,
+        connections=connections,
+        digest=config_digest(request.customer, config, connections),
+    )

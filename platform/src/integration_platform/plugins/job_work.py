@@ -1,0 +1,64 @@
+"""What each background job does: exactly one lifecycle service call, and where to go next.
+
+The UI never re-implements a lifecycle step; it calls the same `InstanceService` methods as
+the `integrations` CLI, passing the job's progress callback.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from contextlib import closing
+from typing import Any
+
+from integration_platform.lifecycle.request import DeployRequest
+from integration_platform.lifecycle.service import Progress
+from integration_platform.plugins.deps import ServiceFactory
+from integration_platform.plugins.jobs import Outcome, Work
+
+DEPLOY_NOTICES = {"deployed": "deployed", "unchanged": "unchanged", "failed": "deploy-failed"}
+
+
+def deploy(
+    services: ServiceFactory, instance_id: str, request: DeployRequest, detail_url: str
+) -> Work:
+    def work(progress: Progress) -> Outcome:
+        with closing(services()) as service:
+            result = service.deploy(instance_id, request, progress=progress)
+        return result.ok, result.message, f"{detail_url}?notice={DEPLOY_NOTICES[result.outcome]}"
+
+    return work
+
+
+def remove(services: ServiceFactory, instance_id: str, list_url: str, detail_url: str) -> Work:
+    def work(progress: Progress) -> Outcome:
+        with closing(services()) as service:
+            result = service.remove(instance_id, progress=progress)
+        if result.removed:
+            return True, f"{instance_id} removed", f"{list_url}?notice=removed"
+        return False, result.reason or "Teardown failed", f"{detail_url}?notice=remove-failed"
+
+    return work
+
+
+def flow_test(
+    services: ServiceFactory,
+    instance_id: str,
+    flow_slug: str,
+    payload: Mapping[str, Any] | None,
+    payload_source: str,
+    detail_url: str,
+) -> Work:
+    def work(progress: Progress) -> Outcome:
+        with closing(services()) as service:
+            result = service.test_flow(
+                instance_id,
+                flow_slug,
+                payload=payload,
+                payload_source=payload_source,
+                progress=progress,
+            )
+        ok = result.run.succeeded
+        message = f"Test run {result.run.run_id} of {flow_slug}: {result.run.state}"
+        return ok, message, f"{detail_url}?notice={'test-success' if ok else 'test-failed'}"
+
+    return work

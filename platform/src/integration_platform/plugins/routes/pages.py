@@ -1,0 +1,183 @@
+"""Read-only pages: the instance list and one instance's detail."""
+
+from __future__ import annotations
+
+from contextlib import closing
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse
+
+from integration_platform.integrations.instances import Instance
+from integration_platform.integrations.model import Integration, TriggerKind, VariableKind
+from integration_platform.lifecycle.service import InstanceReport, InstanceService
+from integration_platform.plugins import executions
+from integration_platform.plugins.auth import CallerDep
+from integration_platform.plugins.deps import IntegrationDep, ServiceFactoryDep
+from integration_platform.plugins.notices import notice_from
+from integration_platform.plugins.rendering import render
+from integration_platform.plugins.views import (
+    ConnectionBlock,
+    FlowCell,
+    InstanceDetail,
+    InstanceRow,
+    RunRow,
+    SettingRow,
+    WebhookRow,
+)
+
+router = APIRouter()
+RECENT_RUNS = 25
+
+
+def _row(
+    integration: Integration,
+    instance: Instance,
+    paused_by_dag: dict[str, bool],
+    latest: dict[str, RunRow],
+) -> InstanceRow:
+    flows = []
+    for flow in integration.flows:
+        dag_id = integration.dag_id(instance.id, flow.slug)
+        flows.append(
+            FlowCell(
+                slug=flow.slug,
+                name=flow.name,
+                trigger=str(flow.trigger),
+                dag_id=dag_id,
+                paused=paused_by_dag.get(dag_id),
+                last_run=latest.get(dag_id),
+            )
+        )
+    states = [cell.paused for cell in flows if cell.paused is not None]
+    return InstanceRow(
+        id=instance.id,
+        customer=instance.customer,
+        state=str(instance.state),
+        generation=instance.generation,
+        paused=bool(states) and all(states),
+        flows=tuple(flows),
+    )
+
+
+@router.get("/", response_class=HTMLResponse)
+def instance_list(
+    request: Request, caller: CallerDep, integration: IntegrationDep, services: ServiceFactoryDep
+) -> HTMLResponse:
+    with closing(services()) as service:
+        instances = service.list_instances()
+        broken = [str(error) for error in service.broken_instance_files()]
+        dags = (
+            service.airflow.list_dags(tags=[f"integration:{integration.slug}"]) if instances else []
+        )
+        paused_by_dag = {dag.dag_id: dag.is_paused for dag in dags}
+        flow_of_dag = {
+            integration.dag_id(i.id, f.slug): f.slug for i in instances for f in integration.flows
+        }
+        known = [d for d in flow_of_dag if d in paused_by_dag]
+        latest_runs = executions.latest_run_per_dag(service.airflow, known)
+        rows = executions.run_rows(integration, flow_of_dag, list(latest_runs.values()), {})
+    latest = {row.dag_id: row for row in rows}
+    return render(
+        request,
+        "instances.html",
+        caller=caller,
+        integration=integration,
+        instances=[_row(integration, i, paused_by_dag, latest) for i in instances],
+        broken=broken,
+        notice=notice_from(request),
+    )
+
+
+def _settings(integration: Integration, instance: Instance) -> tuple[SettingRow, ...]:
+    rows = [SettingRow("Customer", instance.customer)]
+    for variable in integration.variables:
+        if not variable.stored_in_instance_file:
+            continue
+        value = instance.config.get(variable.key)
+        if variable.kind is VariableKind.BOOLEAN:
+            shown = "yes" if value else "no"
+        elif variable.kind is VariableKind.LIST:
+            shown = ", ".join(str(v) for v in value) if value else "(all)"
+        else:
+            shown = "—" if value in (None, "") else str(value)
+        rows.append(SettingRow(variable.label, shown, mono=variable.kind is VariableKind.STRING))
+    return tuple(rows)
+
+
+def _connections(
+    integration: Integration, instance: Instance, service: InstanceService, may_read: bool
+) -> tuple[ConnectionBlock, ...]:
+    """Connection ids always; non-secret fields only if Airflow lets the caller read them."""
+    blocks = []
+    for variable in integration.connection_variables:
+        assert variable.connection is not None
+        conn_id = instance.connections.get(variable.key, variable.connection.conn_id(instance.id))
+        stored = service.airflow.get_connection(conn_id) if may_read else None
+        fields = []
+        for spec in variable.connection.fields:
+            if spec.secret:
+                fields.append(SettingRow(spec.label, "", secret=True))
+            elif stored is not None:
+                fields.append(SettingRow(spec.label, str(stored.get(spec.name) or "—")))
+        blocks.append(ConnectionBlock(variable.label, conn_id, tuple(fields)))
+    return tuple(blocks)
+
+
+def instance_detail(
+    integration: Integration,
+    service: InstanceService,
+    report: InstanceReport,
+    may_read_connections: bool,
+) -> InstanceDetail:
+    instance = report.instance
+    flow_of_dag = {flow.dag_id: flow.slug for flow in report.flows}
+    known = [flow.dag_id for flow in report.flows if flow.exists]
+    runs = executions.recent_runs(service.airflow, known, RECENT_RUNS)
+    log_tasks = executions.log_tasks(service.airflow, runs)
+    paused = {flow.dag_id: bool(flow.paused) for flow in report.flows if flow.exists}
+    row = _row(integration, instance, paused, {})
+    webhooks = tuple(
+        WebhookRow(
+            flow_slug=flow.slug,
+            flow_name=flow.name,
+            events=integration.flow(flow.slug).events,
+            url=flow.webhook_url or "(registered by the first successful Initialization)",
+        )
+        for flow in report.flows
+        if integration.flow(flow.slug).trigger is TriggerKind.WEBHOOK
+    )
+    testable = tuple(
+        cell for cell in row.flows if integration.flow(cell.slug).trigger is not TriggerKind.REMOVE
+    )
+    return InstanceDetail(
+        row=row,
+        integration_name=integration.name,
+        status_reason=instance.status.reason,
+        status_log_url=instance.status.log_url,
+        settings=_settings(integration, instance),
+        connections=_connections(integration, instance, service, may_read_connections),
+        webhooks=webhooks,
+        runs=tuple(executions.run_rows(integration, flow_of_dag, runs, log_tasks)),
+        testable_flows=testable,
+    )
+
+
+@router.get("/instances/{instance_id}", response_class=HTMLResponse)
+def instance_page(
+    instance_id: str,
+    request: Request,
+    caller: CallerDep,
+    integration: IntegrationDep,
+    services: ServiceFactoryDep,
+) -> HTMLResponse:
+    with closing(services()) as service:
+        report = service.status(instance_id, recent=1)
+        detail = instance_detail(integration, service, report, caller.can_read_connections)
+    return render(
+        request,
+        "instance.html",
+        caller=caller,
+        detail=detail,
+        crumbs=[(instance_id, None)],
+        notice=notice_from(request),
+    )

@@ -1,0 +1,88 @@
+"""The interactive deploy walks the wizard's pages and builds a request deploy accepts."""
+
+from __future__ import annotations
+
+from acme_erp_integration.definition import ACME_ERP
+from integration_platform.integrations.instances import Instance, InstanceState
+from integration_platform.lifecycle.interactive import walk_wizard
+from integration_platform.lifecycle.request import plan_deploy
+
+
+class ScriptedPrompter:
+    def __init__(self, answers: dict[str, object]) -> None:
+        self.answers = answers
+        self.headings: list[str] = []
+        self.asked: list[tuple[str, bool]] = []
+
+    def heading(self, title: str, description: str) -> None:
+        self.headings.append(title)
+
+    def _answer(self, label: str, default: object) -> object:
+        for key, value in self.answers.items():
+            if label.startswith(key):
+                return value
+        return default
+
+    def text(self, label: str, *, default: str | None, secret: bool, help: str) -> str:
+        self.asked.append((label, secret))
+        return str(self._answer(label, default) or "")
+
+    def confirm(self, label: str, *, default: bool, help: str) -> bool:
+        self.asked.append((label, False))
+        return bool(self._answer(label, default))
+
+
+ANSWERS = {
+    "Customer name": "Shop One",
+    "Acme ERP connection: Acme API base URL": "https://acme.example.com",
+    "Acme ERP connection: API key": "sk_acme",
+    "Progix connection: Progix API base URL": "https://progix.example.com",
+    "Progix connection: Progix API key": "pk",
+    "Progix tenant": "shop-1",
+    "Warehouses to sync": "main, north",
+    "Backfill existing records on deploy": True,
+}
+
+
+def test_a_first_deploy_asks_every_variable_page_by_page_and_hides_secrets():
+    prompter = ScriptedPrompter(ANSWERS)
+
+    request = walk_wizard(ACME_ERP, prompter)
+    plan = plan_deploy(ACME_ERP, "shop-1", request, is_redeploy=False, environ={})
+
+    assert prompter.headings == [page.title for page in ACME_ERP.pages]
+    secret_prompts = {label for label, secret in prompter.asked if secret}
+    assert secret_prompts == {"Acme ERP connection: API key", "Progix connection: Progix API key"}
+    assert plan.config == {
+        "progix_tenant": "shop-1",
+        "warehouses": ["main", "north"],
+        "backfill_on_deploy": True,
+    }
+    assert plan.connections[0].fields == {"host": "https://acme.example.com", "password": "sk_acme"}
+
+
+def test_a_redeploy_offers_current_values_and_keeps_secrets_left_empty():
+    existing = Instance(
+        id="shop-1",
+        integration="acme-erp",
+        customer="Shop One",
+        generation=2,
+        state=InstanceState.ACTIVE,
+        config={"progix_tenant": "shop-1", "warehouses": ["main"], "backfill_on_deploy": False},
+        connections={"acme_connection": "acme_erp__shop-1", "progix_connection": "progix__shop-1"},
+    )
+    hosts = {
+        "acme_connection": "https://acme.example.com",
+        "progix_connection": "https://p.example.com",
+    }
+    prompter = ScriptedPrompter({})  # accept every default
+
+    request = walk_wizard(
+        ACME_ERP, prompter, existing=existing, existing_hosts=lambda key: {"host": hosts[key]}
+    )
+    plan = plan_deploy(ACME_ERP, "shop-1", request, is_redeploy=True, environ={})
+
+    assert request.customer == "Shop One"
+    assert plan.config == existing.config
+    assert [c.kept_fields for c in plan.connections] == [("password",), ("password",)]
+    assert plan.connections[1].fields == {"host": "https://p.example.com"}

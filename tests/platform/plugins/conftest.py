@@ -1,0 +1,75 @@
+"""The plugin app mounted at /integrations, as in Airflow, with the caller chosen by the test.
+
+Airflow's own authentication is replaced by a fixed `Caller` (unit level); the lifecycle
+service is the real one, on a temporary instances directory, talking to `FakeAirflow`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from integration_platform.integrations.instances import InstanceStore
+from integration_platform.lifecycle.airflow_api import AirflowClient
+from integration_platform.lifecycle.service import InstanceService
+from integration_platform.lifecycle.settings import LifecycleSettings
+from integration_platform.plugins.app import create_app
+from integration_platform.plugins.auth import Caller, get_caller
+from integration_platform.plugins.deps import get_service_factory
+from integration_platform.plugins.urls import MOUNT_PATH
+from integration_platform.registry import integrations
+from tests.platform.plugins.fake_airflow import FakeAirflow
+
+
+@pytest.fixture
+def fake_airflow() -> FakeAirflow:
+    return FakeAirflow()
+
+
+@pytest.fixture
+def instances_dir(tmp_path: Path) -> Path:
+    return tmp_path / "instances"
+
+
+@pytest.fixture
+def store(instances_dir: Path) -> InstanceStore:
+    return InstanceStore(instances_dir, integrations())
+
+
+@pytest.fixture
+def plugin_app(fake_airflow: FakeAirflow, instances_dir: Path) -> FastAPI:
+    app = create_app()
+    settings = LifecycleSettings(airflow_url="http://airflow.test", instances_dir=instances_dir)
+
+    def services() -> Callable[[], InstanceService]:
+        return lambda: InstanceService(
+            settings,
+            client=AirflowClient(
+                settings.airflow_url, "admin", "pw", transport=fake_airflow.transport()
+            ),
+        )
+
+    app.dependency_overrides[get_service_factory] = services
+    return app
+
+
+@pytest.fixture
+def client_as(plugin_app: FastAPI) -> Iterator[Callable[[Caller], TestClient]]:
+    """`client_as(VIEWER)`: a TestClient whose requests come from that Airflow user."""
+    root = FastAPI()
+    root.mount(MOUNT_PATH, plugin_app)
+    clients: list[TestClient] = []
+
+    def make(caller: Caller) -> TestClient:
+        plugin_app.dependency_overrides[get_caller] = lambda: caller
+        client = TestClient(root, base_url="http://airflow.test", follow_redirects=False)
+        clients.append(client)
+        return client
+
+    yield make
+    for client in clients:
+        client.close()

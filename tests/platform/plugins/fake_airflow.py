@@ -1,0 +1,159 @@
+"""A small in-memory stand-in for Airflow's REST API v2, served through `httpx.MockTransport`.
+
+Only the endpoints the plugin's read paths and pause/resume use; deploy and remove run against
+the real Airflow of the `stack` fixture instead. Every request is recorded so tests can assert
+that nothing was written.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import unquote
+
+import httpx
+
+from integration_platform.integrations.model import Integration
+
+NOW = datetime(2026, 1, 31, 12, 0, tzinfo=UTC)
+
+
+@dataclass
+class FakeAirflow:
+    dags: dict[str, dict[str, Any]] = field(default_factory=dict)
+    runs: list[dict[str, Any]] = field(default_factory=list)
+    task_instances: list[dict[str, Any]] = field(default_factory=list)
+    xcoms: dict[tuple[str, str, str], Any] = field(default_factory=dict)
+    connections: dict[str, dict[str, Any]] = field(default_factory=dict)
+    requests: list[tuple[str, str]] = field(default_factory=list)
+
+    # -- building state ------------------------------------------------------------------------
+
+    def add_instance_dags(
+        self, integration: Integration, instance_id: str, paused: bool = False
+    ) -> None:
+        for flow in integration.flows:
+            dag_id = integration.dag_id(instance_id, flow.slug)
+            self.dags[dag_id] = {
+                "dag_id": dag_id,
+                "is_paused": paused,
+                "is_stale": False,
+                "file_token": f"token-{instance_id}",
+                "fileloc": "/dags/acme_erp_shard_0.py",
+                "tags": [
+                    {"name": f"integration:{integration.slug}"},
+                    {"name": f"instance:{instance_id}"},
+                ],
+                "last_parsed_time": NOW.isoformat(),
+            }
+
+    def add_run(
+        self,
+        dag_id: str,
+        run_id: str,
+        state: str,
+        *,
+        minutes_ago: int,
+        conf: dict[str, Any] | None = None,
+        tasks: dict[str, str] | None = None,
+    ) -> None:
+        start = NOW - timedelta(minutes=minutes_ago)
+        self.runs.append(
+            {
+                "dag_id": dag_id,
+                "dag_run_id": run_id,
+                "state": state,
+                "run_type": "manual",
+                "queued_at": start.isoformat(),
+                "start_date": start.isoformat(),
+                "end_date": (start + timedelta(seconds=42)).isoformat(),
+                "run_after": start.isoformat(),
+                "duration": 42.0,
+                "conf": conf or {},
+            }
+        )
+        for offset, (task_id, task_state) in enumerate((tasks or {}).items()):
+            self.task_instances.append(
+                {
+                    "dag_id": dag_id,
+                    "dag_run_id": run_id,
+                    "task_id": task_id,
+                    "state": task_state,
+                    "try_number": 1,
+                    "map_index": -1,
+                    "start_date": (start + timedelta(seconds=offset)).isoformat(),
+                    "end_date": (start + timedelta(seconds=offset + 1)).isoformat(),
+                    "duration": 1.0,
+                }
+            )
+
+    # -- serving -------------------------------------------------------------------------------
+
+    @property
+    def writes(self) -> list[tuple[str, str]]:
+        return [
+            (m, p)
+            for m, p in self.requests
+            if m != "GET" and not p.endswith("/list") and p != "/auth/token"
+        ]
+
+    def transport(self) -> httpx.MockTransport:
+        return httpx.MockTransport(self.handle)
+
+    def handle(self, request: httpx.Request) -> httpx.Response:
+        path = unquote(request.url.path)
+        self.requests.append((request.method, path))
+        body = json.loads(request.content) if request.content else {}
+        parts = path.removeprefix("/api/v2/").split("/")
+        if path == "/auth/token":
+            return httpx.Response(201, json={"access_token": "fake-token"})
+        if path == "/api/v2/dags" and request.method == "GET":
+            tags = set(request.url.params.get_list("tags"))
+            dags = [d for d in self.dags.values() if tags <= {t["name"] for t in d["tags"]}]
+            return httpx.Response(200, json={"dags": dags, "total_entries": len(dags)})
+        if path == "/api/v2/dags/~/dagRuns/list":
+            runs = [r for r in self._newest_first() if r["dag_id"] in body.get("dag_ids", [])]
+            runs = runs[: body.get("page_limit", 100)]
+            return httpx.Response(200, json={"dag_runs": runs, "total_entries": len(runs)})
+        if path == "/api/v2/dags/~/dagRuns/~/taskInstances/list":
+            tis = [
+                t
+                for t in self.task_instances
+                if t["dag_id"] in body["dag_ids"] and t["dag_run_id"] in body["dag_run_ids"]
+            ]
+            return httpx.Response(200, json={"task_instances": tis, "total_entries": len(tis)})
+        if parts[0] == "dags" and len(parts) == 2:
+            dag = self.dags.get(parts[1])
+            if dag is None:
+                return httpx.Response(404, json={"detail": "not found"})
+            if request.method == "PATCH":
+                dag["is_paused"] = body["is_paused"]
+            return httpx.Response(200, json=dag)
+        if parts[0] == "dags" and len(parts) == 3 and parts[2] == "dagRuns":
+            runs = [r for r in self._newest_first() if r["dag_id"] == parts[1]]
+            states = request.url.params.get_list("state")
+            runs = [r for r in runs if not states or r["state"] in states]
+            return httpx.Response(200, json={"dag_runs": runs, "total_entries": len(runs)})
+        if parts[0] == "dags" and len(parts) == 5 and parts[4] == "taskInstances":
+            tis = [
+                t
+                for t in self.task_instances
+                if (t["dag_id"], t["dag_run_id"]) == (parts[1], parts[3])
+            ]
+            return httpx.Response(200, json={"task_instances": tis, "total_entries": len(tis)})
+        if parts[0] == "dags" and len(parts) == 8 and parts[6] == "xcomEntries":
+            value = self.xcoms.get((parts[1], parts[3], parts[5]))
+            if value is None:
+                return httpx.Response(404, json={"detail": "no xcom"})
+            return httpx.Response(200, json={"key": "return_value", "value": value})
+        if parts[0] == "connections" and len(parts) == 2:
+            conn = self.connections.get(parts[1])
+            if conn is None:
+                return httpx.Response(404, json={"detail": "no connection"})
+            return httpx.Response(200, json=conn)
+        return httpx.Response(404, json={"detail": f"fake Airflow has no {request.method} {path}"})
+
+    def _newest_first(self) -> list[dict[str, Any]]:
+        return sorted(self.runs, key=lambda r: r["run_after"], reverse=True)
