@@ -122,6 +122,8 @@ def where_to_look(stack: Stack, webhook_urls: dict[str, str]) -> Panel:
             "INTEGRATION_AIRFLOW_URL",
             "INTEGRATION_AIRFLOW_PASSWORD",
             "INTEGRATION_INSTANCES_DIR",
+            "INTEGRATION_RELAY_URL",
+            "INTEGRATION_RELAY_REGISTRAR_TOKEN",
         )
     )
     table.add_row("CLI (another shell)", f"export {exports}")

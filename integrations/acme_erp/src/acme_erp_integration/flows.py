@@ -8,8 +8,8 @@ any I/O. Run-time work lives in `acme_erp_integration.sync`.
 |---|---|
 | sync-customer-data | `sync_customers` |
 | sync-inventory-data | `sync_inventory` |
-| initialization | `webhook_urls` → `desired_webhooks` → `ensure_webhooks` [→ `backfill_*`] |
-| teardown | `delete_webhooks` |
+| initialization | `webhook_urls` (registers the routes in the relay) → `desired_webhooks` → `ensure_webhooks` (secrets from the relay) [→ `backfill_*`] |
+| teardown | `delete_webhooks` → `retire_routes` |
 """
 
 from __future__ import annotations
@@ -32,7 +32,11 @@ from acme_provider.operators.webhooks import AcmeDeleteWebhooksOperator, AcmeEns
 from integration_platform.integrations.events import EVENTS_PARAM, events_param
 from integration_platform.integrations.factory import FlowContext, FlowRecipe
 from integration_platform.integrations.model import TriggerKind
-from integration_platform.integrations.relay import RouteSecretResolver, relay_settings
+from integration_platform.integrations.relay import (
+    RouteSecretResolver,
+    register_routes,
+    retire_routes,
+)
 
 ACME_CONNECTION = "acme_connection"
 PROGIX_CONNECTION = "progix_connection"
@@ -80,8 +84,9 @@ def _build_initialization(context: FlowContext) -> None:
 
     @task(task_id="webhook_urls")
     def webhook_urls() -> dict[str, dict[str, str]]:
-        """`{"webhookUrls": {flow slug: URL}}` from the relay's public URL (connection)."""
-        relay = relay_settings()
+        """Register the instance's routes in the relay (before Acme can deliver to them),
+        then `{"webhookUrls": {flow slug: URL}}` from the relay's public URL."""
+        relay = register_routes(integration.slug, instance.id, [f.slug for f in webhook_flows])
         return {"webhookUrls": integration.webhook_urls(relay.public_url, instance.id)}
 
     @task(task_id="desired_webhooks")
@@ -116,11 +121,20 @@ def _build_initialization(context: FlowContext) -> None:
 
 
 def _build_teardown(context: FlowContext) -> None:
-    AcmeDeleteWebhooksOperator(
+    integration, instance = context.integration, context.instance
+    webhook_slugs = [f.slug for f in integration.flows_triggered_by(TriggerKind.WEBHOOK)]
+
+    @task(task_id="retire_routes")
+    def retire() -> dict[str, int]:
+        """After Acme stopped sending: the relay answers 410 and discards what it held."""
+        return retire_routes(integration.slug, instance.id, webhook_slugs)
+
+    delete = AcmeDeleteWebhooksOperator(
         task_id="delete_webhooks",
         managed_by=context.owner,
         acme_conn_id=context.conn_id(ACME_CONNECTION),
     )
+    delete >> retire()
 
 
 FLOW_RECIPES: Mapping[str, FlowRecipe] = {
