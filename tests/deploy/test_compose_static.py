@@ -152,9 +152,7 @@ def test_env_example_holds_no_secret_and_every_secret_is_required() -> None:
 def test_a_generated_env_file_is_complete_and_its_fernet_key_works() -> None:
     from cryptography.fernet import Fernet
 
-    assert all(
-        VARIABLES[name] for name in EXAMPLE if name != "RELAY_PREVIOUS_SECRETS_FERNET_KEYS"
-    )
+    assert all(VARIABLES[name] for name in EXAMPLE if name != "RELAY_PREVIOUS_SECRETS_FERNET_KEYS")
     Fernet(VARIABLES["AIRFLOW__CORE__FERNET_KEY"].encode())  # raises if malformed
     Fernet(VARIABLES["RELAY_SECRETS_FERNET_KEY"].encode())
     # Every service interpolates without a missing-variable error.
@@ -205,8 +203,9 @@ def test_the_relay_and_the_cli_reach_airflow_and_airflow_reaches_the_relay() -> 
     admin = urlsplit(connection["extra"]["admin_url"])
     assert admin.hostname == "relay-ingest"
     assert admin.port in _listening_ports(relay)
-    assert _service("acme-erp").environment["INTEGRATION_RELAY_REGISTRAR_TOKEN"] == (
-        relay.environment["RELAY_REGISTRAR_TOKEN"]
+    assert (
+        _service("acme-erp").environment["INTEGRATION_RELAY_REGISTRAR_TOKEN"]
+        == (relay.environment["RELAY_REGISTRAR_TOKEN"])
     )
     public = urlsplit(EXAMPLE["RELAY_PUBLIC_URL"])
     assert public.hostname == "relay-ingest"
