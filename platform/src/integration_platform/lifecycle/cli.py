@@ -283,9 +283,16 @@ def deploy(
     timeout: Annotated[
         float | None, typer.Option(help="Seconds to wait for Initialization")
     ] = None,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force", help="Run Initialization even if nothing changed (re-applies webhooks)"
+        ),
+    ] = False,
 ) -> None:
     """Deploy or redeploy INSTANCE: validate, write connections and the instance file, run
-    Initialization and print each flow's webhook URL. Unchanged config: nothing to do."""
+    Initialization and print each flow's webhook URL. Unchanged config: nothing to do,
+    unless --force."""
     state: _Context = ctx.obj
     state.with_run_timeout(timeout)
     if (config is None) == (not interactive):
@@ -296,7 +303,7 @@ def deploy(
         request = load_request_file(config) if config else _interactive_request(service, instance)
         service.validate(instance, request)
         with state.progress(f"Deploying {instance}") as report:
-            return service.deploy(instance, request, progress=report)
+            return service.deploy(instance, request, progress=report, force=force)
 
     result: DeployResult = state.run(action)
     if state.as_json:
@@ -338,6 +345,11 @@ def remove(
     elif result.removed:
         out.print(
             f"[green]{instance} removed[/green]; deleted connections: {', '.join(result.deleted_connections) or 'none'}"
+        )
+        out.print(
+            f"discarded: {result.discarded_events} held relay event(s), "
+            f"{result.cleared_runs} queued run(s) cleared, "
+            f"{result.failed_runs} running run(s) marked failed"
         )
     else:
         err.print(f"[red]{instance} not removed:[/red] {result.reason}", highlight=False)
@@ -401,6 +413,8 @@ def _print_report(report: InstanceReport) -> None:
         )
         if flow.webhook_url:
             out.print(f"  webhook: {flow.webhook_url}", highlight=False, soft_wrap=True)
+        if flow.held_events is not None:
+            out.print(f"  held in the relay: {flow.held_events} event(s)", highlight=False)
         if flow.recent_runs:
             table = Table("state", "type", "started", "duration", Column("run", overflow="fold"))
             for run in flow.recent_runs:
@@ -411,15 +425,16 @@ def _print_report(report: InstanceReport) -> None:
 
 @app.command()
 def pause(ctx: typer.Context, instance: Annotated[str, typer.Argument(help="Instance id")]) -> None:
-    """Pause every DAG of INSTANCE. The relay keeps accepting webhooks; their runs wait."""
+    """Pause INSTANCE: its relay routes hold the events (no DAG run is created), its DAGs
+    are paused."""
     state: _Context = ctx.obj
     report: InstanceReport = state.run(lambda service: service.pause(instance))
     if state.as_json:
         _print_json(report)
     else:
         out.print(
-            f"{instance} paused: events are still accepted and run after "
-            f"`{_prog(ctx)} resume {instance}`"
+            f"{instance} paused: the relay keeps accepting and holds the events; they run "
+            f"after `{_prog(ctx)} resume {instance}`"
         )
 
 
@@ -427,13 +442,57 @@ def pause(ctx: typer.Context, instance: Annotated[str, typer.Argument(help="Inst
 def resume(
     ctx: typer.Context, instance: Annotated[str, typer.Argument(help="Instance id")]
 ) -> None:
-    """Unpause every DAG of INSTANCE; runs that waited start now."""
+    """Unpause INSTANCE's DAGs and relay routes; held events are delivered in batches."""
     state: _Context = ctx.obj
     report: InstanceReport = state.run(lambda service: service.resume(instance))
     if state.as_json:
         _print_json(report)
     else:
         out.print(f"{instance} resumed")
+
+
+@app.command()
+def rotate(
+    ctx: typer.Context,
+    instance: Annotated[str | None, typer.Argument(help="Instance id")] = None,
+    all_instances: Annotated[bool, typer.Option("--all", help="Every deployed instance")] = False,
+    overlap_seconds: Annotated[
+        int | None,
+        typer.Option(help="How long old secrets still verify (default: the relay's setting)"),
+    ] = None,
+    timeout: Annotated[
+        float | None, typer.Option(help="Seconds to wait for each Initialization")
+    ] = None,
+) -> None:
+    """Rotate the webhook secrets of INSTANCE (or --all): the relay issues new ones, the old
+    ones verify during the overlap, Initialization gives Acme the new ones."""
+    state: _Context = ctx.obj
+    state.with_run_timeout(timeout)
+    if (instance is None) == (not all_instances):
+        err.print("[red]error:[/red] give exactly one of INSTANCE or --all")
+        raise typer.Exit(ExitCode.BAD_INPUT)
+
+    def action(service: InstanceService) -> list[DeployResult]:
+        ids = [instance] if instance else [i.id for i in service.list_instances()]
+        results = []
+        for instance_id in ids:
+            service.get_instance(instance_id)
+            with state.progress(f"Rotating {instance_id}") as report:
+                results.append(
+                    service.rotate(instance_id, overlap_seconds=overlap_seconds, progress=report)
+                )
+        return results
+
+    results: list[DeployResult] = state.run(action)
+    if state.as_json:
+        _print_json(results)
+    for result in results:
+        if not state.as_json:
+            colour = "green" if result.ok else "red"
+            out.print(
+                f"[{colour}]{result.instance.id}: {result.message}[/{colour}]", highlight=False
+            )
+    raise typer.Exit(ExitCode.OK if all(r.ok for r in results) else ExitCode.FAILED)
 
 
 @app.command("test-flow")

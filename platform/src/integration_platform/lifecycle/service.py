@@ -62,6 +62,7 @@ from integration_platform.lifecycle.errors import (
     UnknownName,
 )
 from integration_platform.lifecycle.instance_lock import instance_lock
+from integration_platform.lifecycle.relay_control import DrainResult, InstanceRoutes, RunDrain
 from integration_platform.lifecycle.request import DeployPlan, DeployRequest, plan_deploy
 from integration_platform.lifecycle.samples import check_payload, sample_payload
 from integration_platform.lifecycle.settings import LifecycleSettings
@@ -144,6 +145,9 @@ class RemoveResult:
     reason: str | None = None
     log_url: str | None = None
     deleted_connections: tuple[str, ...] = ()
+    discarded_events: int = 0  # held in the relay, discarded when its routes were retired
+    cleared_runs: int = 0  # queued runs marked failed before they started
+    failed_runs: int = 0  # running runs marked failed after the drain timeout
 
 
 @dataclass(frozen=True)
@@ -166,6 +170,7 @@ class FlowReport:
     paused: bool | None
     webhook_url: str | None
     recent_runs: tuple[RunSummary, ...] = ()
+    held_events: int | None = None  # events the relay holds for this flow (None: unknown)
 
 
 @dataclass(frozen=True)
@@ -219,6 +224,7 @@ class InstanceService:
         )
         self.store = InstanceStore(settings.instances_dir, integrations())
         self._client = client
+        self.relay = InstanceRoutes(settings, self.integration)
 
     @classmethod
     def from_env(cls, **overrides: Any) -> InstanceService:
@@ -289,25 +295,34 @@ class InstanceService:
             return None  # a broken file is replaced by a valid deploy
 
     def deploy(
-        self, instance_id: str, request: DeployRequest, *, progress: Progress | None = None
+        self,
+        instance_id: str,
+        request: DeployRequest,
+        *,
+        progress: Progress | None = None,
+        force: bool = False,
     ) -> DeployResult:
         """Validate, write connections and the instance file, run Initialization, wait.
 
-        Unchanged config on an active instance is a no-op (secrets are still re-applied);
-        anything else starts a new generation. A paused instance stays paused: only its
-        Initialization runs, and its flows wait for `resume`. See the module docstring for
-        errors.
+        Unchanged config on an active instance is a no-op (secrets are still re-applied)
+        unless `force`, which re-runs Initialization on purpose (re-applies the webhooks and
+        their secrets, repairs drift); anything else starts a new generation. A paused
+        instance stays paused: only its Initialization runs, and its flows wait for
+        `resume`. See the module docstring for errors.
         """
         with instance_lock(self.store.directory, instance_id):
-            return self._deploy(instance_id, request, progress or _quiet)
+            return self._deploy(instance_id, request, progress or _quiet, force=force)
 
-    def _deploy(self, instance_id: str, request: DeployRequest, report: Progress) -> DeployResult:
+    def _deploy(
+        self, instance_id: str, request: DeployRequest, report: Progress, *, force: bool = False
+    ) -> DeployResult:
         existing = self.find_instance(instance_id)
         plan = plan_deploy(self.integration, instance_id, request, is_redeploy=existing is not None)
         self._check_kept_secrets(plan, request.source)
 
         settled = (InstanceState.ACTIVE, InstanceState.PAUSED)
-        if existing and existing.config_digest == plan.digest and existing.state in settled:
+        unchanged = existing is not None and existing.config_digest == plan.digest
+        if unchanged and not force and existing.state in settled:
             self._apply_connections(plan, report, only_secrets=True)
             return DeployResult(
                 instance=existing,
@@ -317,9 +332,6 @@ class InstanceService:
                 "nothing to do",
             )
 
-        init_slug = self._flow_of(TriggerKind.DEPLOY).slug
-        init_dag_id = self.integration.dag_id(instance_id, init_slug)
-        init_dag_before = self.airflow.get_dag(init_dag_id)
         generation = existing.generation + 1 if existing else self._next_generation(instance_id)
         report(f"Deploying {instance_id} (generation {generation})")
         self._apply_connections(plan, report, only_secrets=False)
@@ -334,6 +346,39 @@ class InstanceService:
             config_digest=plan.digest,
             status=InstanceStatus(reason=f"deploying generation {generation}", updated_at=_now()),
         )
+        return self._initialize(instance, existing, report)
+
+    def rotate(
+        self,
+        instance_id: str,
+        *,
+        overlap_seconds: int | None = None,
+        progress: Progress | None = None,
+    ) -> DeployResult:
+        """New webhook secrets for the instance's routes in the relay (the old ones keep
+        verifying for the overlap), then Initialization again so Acme signs with the new."""
+        report = progress or _quiet
+        with instance_lock(self.store.directory, instance_id):
+            existing = self.get_instance(instance_id)
+            rotated = self.relay.rotate(instance_id, overlap_seconds)
+            report(f"Rotated the relay secrets of {', '.join(rotated) or 'no route'}")
+            instance = existing.model_copy(
+                update={
+                    "generation": existing.generation + 1,
+                    "state": InstanceState.DEPLOYING,
+                    "status": InstanceStatus(reason="rotating webhook secrets", updated_at=_now()),
+                }
+            )
+            return self._initialize(instance, existing, report)
+
+    def _initialize(
+        self, instance: Instance, existing: Instance | None, report: Progress
+    ) -> DeployResult:
+        """Write the instance file of a new generation, run Initialization, wait."""
+        instance_id, generation = instance.id, instance.generation
+        init_slug = self._flow_of(TriggerKind.DEPLOY).slug
+        init_dag_id = self.integration.dag_id(instance_id, init_slug)
+        init_dag_before = self.airflow.get_dag(init_dag_id)
         written_at = _now()
         self.store.save(instance)
         report(f"Wrote {self.store.path_for(instance_id)}")
@@ -649,6 +694,7 @@ class InstanceService:
             return RemoveResult(instance_id, removed=False, reason=reason)
         if dag.is_paused:
             self.airflow.set_paused(dag_id, False)
+        drained = self._stop_intake_and_drain(instance_id, report)
 
         run_id = f"teardown__generation_{instance.generation}"
         run, created = self.airflow.trigger_dag_run(
@@ -667,10 +713,16 @@ class InstanceService:
             report(f"{instance_id} not removed: {reason}")
             return RemoveResult(instance_id, False, outcome, reason, log_url)
 
+        late = RunDrain(self.airflow, self.settings).sweep(self._webhook_dag_ids(instance_id))
         for flow_dag_id in self.dag_ids(instance_id).values():
             existing = self.airflow.get_dag(flow_dag_id)
             if existing is not None and not existing.is_paused:
                 self.airflow.set_paused(flow_dag_id, True)  # nothing may run without connections
+        discarded = self._discarded_events(dag_id, run_id)
+        report(
+            f"Discarded {discarded} held relay event(s); cleared {drained.cleared_queued + late}"
+            f" queued run(s); marked {drained.failed_running} running run(s) failed"
+        )
         self.store.delete(instance_id)
         report(f"Deleted {self.store.path_for(instance_id)}")
         deleted = []
@@ -679,13 +731,44 @@ class InstanceService:
                 deleted.append(conn_id)
                 report(f"Deleted connection {conn_id}")
         self._reparse_files(instance_id)
-        return RemoveResult(instance_id, True, outcome, deleted_connections=tuple(deleted))
+        return RemoveResult(
+            instance_id,
+            True,
+            outcome,
+            deleted_connections=tuple(deleted),
+            discarded_events=discarded,
+            cleared_runs=drained.cleared_queued + late,
+            failed_runs=drained.failed_running,
+        )
+
+    def _webhook_dag_ids(self, instance_id: str) -> list[str]:
+        return [
+            self.integration.dag_id(instance_id, flow.slug)
+            for flow in self.integration.flows_triggered_by(TriggerKind.WEBHOOK)
+        ]
+
+    def _stop_intake_and_drain(self, instance_id: str, report: Progress) -> DrainResult:
+        """Pause the relay routes (no new runs), clear queued runs, let running ones finish
+        (their DAGs stay unpaused meanwhile: a paused DAG's runs never complete)."""
+        self.relay.set_paused(instance_id, True, report)
+        return RunDrain(self.airflow, self.settings).drain(
+            self._webhook_dag_ids(instance_id), report
+        )
+
+    def _discarded_events(self, dag_id: str, run_id: str) -> int:
+        """What Teardown's `retire_routes` task reports the relay discarded."""
+        try:
+            counts = self.airflow.xcom_return_value(dag_id, run_id, "retire_routes")
+        except LifecycleError:
+            return 0
+        return sum(counts.values()) if isinstance(counts, Mapping) else 0
 
     # -- status, pause, resume ---------------------------------------------------------------
 
     def status(self, instance_id: str, *, recent: int = 5) -> InstanceReport:
         instance = self.get_instance(instance_id)
         urls = self.webhook_urls(instance_id)
+        held = self.relay.held(instance_id)
         flows = []
         for flow in self.integration.flows:
             dag_id = self.integration.dag_id(instance_id, flow.slug)
@@ -700,6 +783,7 @@ class InstanceService:
                     exists=dag is not None and not dag.is_stale,
                     paused=dag.is_paused if dag else None,
                     webhook_url=urls.get(flow.slug),
+                    held_events=held.get(flow.slug),
                     recent_runs=tuple(
                         RunSummary(
                             run_id=r.run_id,
@@ -715,19 +799,25 @@ class InstanceService:
             )
         return InstanceReport(instance=instance, flows=tuple(flows))
 
-    def pause(self, instance_id: str) -> InstanceReport:
-        """Pause every DAG of the instance: the relay keeps accepting events, runs wait."""
-        return self._set_paused(instance_id, True)
+    def pause(self, instance_id: str, *, progress: Progress | None = None) -> InstanceReport:
+        """Pause the instance's routes in the relay, then its DAGs: the relay keeps accepting
+        and holds the events, no DAG run is created until `resume`."""
+        return self._set_paused(instance_id, True, progress or _quiet)
 
-    def resume(self, instance_id: str) -> InstanceReport:
-        return self._set_paused(instance_id, False)
+    def resume(self, instance_id: str, *, progress: Progress | None = None) -> InstanceReport:
+        """Unpause the DAGs, then the routes: the held events are delivered in batches."""
+        return self._set_paused(instance_id, False, progress or _quiet)
 
-    def _set_paused(self, instance_id: str, paused: bool) -> InstanceReport:
+    def _set_paused(self, instance_id: str, paused: bool, report: Progress) -> InstanceReport:
         instance = self.get_instance(instance_id)
+        if paused:
+            self.relay.set_paused(instance_id, True, report)
         for dag_id in self.dag_ids(instance_id).values():
             dag = self.airflow.get_dag(dag_id)
             if dag is not None and dag.is_paused != paused:
                 self.airflow.set_paused(dag_id, paused)
+        if not paused:
+            self.relay.set_paused(instance_id, False, report)
         if instance.state in (InstanceState.ACTIVE, InstanceState.PAUSED):
             state = InstanceState.PAUSED if paused else InstanceState.ACTIVE
             if state != instance.state:
