@@ -72,6 +72,8 @@ def deploy_demo_instance(stack: Stack, console: Console) -> dict[str, str]:
         airflow_username="admin",
         airflow_password=stack.airflow_password("admin"),
         instances_dir=stack.instances_dir,
+        relay_url=stack.relay_url,
+        relay_registrar_token=stack.relay_registrar_token,
     )
     request = DeployRequest(
         customer="Demo Shop",

@@ -80,6 +80,8 @@ def service(stack: StackHandle) -> Iterator[InstanceService]:
         airflow_username="admin",
         airflow_password=running.airflow_password("admin"),
         instances_dir=running.instances_dir,
+        relay_url=running.relay_url,
+        relay_registrar_token=running.relay_registrar_token,
         run_timeout=180,
     )
     service = InstanceService(settings)
