@@ -441,6 +441,23 @@ def per_round_ratio(numerator: list[Result], denominator: list[Result]) -> float
     return round(statistics.median(ratios), 3)
 
 
+def start_baselines(
+    me: str, workdir: Path, env: dict[str, str], ports: dict[str, int]
+) -> list[ManagedProcess]:
+    """The in-process baselines; the registry ones share a store with ROUTE registered."""
+    registry_url = f"sqlite:///{workdir / 'registry' / 'relay.db'}"
+    registry_secret = prepare_registry_store(registry_url)
+    started = []
+    for kind, port in ports.items():
+        argv = [sys.executable, me, "--serve", kind, "--port", str(port)]
+        secret = FIXED_SECRET if kind in ("bare", "unstored") else registry_secret
+        TARGET_SECRETS[port] = secret
+        child_env = {**env, "RELAY_DATABASE_URL": registry_url, "BENCH_ROUTE_SECRET": secret}
+        started.append(start(kind, argv, 0, workdir, child_env))
+        wait_port(port)
+    return started
+
+
 def run(args: argparse.Namespace) -> dict[str, Any]:
     load_start = round(os.getloadavg()[0], 2)
     python = sys.executable
@@ -467,21 +484,17 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     try:
         processes.append(start("stub-airflow", stub_argv, stub_port, workdir, env))
         wait_port(stub_port)
-        registry_url = f"sqlite:///{workdir / 'registry' / 'relay.db'}"
-        registry_secret = prepare_registry_store(registry_url)
-        registry_env = {**env, "RELAY_DATABASE_URL": registry_url}
-        for kind, port in (
-            ("bare", bare_port),
-            ("unstored", unstored_port),
-            ("unstored-registry", registry_port),
-            ("unstored-uncached", uncached_port),
-        ):
-            argv = [python, me, "--serve", kind, "--port", str(port)]
-            secret = FIXED_SECRET if kind in ("bare", "unstored") else registry_secret
-            TARGET_SECRETS[port] = secret
-            child_env = {**registry_env, "BENCH_ROUTE_SECRET": secret}
-            processes.append(start(kind, argv, 0, workdir, child_env))
-            wait_port(port)
+        processes += start_baselines(
+            me,
+            workdir,
+            env,
+            {
+                "bare": bare_port,
+                "unstored": unstored_port,
+                "unstored-registry": registry_port,
+                "unstored-uncached": uncached_port,
+            },
+        )
         ingest_only_env = {**env, "RELAY_STATE_DIR": str(workdir / "ingest-only")}
         ingest_only_argv = [*relay_argv, str(ingest_only_port), "--no-dispatcher"]
         processes.append(

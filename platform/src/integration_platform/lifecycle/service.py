@@ -723,14 +723,7 @@ class InstanceService:
             f"Discarded {discarded} held relay event(s); cleared {drained.cleared_queued + late}"
             f" queued run(s); marked {drained.failed_running} running run(s) failed"
         )
-        self.store.delete(instance_id)
-        report(f"Deleted {self.store.path_for(instance_id)}")
-        deleted = []
-        for conn_id in instance.connections.values():
-            if self.airflow.delete_connection(conn_id):
-                deleted.append(conn_id)
-                report(f"Deleted connection {conn_id}")
-        self._reparse_files(instance_id)
+        deleted = self._delete_instance(instance, report)
         return RemoveResult(
             instance_id,
             True,
@@ -740,6 +733,18 @@ class InstanceService:
             cleared_runs=drained.cleared_queued + late,
             failed_runs=drained.failed_running,
         )
+
+    def _delete_instance(self, instance: Instance, report: Progress) -> list[str]:
+        """The instance file and its connections; returns the connection ids deleted."""
+        self.store.delete(instance.id)
+        report(f"Deleted {self.store.path_for(instance.id)}")
+        deleted = []
+        for conn_id in instance.connections.values():
+            if self.airflow.delete_connection(conn_id):
+                deleted.append(conn_id)
+                report(f"Deleted connection {conn_id}")
+        self._reparse_files(instance.id)
+        return deleted
 
     def _webhook_dag_ids(self, instance_id: str) -> list[str]:
         return [
