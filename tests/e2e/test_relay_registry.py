@@ -53,9 +53,9 @@ def service(stack: StackHandle) -> Iterator[InstanceService]:
         service.close()
 
 
-def deploy(stack: StackHandle, service: InstanceService, instance_id: str) -> None:
+def deploy_request(stack: StackHandle, instance_id: str) -> DeployRequest:
     running = stack.stack
-    request = DeployRequest(
+    return DeployRequest(
         customer=f"Registry test {instance_id}",
         config={"progix_tenant": TENANT},
         connections={
@@ -66,7 +66,10 @@ def deploy(stack: StackHandle, service: InstanceService, instance_id: str) -> No
             },
         },
     )
-    result = service.deploy(instance_id, request)
+
+
+def deploy(stack: StackHandle, service: InstanceService, instance_id: str) -> None:
+    result = service.deploy(instance_id, deploy_request(stack, instance_id))
     assert result.ok, result.message
 
 
@@ -242,6 +245,12 @@ def test_rotation_under_steady_load_loses_and_refuses_nothing(
     assert created <= progix_customer_ids(stack)  # nothing lost
     assert signature_failures(stack) == refused_before  # nothing refused
     assert acme.stats()["failed"] == failed_before
+
+    # An unchanged redeploy stays a no-op; --force re-runs Initialization on purpose.
+    generation = service.get_instance(instance).generation
+    assert service.deploy(instance, deploy_request(stack, instance)).outcome == "unchanged"
+    forced = service.deploy(instance, deploy_request(stack, instance), force=True)
+    assert (forced.outcome, forced.instance.generation) == ("deployed", generation + 1)
 
     time.sleep(max(0.0, rotated_at + 45 - time.time()) + 1)
     assert deliver(stack, route, old).status_code == 401
