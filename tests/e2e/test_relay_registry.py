@@ -146,7 +146,7 @@ def test_a_paused_instance_creates_no_run_and_delivers_everything_on_resume(
     acme = stack.acme_for(ACCOUNT)
     before = {c["id"] for c in acme.list_all("/v1/customers", limit=200)}
 
-    thread, _ = run_load(load(200))
+    thread, _ = run_load(stack, load(200))
     thread.join(timeout=120)
     created = {c["id"] for c in acme.list_all("/v1/customers", limit=200)} - before
     assert len(created) == 200
@@ -178,7 +178,7 @@ def test_remove_during_a_burst_leaves_nothing_behind_and_its_routes_are_gone(
     instance = "reg-removed"
     deploy(stack, service, instance)
     dead_before = admin(stack, "GET", "/stats").json()["dead_letters"]
-    thread, summary = run_load(load(1500, items=500))
+    thread, summary = run_load(stack, load(1500, items=500))
     wait_until(
         lambda: (
             len(
@@ -235,7 +235,7 @@ def test_rotation_under_steady_load_loses_and_refuses_nothing(
     failed_before = acme.stats()["failed"]
     before = {c["id"] for c in acme.list_all("/v1/customers", limit=200)}
 
-    thread, summary = run_load(load(150, rate=5.0))  # ~30 s of steady changes
+    thread, summary = run_load(stack, load(150, rate=5.0))  # ~30 s of steady changes
     time.sleep(3)
     result = service.rotate(instance, overlap_seconds=45)
     rotated_at = time.time()
