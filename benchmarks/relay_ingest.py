@@ -13,7 +13,10 @@ accepted events/s and acknowledgement latency for:
 - (a) the ceiling: a bare uvicorn endpoint that only answers 200;
 - the relay's ingest handler with its writer replaced by an in-memory set, which splits
   the gap to the ceiling into request handling (signature, JSON, metrics, answer) and the
-  durable write;
+  durable write; three times: with a fixed in-memory route table (what verifying against
+  one derived key cost before the route registry), with the real registry on a SQLite store
+  and its in-process cache (what the relay runs), and with that cache turned off (every
+  request reads the route and decrypts its secrets), which shows what the cache saves;
 - (b) a naive relay: FastAPI, verifies the signature, then triggers the DAG run synchronously
   per request against the stub Airflow API.
 
@@ -49,11 +52,14 @@ from fastapi import FastAPI, HTTPException, Request
 
 from sandbox.processes import ManagedProcess, free_port
 from webhook_relay.routes import Route
-from webhook_relay.signatures import SignatureError, derive_route_key, sign, verify
+from webhook_relay.signatures import SignatureError, new_secret, secret_to_key, sign, verify
 
-SIGNING_KEY = "bench-signing-key"
 ROUTE = "acme-erp/bench-shop/sync-customer-data"
 ADMIN_TOKEN = "bench-admin-token"
+SECRETS_KEY = "eKgnxD6kUqJ0wJxjDGWqB0jv6sVqv-o6ZTeFJ5CP5xM="  # benchmark stores only
+# The route secret each target verifies with (relays: read from their registry at start).
+FIXED_SECRET = new_secret()
+TARGET_SECRETS: dict[int, str] = {}
 STUB_LATENCY_MS = "30-60"
 STUB_CAPACITY = 4
 BODY_SIZE = 1024
@@ -76,7 +82,7 @@ def bare_app():
     return app
 
 
-def naive_app(airflow_url: str):
+def naive_app(airflow_url: str, secret: str):
     """The obvious relay: verify, then trigger one DAG run per request, then answer."""
     app = FastAPI()
     client = httpx.AsyncClient(base_url=airflow_url, limits=httpx.Limits(max_connections=64))
@@ -89,7 +95,7 @@ def naive_app(airflow_url: str):
         headers = request.headers
         try:
             verify(
-                [derive_route_key(SIGNING_KEY, route.path)],
+                [secret_to_key(secret)],
                 headers["webhook-id"],
                 headers["webhook-timestamp"],
                 headers["webhook-signature"],
@@ -134,21 +140,78 @@ class MemoryWriter:
         return is_new
 
 
-def unstored_app():
-    """The relay's own ingest handler (route, headers, signature, JSON, metrics, answer)
-    with `MemoryWriter`: the gap between this and the ceiling is request handling, the gap
-    between this and the relay is the durable write."""
+class FixedRoutes:
+    """A route table in memory: one dict lookup, like the old derived-key cache."""
+
+    def __init__(self, secret: str) -> None:
+        from webhook_relay.store.routes_repo import RouteEntry
+
+        self.entries = {ROUTE: RouteEntry(active=True, keys=((secret_to_key(secret), None),))}
+
+    def cached(self, route: str):
+        return self.entries.get(route)
+
+    async def load(self, route: str):
+        return self.entries.get(route)
+
+
+def unstored_app(kind: str, secret: str):
+    """The relay's own ingest handler (route, registry, headers, signature, JSON, metrics,
+    answer) with `MemoryWriter`: the gap between this and the ceiling is request handling,
+    the gap between this and the relay is the durable write. `kind` picks the route lookup:
+    fixed in memory, the registry (cached), or the registry with its cache off."""
     from webhook_relay.ingest import IngestHandler
+    from webhook_relay.registry import MISS, RouteRegistry
+    from webhook_relay.secretbox import SecretBox
     from webhook_relay.settings import RelaySettings
+    from webhook_relay.store.engine import create_store_engine
+    from webhook_relay.store.repository import Store
+    from webhook_relay.store.routes_repo import RouteRepository
 
-    return IngestHandler(RelaySettings(signing_keys=SIGNING_KEY), MemoryWriter())
+    settings = RelaySettings()
+    if kind == "unstored":
+        return IngestHandler(settings, MemoryWriter(), FixedRoutes(secret))  # type: ignore[arg-type]
+    store = Store(create_store_engine(settings.resolved_database_url))
+    registry = RouteRegistry(RouteRepository(store, SecretBox.from_settings(settings)))
+    if kind == "unstored-uncached":
+        registry.cached = lambda route: MISS  # type: ignore[method-assign]
+    return IngestHandler(settings, MemoryWriter(), registry)
 
 
-def serve_baseline(kind: str, port: int, airflow_url: str) -> None:
+def prepare_registry_store(database_url: str) -> str:
+    """A migrated SQLite store with ROUTE registered; returns the route's secret."""
+    from webhook_relay.secretbox import SecretBox
+    from webhook_relay.store.engine import create_store_engine
+    from webhook_relay.store.migrate import upgrade_to_head
+    from webhook_relay.store.repository import Store
+    from webhook_relay.store.routes_repo import RouteRepository
+
+    engine = create_store_engine(database_url)
+    upgrade_to_head(engine)
+    repo = RouteRepository(Store(engine), SecretBox([SECRETS_KEY]))
+    repo.register([Route.parse(ROUTE)], time.time())
+    secret = repo.current_secret(ROUTE)["secret"]
+    engine.dispose()
+    return secret
+
+
+def register_route(relay_port: int) -> str:
+    """Register ROUTE in a running relay through its admin API; returns its secret."""
+    base = f"http://127.0.0.1:{relay_port}/admin/routes/{ROUTE}"
+    headers = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+    httpx.put(base, headers=headers, timeout=30).raise_for_status()
+    return httpx.get(f"{base}/secret", headers=headers, timeout=30).json()["secret"]
+
+
+def serve_baseline(kind: str, port: int, airflow_url: str, secret: str) -> None:
     import uvicorn
 
-    apps = {"bare": bare_app, "unstored": unstored_app}
-    app = apps[kind]() if kind in apps else naive_app(airflow_url)
+    if kind == "bare":
+        app = bare_app()
+    elif kind.startswith("unstored"):
+        app = unstored_app(kind, secret)
+    else:
+        app = naive_app(airflow_url, secret)
     uvicorn.run(
         app,
         host="127.0.0.1",
@@ -168,7 +231,7 @@ class Deliveries:
     """Signed ~1 KB requests with unique webhook ids (a fresh signature each time)."""
 
     def __init__(self, host: str, port: int, tag: str) -> None:
-        self.key = derive_route_key(SIGNING_KEY, ROUTE)
+        self.key = secret_to_key(TARGET_SECRETS.get(port, FIXED_SECRET))
         self.head = f"POST /hooks/{ROUTE} HTTP/1.1\r\nHost: {host}:{port}\r\n"
         self.counter = itertools.count()
         self.tag = tag
@@ -382,18 +445,35 @@ def per_round_ratio(numerator: list[Result], denominator: list[Result]) -> float
     return round(statistics.median(ratios), 3)
 
 
+def start_baselines(
+    me: str, workdir: Path, env: dict[str, str], ports: dict[str, int]
+) -> list[ManagedProcess]:
+    """The in-process baselines; the registry ones share a store with ROUTE registered."""
+    registry_url = f"sqlite:///{workdir / 'registry' / 'relay.db'}"
+    registry_secret = prepare_registry_store(registry_url)
+    started = []
+    for kind, port in ports.items():
+        argv = [sys.executable, me, "--serve", kind, "--port", str(port)]
+        secret = FIXED_SECRET if kind in ("bare", "unstored") else registry_secret
+        TARGET_SECRETS[port] = secret
+        child_env = {**env, "RELAY_DATABASE_URL": registry_url, "BENCH_ROUTE_SECRET": secret}
+        started.append(start(kind, argv, 0, workdir, child_env))
+        wait_port(port)
+    return started
+
+
 def run(args: argparse.Namespace) -> dict[str, Any]:
     load_start = round(os.getloadavg()[0], 2)
     python = sys.executable
     me = str(Path(__file__).resolve())
     workdir = Path(tempfile.mkdtemp(prefix="relay-bench-"))
-    ports = [free_port() for _ in range(7)]
+    ports = [free_port() for _ in range(9)]
     stub_port, relay_port, ingest_only_port, bare_port, naive_port, unstored_port = ports[:6]
-    pruning_port = ports[6]
+    registry_port, uncached_port, pruning_port = ports[6:]
     airflow_url = f"http://127.0.0.1:{stub_port}"
     env = {
         "RELAY_STATE_DIR": str(workdir),
-        "RELAY_SIGNING_KEYS": SIGNING_KEY,
+        "RELAY_SECRETS_KEYS": SECRETS_KEY,
         "RELAY_AIRFLOW_URL": airflow_url,
         "RELAY_AIRFLOW_USERNAME": "admin",
         "RELAY_AIRFLOW_PASSWORD": "admin",
@@ -408,10 +488,17 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     try:
         processes.append(start("stub-airflow", stub_argv, stub_port, workdir, env))
         wait_port(stub_port)
-        for kind, port in (("bare", bare_port), ("unstored", unstored_port)):
-            argv = [python, me, "--serve", kind, "--port", str(port)]
-            processes.append(start(kind, argv, 0, workdir, env))
-            wait_port(port)
+        processes += start_baselines(
+            me,
+            workdir,
+            env,
+            {
+                "bare": bare_port,
+                "unstored": unstored_port,
+                "unstored-registry": registry_port,
+                "unstored-uncached": uncached_port,
+            },
+        )
         ingest_only_env = {**env, "RELAY_STATE_DIR": str(workdir / "ingest-only")}
         ingest_only_argv = [*relay_argv, str(ingest_only_port), "--no-dispatcher"]
         processes.append(
@@ -427,11 +514,15 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         }
         pruning_argv = [*relay_argv, str(pruning_port)]
         processes.append(start("relay-pruning", pruning_argv, pruning_port, workdir, pruning_env))
+        for port in (ingest_only_port, relay_port, pruning_port):
+            TARGET_SECRETS[port] = register_route(port)
 
         rounds = measure_rounds(
             {
                 "ceiling": bare_port,
                 "handler_without_store": unstored_port,
+                "handler_registry_cached": registry_port,
+                "handler_registry_uncached": uncached_port,
                 "relay_ingest_only": ingest_only_port,
                 "relay_saturated": relay_port,
                 "relay_with_pruning": pruning_port,
@@ -452,7 +543,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
         naive_argv = [python, me, "--serve", "naive", "--port", str(naive_port)]
         naive_argv += ["--airflow-url", airflow_url]
-        processes.append(start("naive", naive_argv, naive_port, workdir, env))
+        TARGET_SECRETS[naive_port] = FIXED_SECRET
+        naive_env = {**env, "BENCH_ROUTE_SECRET": FIXED_SECRET}
+        processes.append(start("naive", naive_argv, naive_port, workdir, naive_env))
         wait_port(naive_port)
         naive = asyncio.run(closed_loop(naive_port, args.connections, args.duration, "naive"))
         out["naive"] = naive.summary()
@@ -485,6 +578,16 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "batch_mode": "adaptive",
         "ceiling_per_s": out["ceiling"]["accepted_per_s"],
         "handler_without_store_per_s": out["handler_without_store"]["accepted_per_s"],
+        "handler_registry_cached_per_s": out["handler_registry_cached"]["accepted_per_s"],
+        "handler_registry_uncached_per_s": out["handler_registry_uncached"]["accepted_per_s"],
+        # The registry's cost on the hot path: cached lookups against a fixed route table,
+        # per round, side by side (1.0 = no drop).
+        "registry_cached_vs_fixed": per_round_ratio(
+            rounds["handler_registry_cached"], rounds["handler_without_store"]
+        ),
+        "registry_uncached_vs_fixed": per_round_ratio(
+            rounds["handler_registry_uncached"], rounds["handler_without_store"]
+        ),
         "naive_per_s": out["naive"]["accepted_per_s"],
         "naive_p99_ms": out["naive"]["p99_ms"],
         "runs_per_1000_events": round(1000 * dispatched["runs"] / max(1, dispatched["events"]), 2),
@@ -497,6 +600,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             name: per_round_ratio(rounds[name], rounds["ceiling"])
             for name in (
                 "handler_without_store",
+                "handler_registry_cached",
                 "relay_ingest_only",
                 "relay_saturated",
                 "relay_with_pruning",
@@ -524,12 +628,17 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--rate", type=float, default=500.0, help="offered events/s for latency")
     parser.add_argument("--sqlite-synchronous", default="FULL", choices=["FULL", "NORMAL"])
-    parser.add_argument("--serve", choices=["bare", "unstored", "naive"], help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--serve",
+        choices=["bare", "unstored", "unstored-registry", "unstored-uncached", "naive"],
+        help=argparse.SUPPRESS,
+    )
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--airflow-url", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
-        serve_baseline(args.serve, args.port, args.airflow_url)
+        # The route secret comes through the environment, never the command line.
+        serve_baseline(args.serve, args.port, args.airflow_url, os.environ["BENCH_ROUTE_SECRET"])
         return
     try:
         import uvloop

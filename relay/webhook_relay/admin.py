@@ -1,5 +1,6 @@
-"""Admin API behind a bearer token: inspect events and batches, replay (quarantined events
-are re-checked first), prune, pause/resume.
+"""Admin API, admin token only: inspect events and batches, replay (quarantined events are
+re-checked first), prune, stats. Route management (the registry, secrets, pause/resume) is
+in `admin_routes`, open to the registrar token as well.
 
 Bad input is a 4xx that changes nothing: ids are bounded to what the store's 64-bit ids
 hold, and NUL in a path or query value (PostgreSQL refuses it in text) is a 400.
@@ -8,21 +9,20 @@ hold, and NUL in a path or query value (PostgreSQL refuses it in text) is a 400.
 from __future__ import annotations
 
 import asyncio
-import hmac
 import time
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, Field, model_validator
 
+from webhook_relay.auth import require_admin
 from webhook_relay.routes import InvalidRoute, Route
 from webhook_relay.store.repository import Store
 
-_bearer = HTTPBearer(auto_error=False)
-
-EventStatus = Literal["pending", "batched", "dispatched", "dead", "quarantined", "pruned"]
-BatchStatus = Literal["open", "dispatched", "dead", "split"]
+EventStatus = Literal[
+    "pending", "batched", "dispatched", "dead", "quarantined", "pruned", "discarded"
+]
+BatchStatus = Literal["open", "dispatched", "dead", "split", "discarded"]
 MAX_ID = 2**63 - 1
 EventIdValue = Annotated[int, Field(ge=1, le=MAX_ID)]
 
@@ -32,21 +32,6 @@ async def refuse_nul(request: Request) -> None:
     values = [request.url.path, *request.query_params.keys(), *request.query_params.values()]
     if any("\x00" in value for value in values):
         raise HTTPException(400, "NUL (%00) is not allowed in paths or query values")
-
-
-def require_admin(
-    request: Request,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-) -> None:
-    expected = request.app.state.settings.admin_token
-    if expected is None or not expected.get_secret_value():
-        raise HTTPException(503, "admin API disabled: set RELAY_ADMIN_TOKEN")
-    if credentials is None:
-        raise HTTPException(401, "missing bearer token", {"WWW-Authenticate": "Bearer"})
-    if not hmac.compare_digest(
-        credentials.credentials.encode(), expected.get_secret_value().encode()
-    ):
-        raise HTTPException(401, "invalid bearer token", {"WWW-Authenticate": "Bearer"})
 
 
 router = APIRouter(
@@ -65,7 +50,7 @@ def _route(route: str) -> str:
     try:
         return Route.parse(route).path
     except InvalidRoute as exc:
-        raise HTTPException(422, str(exc)) from None
+        raise HTTPException(400, str(exc)) from None
 
 
 class ReplayRequest(BaseModel):
@@ -174,46 +159,6 @@ async def prune_now(store: StoreDep, request: Request) -> dict[str, int]:
     """Apply the retention policy now (serve and dispatch also do this periodically)."""
     policy = request.app.state.settings.retention_policy
     return await asyncio.to_thread(store.prune, time.time(), policy)
-
-
-@router.get("/routes")
-async def list_routes(store: StoreDep) -> dict[str, Any]:
-    return {"routes": await asyncio.to_thread(store.list_routes)}
-
-
-@router.get("/routes/{integration}/{instance}/{flow}")
-async def describe_route(
-    store: StoreDep, integration: str, instance: str, flow: str, request: Request
-) -> dict[str, Any]:
-    """Where senders deliver for this route, and the DAG its batches trigger."""
-    route = Route.parse(_route(f"{integration}/{instance}/{flow}"))
-    known = {r["route"]: r for r in await asyncio.to_thread(store.list_routes)}
-    entry = known.get(route.path, {"paused": False, "events": {}})
-    public_url = request.app.state.settings.public_url.rstrip("/")
-    return {
-        "route": route.path,
-        "webhook_url": f"{public_url}/hooks/{route.path}",
-        "dag_id": route.dag_id,
-        "paused": entry["paused"],
-        "events": entry["events"],
-    }
-
-
-@router.post("/routes/{integration}/{instance}/{flow}/pause")
-async def pause(store: StoreDep, integration: str, instance: str, flow: str) -> dict[str, Any]:
-    route = _route(f"{integration}/{instance}/{flow}")
-    await asyncio.to_thread(store.set_paused, route, True, time.time())
-    return {"route": route, "paused": True}
-
-
-@router.post("/routes/{integration}/{instance}/{flow}/resume")
-async def resume(
-    store: StoreDep, integration: str, instance: str, flow: str, request: Request
-) -> dict[str, Any]:
-    route = _route(f"{integration}/{instance}/{flow}")
-    await asyncio.to_thread(store.set_paused, route, False, time.time())
-    _wake_dispatcher(request)
-    return {"route": route, "paused": False}
 
 
 def _wake_dispatcher(request: Request) -> None:

@@ -2,7 +2,7 @@
 
 `RelayApp` sends `/hooks/...` straight to `IngestHandler` and all other traffic
 (health, metrics, admin, OpenAPI docs) to FastAPI, whose lifespan starts the group-commit
-writer and, unless disabled, the in-process dispatcher.
+writer, the route registry's version poll and, unless disabled, the in-process dispatcher.
 """
 
 from __future__ import annotations
@@ -19,12 +19,16 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from webhook_relay import __version__, metrics
 from webhook_relay.admin import router as admin_router
+from webhook_relay.admin_routes import router as routes_router
 from webhook_relay.airflow_client import AirflowClient
 from webhook_relay.dispatcher import Dispatcher
 from webhook_relay.ingest import HOOKS_PREFIX, IngestHandler, Receive, Scope, Send
 from webhook_relay.maintenance import prune_periodically, watch_writer
+from webhook_relay.registry import RouteRegistry
+from webhook_relay.secretbox import SecretBox
 from webhook_relay.settings import RelaySettings
 from webhook_relay.store.repository import Store
+from webhook_relay.store.routes_repo import RouteRepository
 from webhook_relay.writer import EventWriter, event_writer
 
 log = logging.getLogger(__name__)
@@ -84,11 +88,15 @@ def create_app(settings: RelaySettings, store: Store, *, with_dispatcher: bool =
             max_queue=settings.ingest_queue_max_rows,
         )
     )
+    repo = RouteRepository(store, SecretBox.from_settings(settings))
+    registry = RouteRegistry(repo, poll_s=settings.registry_poll_ms / 1000)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await writer.start()
         stop = asyncio.Event()
+        await registry.check_version()
+        poll = asyncio.create_task(registry.run(stop), name="relay-registry-poll")
         task = client = None
         upkeep = [
             asyncio.create_task(prune_periodically(store, settings, stop)),
@@ -102,6 +110,7 @@ def create_app(settings: RelaySettings, store: Store, *, with_dispatcher: bool =
             yield
         finally:
             stop.set()
+            await poll
             if task is not None:
                 await task
             writer.dispatcher = None
@@ -114,7 +123,10 @@ def create_app(settings: RelaySettings, store: Store, *, with_dispatcher: bool =
     api.state.settings = settings
     api.state.store = store
     api.state.dispatcher = None
+    api.state.routes_repo = repo
+    api.state.registry = registry
     api.include_router(admin_router)
+    api.include_router(routes_router)
 
     @api.get("/healthz")
     async def healthz() -> JSONResponse:
@@ -140,4 +152,4 @@ def create_app(settings: RelaySettings, store: Store, *, with_dispatcher: bool =
         return Response(body, media_type=CONTENT_TYPE_LATEST)
 
     metrics.register_store(store)
-    return RelayApp(IngestHandler(settings, writer), api)
+    return RelayApp(IngestHandler(settings, writer, registry), api)

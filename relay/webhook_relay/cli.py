@@ -1,4 +1,4 @@
-"""`webhook-relay`: serve, dispatch, replay, quarantine, prune, stats, route-secret, migrate."""
+"""`webhook-relay`: serve, dispatch, replay, quarantine, prune, stats, migrate, routes …, secrets keys."""
 
 from __future__ import annotations
 
@@ -15,7 +15,6 @@ from pydantic import ValidationError
 
 from webhook_relay.routes import InvalidRoute, Route
 from webhook_relay.settings import ConfigError, RelaySettings
-from webhook_relay.signatures import derive_route_secret
 
 app = typer.Typer(
     help="Receive signed webhooks, store them durably, trigger Airflow DAG runs in batches.",
@@ -66,11 +65,21 @@ def _configure_logging(level: str) -> None:
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
-def _require_keys(settings: RelaySettings) -> None:
+def _secret_box(settings: RelaySettings):
+    from webhook_relay.secretbox import SecretBox
+
     try:
-        settings.signing_key_list  # noqa: B018 - validates
+        return SecretBox.from_settings(settings)
     except ConfigError as exc:
         raise _fail(str(exc)) from None
+
+
+def _routes_repo(settings: RelaySettings | None = None):
+    from webhook_relay.store.routes_repo import RouteRepository
+
+    settings = settings or _settings()
+    box = _secret_box(settings)
+    return RouteRepository(_store(settings), box)
 
 
 @app.command()
@@ -90,7 +99,7 @@ def serve(
 
     _configure_logging(log_level)
     settings = _settings()
-    _require_keys(settings)
+    _secret_box(settings)
     relay = create_app(settings, _store(settings), with_dispatcher=not no_dispatcher)
     # Helper threads (the ingest writer's lock wait and commit, the dispatcher's queries)
     # take the GIL back from the event loop several times per transaction; with the default
@@ -221,14 +230,20 @@ def stats() -> None:
     typer.echo(json.dumps(store.stats(time.time()), indent=2))
 
 
-@app.command("route-secret")
-def route_secret(
-    route: Annotated[str, typer.Argument(help="INTEGRATION/INSTANCE/FLOW")],
-) -> None:
-    """Print the route's `whsec_…` secret, derived from the current signing key."""
-    settings = _settings()
-    _require_keys(settings)
-    typer.echo(derive_route_secret(settings.signing_key_list[0], _parse_route(route).path))
+@app.command("reencrypt-secrets")
+def reencrypt_secrets() -> None:
+    """Re-encrypt every stored route secret with the first RELAY_SECRETS_KEYS key, so the
+    other keys can then be dropped."""
+    count = _routes_repo().reencrypt_all()
+    typer.echo(json.dumps({"reencrypted": count}))
+
+
+@app.command("new-secrets-key")
+def new_secrets_key() -> None:
+    """Print a new Fernet key for RELAY_SECRETS_KEYS."""
+    from webhook_relay.secretbox import new_key
+
+    typer.echo(new_key())
 
 
 @app.command()
@@ -243,6 +258,15 @@ def _parse_route(text: str) -> Route:
         return Route.parse(text)
     except InvalidRoute as exc:
         raise _fail(str(exc)) from None
+
+
+def _add_route_commands() -> None:
+    from webhook_relay.cli_routes import routes_app
+
+    app.add_typer(routes_app, name="routes")
+
+
+_add_route_commands()
 
 
 def main() -> None:

@@ -24,14 +24,25 @@ class RelaySettings(BaseSettings):
     database_url: str | None = Field(
         None, description="SQLAlchemy URL; default SQLite file", repr=False
     )
-    signing_keys: SecretStr | None = Field(
-        None, description="Comma-separated; the first derives route secrets, all verify"
+    secrets_keys: SecretStr | None = Field(
+        None,
+        description="Comma-separated Fernet keys for route secrets at rest: the first "
+        "encrypts, all decrypt (rotate by prepending a new one, then `reencrypt-secrets`)",
     )
     public_url: str = "http://127.0.0.1:8000"
     airflow_url: str = "http://127.0.0.1:8080"
     airflow_username: str = "admin"
     airflow_password: SecretStr = SecretStr("")
     admin_token: SecretStr | None = None
+    registrar_token: SecretStr | None = Field(
+        None, description="May only register, retire, rotate and pause routes, read secrets"
+    )
+    rotation_overlap_seconds: int = Field(
+        3600, ge=0, le=30 * 86400, description="How long a rotated-out secret still verifies"
+    )
+    registry_poll_ms: int = Field(
+        500, gt=0, description="How often each process checks the registry for changes"
+    )
 
     max_body_bytes: int = Field(1024 * 1024, gt=0)
     timestamp_tolerance_seconds: int = Field(300, gt=0)
@@ -140,10 +151,13 @@ class RelaySettings(BaseSettings):
         return f"sqlite:///{(self.state_dir / 'relay.db').resolve()}"
 
     @cached_property
-    def signing_key_list(self) -> tuple[str, ...]:
-        """The signing keys, current first. Raises `ConfigError` when none are set."""
-        raw = self.signing_keys.get_secret_value() if self.signing_keys else ""
+    def secrets_key_list(self) -> tuple[str, ...]:
+        """The at-rest encryption keys, current first. `ConfigError` when none are set."""
+        raw = self.secrets_keys.get_secret_value() if self.secrets_keys else ""
         keys = tuple(k.strip() for k in raw.split(",") if k.strip())
         if not keys:
-            raise ConfigError("RELAY_SIGNING_KEYS is not set (comma-separated signing keys)")
+            raise ConfigError(
+                "RELAY_SECRETS_KEYS is not set (comma-separated Fernet keys; make one with "
+                "`webhook-relay new-secrets-key`)"
+            )
         return keys

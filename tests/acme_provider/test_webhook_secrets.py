@@ -3,10 +3,9 @@ from __future__ import annotations
 import re
 
 from acme_provider.webhook_secrets import secret_fingerprint
-from integration_contracts.secrets import route_secret
+from tests.support.route_secrets import route_secret
 
-# Computed once with `openssl dgst -sha256 -hmac relay-test-key-1 -binary | base64`; the relay
-# pins the same vector, so both sides provably derive the same secret.
+# A fixed route secret (the relay generates real ones at random).
 KNOWN_KEY = "relay-test-key-1"
 KNOWN_ROUTE = "acme-erp/shop-1/sync-customer-data"
 KNOWN_SECRET = "whsec_Nl3OCtNVhix9MSTy62nA0Hf7wwiGiN+zy8tuww7WaWA="

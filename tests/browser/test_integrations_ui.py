@@ -28,6 +28,8 @@ def instance_id(stack: StackHandle) -> Iterator[str]:
         airflow_url=stack.stack.airflow_url,
         airflow_password=stack.stack.airflow_password("admin"),
         instances_dir=stack.stack.instances_dir,
+        relay_url=stack.stack.relay_url,
+        relay_registrar_token=stack.stack.relay_registrar_token,
     )
     with closing(InstanceService(settings, integration="acme-erp")) as service:
         if service.store.exists(instance_id):

@@ -42,9 +42,13 @@ def write_instance(directory: Path, data: Mapping[str, Any], name: str | None = 
     return path
 
 
-def conn_env(conn_id: str, conn_type: str, host: str, password: str) -> dict[str, str]:
+def conn_env(
+    conn_id: str, conn_type: str, host: str, password: str, **extra: str
+) -> dict[str, str]:
     """An Airflow connection as its `AIRFLOW_CONN_<ID>` environment variable (JSON form)."""
-    value = {"conn_type": conn_type, "host": host, "password": password}
+    value: dict = {"conn_type": conn_type, "host": host, "password": password}
+    if extra:
+        value["extra"] = extra
     return {f"AIRFLOW_CONN_{conn_id.upper()}": json.dumps(value)}
 
 

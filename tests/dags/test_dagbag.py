@@ -99,7 +99,10 @@ def test_dag_settings_follow_the_flow_trigger(instances_dir: Path) -> None:
     assert (sync.schedule, sync.is_paused_upon_creation, sync.max_active_runs) == (None, False, 4)
     assert sync.params["events"][0]["type"] == "customer.updated"
     teardown = dags["acme_erp__shop_1__teardown"]
-    assert (teardown.schedule, list(teardown.task_dict)) == (None, ["delete_webhooks"])
+    assert (teardown.schedule, list(teardown.task_dict)) == (
+        None,
+        ["delete_webhooks", "retire_routes"],
+    )
     task = sync.task_dict["sync_customers"]
     assert (task.retries, task.retry_exponential_backoff) == (3, True)
     assert "Shop One" in sync.doc_md

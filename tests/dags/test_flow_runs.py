@@ -2,7 +2,10 @@
 
 The DAGs come from the real shims in `dags/`, the instance from a real instance file, the
 credentials from Airflow connections; Acme ERP and Progix are the simulator processes and
-the "relay" is a webhook receiver, so Acme's signed deliveries prove the derived secrets.
+Acme delivers to a webhook receiver standing in for the relay's public URL, while the
+Initialization and Teardown tasks reach a real relay's admin API (the connection's
+`admin_url`) to register and retire routes and fetch their secrets; Acme's signed deliveries
+prove that the secret it got is the relay's.
 """
 
 from __future__ import annotations
@@ -14,15 +17,15 @@ from typing import Any
 import pytest
 from standardwebhooks.webhooks import Webhook
 
-from integration_contracts.secrets import route_secret
 from integration_platform.integrations import naming
+from sandbox.processes import free_port
 from tests.dags.support import DagTestRunner, conn_env, instance_data, write_instance
+from tests.relay.harness import REGISTRAR_TOKEN, Relay
 from tests.support.simulators import AcmeSimulator, ProgixSimulator, WebhookReceiver
 
 pytestmark = pytest.mark.slow
 
 INSTANCE = "shop-1"
-SIGNING_KEY = "relay-signing-key-for-tests"
 OWNER = f"acme-erp/{INSTANCE}"
 WEBHOOK_FLOWS = {
     "sync-customer-data": ["customer.created", "customer.updated"],
@@ -55,7 +58,25 @@ class Deployment:
         ]
 
 
-def deploy(tmp_path: Path, runner: DagTestRunner, acme, progix, relay, **config: Any) -> Deployment:
+@pytest.fixture(scope="module")
+def relay_registry(tmp_path_factory: pytest.TempPathFactory):
+    """A real relay (ingest only): the registry the deploy flows talk to."""
+    tmp = tmp_path_factory.mktemp("flow-runs-relay")
+    relay = Relay(
+        tmp,
+        f"sqlite:///{tmp / 'relay.db'}",
+        airflow_url=f"http://127.0.0.1:{free_port()}",
+        no_dispatcher=True,
+    ).start()
+    try:
+        yield relay
+    finally:
+        relay.stop()
+
+
+def deploy(
+    tmp_path: Path, runner: DagTestRunner, acme, progix, relay, registry: Relay, **config: Any
+) -> Deployment:
     """One instance file in a fresh instances directory, and its connections."""
     instances = tmp_path / "instances"
     write_instance(
@@ -65,14 +86,18 @@ def deploy(tmp_path: Path, runner: DagTestRunner, acme, progix, relay, **config:
         "INTEGRATION_INSTANCES_DIR": str(instances),
         **conn_env(f"acme_erp__{INSTANCE}", "acme_erp", acme.url, acme.api_key),
         **conn_env(f"progix__{INSTANCE}", "http", progix.url, progix.api_key),
-        **conn_env("webhook_relay", "http", relay.url, SIGNING_KEY),
+        **conn_env("webhook_relay", "http", relay.url, REGISTRAR_TOKEN, admin_url=registry.url),
     }
     return Deployment(runner, env, acme, progix, relay)
 
 
 @pytest.fixture
-def deployment(tmp_path, dag_runner, acme_simulator, progix_simulator, webhook_receiver):
-    return deploy(tmp_path, dag_runner, acme_simulator, progix_simulator, webhook_receiver)
+def deployment(
+    tmp_path, dag_runner, acme_simulator, progix_simulator, webhook_receiver, relay_registry
+):
+    return deploy(
+        tmp_path, dag_runner, acme_simulator, progix_simulator, webhook_receiver, relay_registry
+    )
 
 
 def events(event_type: str, object_ids: list[str]) -> dict[str, Any]:
@@ -94,7 +119,7 @@ def runs_of_other_dags(outcome: dict[str, Any], flow: str) -> list[list[str]]:
 
 
 def test_initialization_registers_exactly_the_flow_webhooks_idempotently_and_backfills(
-    tmp_path, dag_runner, acme_simulator, progix_simulator, webhook_receiver
+    tmp_path, dag_runner, acme_simulator, progix_simulator, webhook_receiver, relay_registry
 ):
     deployment = deploy(
         tmp_path,
@@ -102,6 +127,7 @@ def test_initialization_registers_exactly_the_flow_webhooks_idempotently_and_bac
         acme_simulator,
         progix_simulator,
         webhook_receiver,
+        relay_registry,
         warehouses=["north"],
         backfill_on_deploy=True,
     )
@@ -130,11 +156,13 @@ def test_initialization_registers_exactly_the_flow_webhooks_idempotently_and_bac
     assert [item["external_id"] for item in progix_simulator.list_all("inventory")] == ["SKU-N"]
     assert runs_of_other_dags(first, "initialization") == []
 
-    # Acme signs each delivery with the route secret derived from the relay's key.
+    # The routes are registered, and Acme signs each delivery with the relay's route secret.
+    route = f"acme-erp/{INSTANCE}/sync-customer-data"
+    assert relay_registry.admin("GET", f"/routes/{route}").json()["state"] == "active"
     acme_simulator.update_customer(alice["id"], name="Alice B")
     delivery = webhook_receiver.wait_for(1)[0]
-    assert delivery.path == f"/hooks/acme-erp/{INSTANCE}/sync-customer-data"
-    secret = route_secret(SIGNING_KEY, f"acme-erp/{INSTANCE}/sync-customer-data")
+    assert delivery.path == f"/hooks/{route}"
+    secret = relay_registry.current_secret(route)
     payload = Webhook(secret).verify(delivery.body, delivery.headers)
     assert payload["object_id"] == alice["id"]
 
@@ -150,6 +178,10 @@ def test_initialization_registers_exactly_the_flow_webhooks_idempotently_and_bac
     assert sorted(teardown["xcom"]["delete_webhooks"]["deleted"]) == sorted(h["id"] for h in owned)
     assert deployment.owned_webhooks() == []
     assert [hook["id"] for hook in acme_simulator.list_webhooks()] == [foreign["id"]]
+    assert relay_registry.admin("GET", f"/routes/{route}").json()["state"] == "retired"
+    assert teardown["xcom"]["retire_routes"] == {
+        f"acme-erp/{INSTANCE}/{f}": 0 for f in WEBHOOK_FLOWS
+    }
 
 
 def test_sync_customer_data_upserts_current_records_and_nothing_else(deployment: Deployment):
@@ -189,7 +221,7 @@ def test_sync_customer_data_upserts_current_records_and_nothing_else(deployment:
 
 
 def test_sync_inventory_data_with_thousands_of_events(
-    tmp_path, dag_runner, acme_simulator, progix_simulator, webhook_receiver
+    tmp_path, dag_runner, acme_simulator, progix_simulator, webhook_receiver, relay_registry
 ):
     deployment = deploy(
         tmp_path,
@@ -197,6 +229,7 @@ def test_sync_inventory_data_with_thousands_of_events(
         acme_simulator,
         progix_simulator,
         webhook_receiver,
+        relay_registry,
         warehouses=["north", "east"],
     )
     skus = [f"SKU-{n:03d}" for n in range(105)]  # two fetch batches: 100 + 5

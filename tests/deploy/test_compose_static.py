@@ -153,8 +153,9 @@ def test_env_example_holds_no_secret_and_every_secret_is_required() -> None:
 def test_a_generated_env_file_is_complete_and_its_fernet_key_works() -> None:
     from cryptography.fernet import Fernet
 
-    assert all(VARIABLES[name] for name in EXAMPLE if name != "RELAY_PREVIOUS_SIGNING_KEYS")
+    assert all(VARIABLES[name] for name in EXAMPLE if name != "RELAY_PREVIOUS_SECRETS_FERNET_KEYS")
     Fernet(VARIABLES["AIRFLOW__CORE__FERNET_KEY"].encode())  # raises if malformed
+    Fernet(VARIABLES["RELAY_SECRETS_FERNET_KEY"].encode())
     # Every service interpolates without a missing-variable error.
     for name in EXPECTED_SERVICES:
         _service(name)
@@ -194,15 +195,36 @@ def test_the_relay_and_the_cli_reach_airflow_and_airflow_reaches_the_relay() -> 
         assert (url.hostname, url.port) == ("airflow-apiserver", AIRFLOW_API_PORT), name
     cli = urlsplit(_service("acme-erp").environment["INTEGRATION_AIRFLOW_URL"])
     assert (cli.hostname, cli.port) == ("airflow-apiserver", AIRFLOW_API_PORT)
-    # The Initialization flow registers webhooks at the relay's public URL, from this connection.
+    # The Initialization flow registers webhooks at the relay's public URL, from this
+    # connection, with the registrar token (routes and their secrets only).
     connection = json.loads(_service("airflow-worker").environment["AIRFLOW_CONN_WEBHOOK_RELAY"])
     relay = _service("relay-ingest")
     assert connection["host"] == relay.environment["RELAY_PUBLIC_URL"]
-    assert connection["password"] == VARIABLES["RELAY_SIGNING_KEY"]
-    assert relay.environment["RELAY_SIGNING_KEYS"].split(",")[0] == VARIABLES["RELAY_SIGNING_KEY"]
+    assert connection["password"] == relay.environment["RELAY_REGISTRAR_TOKEN"]
+    admin = urlsplit(connection["extra"]["admin_url"])
+    assert admin.hostname == "relay-ingest"
+    assert admin.port in _listening_ports(relay)
+    assert (
+        _service("acme-erp").environment["INTEGRATION_RELAY_REGISTRAR_TOKEN"]
+        == (relay.environment["RELAY_REGISTRAR_TOKEN"])
+    )
     public = urlsplit(EXAMPLE["RELAY_PUBLIC_URL"])
     assert public.hostname == "relay-ingest"
     assert public.port in _listening_ports(relay)
+
+
+def test_no_airflow_component_holds_a_relay_key() -> None:
+    """Airflow gets the registrar token only: never the relay's admin token or its at-rest
+    key, and no signing key exists anywhere."""
+    relay_only = {
+        VARIABLES["RELAY_ADMIN_TOKEN"],
+        VARIABLES["RELAY_SECRETS_FERNET_KEY"],
+    }
+    assert "SIGNING" not in COMPOSE.path.read_text()
+    for name in EXPECTED_SERVICES:
+        if name.startswith(("airflow-", "acme-erp")):
+            values = " ".join(_service(name).environment.values())
+            assert not any(secret in values for secret in relay_only), name
 
 
 def test_every_url_to_a_compose_service_uses_a_port_that_service_listens_on() -> None:

@@ -100,7 +100,7 @@ def test_the_relay_image_install_serves(tmp_path: Path) -> None:
         port,
         {
             "PATH": f"{bin_dir}:/usr/bin:/bin",
-            "RELAY_SIGNING_KEYS": "image-check-signing-key",
+            "RELAY_SECRETS_KEYS": "eKgnxD6kUqJ0wJxjDGWqB0jv6sVqv-o6ZTeFJ5CP5xM=",  # image check only
             "RELAY_DATABASE_URL": f"sqlite:///{tmp_path / 'relay.db'}",
         },
         tmp_path,

@@ -18,14 +18,16 @@ import httpx
 
 from sandbox.processes import ManagedProcess, free_port
 from tests.support.polling import wait_until
-from webhook_relay.signatures import derive_route_secret, secret_to_key, sign
+from webhook_relay.signatures import new_secret, secret_to_key, sign
 from webhook_relay.store.engine import create_store_engine
 from webhook_relay.store.migrate import upgrade_to_head
 from webhook_relay.store.repository import Store
 
-SIGNING_KEY = "relay-test-key-1"
-OLD_SIGNING_KEY = "relay-test-key-0"
+# Fernet keys for route secrets at rest (fixed so a test can restart a relay on one store).
+SECRETS_KEY = "eKgnxD6kUqJ0wJxjDGWqB0jv6sVqv-o6ZTeFJ5CP5xM="
+OLD_SECRETS_KEY = "bWx9m6yZ3DkXyZ3lHhX7uQqJ8rH1c0q8pB3m5W2aXkE="
 ADMIN_TOKEN = "test-admin-token"
+REGISTRAR_TOKEN = "test-registrar-token"
 AIRFLOW_USER, AIRFLOW_PASSWORD = "relay", "relay-airflow-password"
 
 
@@ -121,7 +123,7 @@ class Relay:
         airflow_url: str,
         command: str = "serve",
         no_dispatcher: bool = False,
-        signing_keys: str = SIGNING_KEY,
+        secrets_keys: str = SECRETS_KEY,
         extra_env: dict[str, str] | None = None,
     ) -> None:
         self.port = free_port()
@@ -134,12 +136,13 @@ class Relay:
         self.env = {
             "RELAY_STATE_DIR": str(tmp),
             "RELAY_DATABASE_URL": database_url,
-            "RELAY_SIGNING_KEYS": signing_keys,
+            "RELAY_SECRETS_KEYS": secrets_keys,
             "RELAY_PUBLIC_URL": self.url,
             "RELAY_AIRFLOW_URL": airflow_url,
             "RELAY_AIRFLOW_USERNAME": AIRFLOW_USER,
             "RELAY_AIRFLOW_PASSWORD": AIRFLOW_PASSWORD,
             "RELAY_ADMIN_TOKEN": ADMIN_TOKEN,
+            "RELAY_REGISTRAR_TOKEN": REGISTRAR_TOKEN,
             "RELAY_BATCH_MAX_EVENTS": "10",
             "RELAY_BATCH_MAX_WAIT_MS": "100",
             "RELAY_DISPATCH_POLL_MS": "50",
@@ -159,6 +162,7 @@ class Relay:
             ready_timeout=90,
         )
         self.http = httpx.Client(base_url=self.url, timeout=30)
+        self.secrets: dict[str, str] = {}
 
     def start(self, *, wait: bool = True) -> Relay:
         self.process.start(wait=wait)
@@ -179,12 +183,17 @@ class Relay:
         secret: str | None = None,
         timestamp: int | None = None,
         headers: dict[str, str] | None = None,
+        register: bool = True,
     ) -> httpx.Response:
-        """POST one delivery signed the way Acme signs it (override any part)."""
+        """POST one delivery signed the way Acme signs it (override any part).
+
+        The route is registered first unless `register=False`; then, without a `secret`,
+        the delivery is signed with a random one (what a stray sender would have)."""
         webhook_id = webhook_id or f"msg_{uuid.uuid4().hex}"
         if body is None:
             body = thin_event_body(webhook_id)
-        secret = secret or derive_route_secret(SIGNING_KEY, route)
+        if secret is None:
+            secret = self.register(route) if register else self.secrets.get(route, new_secret())
         ts = int(time.time()) if timestamp is None else timestamp
         signed = {
             "webhook-id": webhook_id,
@@ -195,10 +204,26 @@ class Relay:
         signed.update(headers or {})
         return self.http.post(f"/hooks/{route}", content=body, headers=signed)
 
+    # --- registry ---------------------------------------------------------------------
+
+    def register(self, route: str) -> str:
+        """Register `route` (idempotent) and return its current secret."""
+        if route not in self.secrets:
+            self.admin("PUT", f"/routes/{route}").raise_for_status()
+            self.secrets[route] = self.current_secret(route)
+        return self.secrets[route]
+
+    def current_secret(self, route: str) -> str:
+        response = self.admin("GET", f"/routes/{route}/secret")
+        response.raise_for_status()
+        return response.json()["secret"]
+
     # --- admin ------------------------------------------------------------------------
 
-    def admin(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
-        headers = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+    def admin(
+        self, method: str, path: str, *, token: str = ADMIN_TOKEN, **kwargs: Any
+    ) -> httpx.Response:
+        headers = {"Authorization": f"Bearer {token}"}
         return self.http.request(method, f"/admin{path}", headers=headers, **kwargs)
 
     def events(self, route: str, **filters: Any) -> list[dict[str, Any]]:

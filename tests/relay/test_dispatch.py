@@ -189,6 +189,7 @@ def test_conf_rejected_by_the_dag_is_dead_lettered_with_the_reason(shared) -> No
 def test_paused_route_keeps_accepting_and_dispatches_after_resume(shared) -> None:
     relay, stub = shared
     paused, control = unique_route(), unique_route()
+    relay.register(paused)
     integration, instance, flow = paused.split("/")
     response = relay.admin("POST", f"/routes/{integration}/{instance}/{flow}/pause")
     assert response.json() == {"route": paused, "paused": True}

@@ -15,14 +15,12 @@ import pytest
 
 from sandbox.processes import free_port
 from tests.relay.harness import (
-    OLD_SIGNING_KEY,
-    SIGNING_KEY,
     Relay,
     fresh_store_url,
     thin_event_body,
     unique_route,
 )
-from webhook_relay.signatures import derive_route_secret, secret_to_key, sign
+from webhook_relay.signatures import secret_to_key, sign
 
 MAX_BODY = 4096
 
@@ -36,7 +34,6 @@ def ingest_relay(store_kind: str, tmp_path_factory: pytest.TempPathFactory) -> I
             url,
             airflow_url=f"http://127.0.0.1:{free_port()}",  # nothing listens there
             no_dispatcher=True,
-            signing_keys=f"{SIGNING_KEY},{OLD_SIGNING_KEY}",
             extra_env={"RELAY_MAX_BODY_BYTES": str(MAX_BODY)},
         ).start()
         try:
@@ -89,6 +86,7 @@ def test_concurrent_duplicates_are_stored_once(ingest_relay: Relay) -> None:
     import concurrent.futures
 
     route = unique_route()
+    ingest_relay.register(route)
     with concurrent.futures.ThreadPoolExecutor(8) as pool:
         statuses = list(pool.map(lambda _: ingest_relay.deliver(route, "msg_race"), range(16)))
     assert {r.status_code for r in statuses} == {200}
@@ -96,16 +94,19 @@ def test_concurrent_duplicates_are_stored_once(ingest_relay: Relay) -> None:
     assert len(ingest_relay.events(route)) == 1
 
 
-def test_old_signing_key_still_verifies_and_several_signatures_are_accepted(
+def test_rotated_out_secret_still_verifies_and_several_signatures_are_accepted(
     ingest_relay: Relay,
 ) -> None:
     route = unique_route()
-    old_secret = derive_route_secret(OLD_SIGNING_KEY, route)
+    old_secret = ingest_relay.register(route)
+    assert ingest_relay.admin("POST", f"/routes/{route}/rotate").status_code == 200
+    new_secret = ingest_relay.current_secret(route)
+    assert new_secret != old_secret
     assert ingest_relay.deliver(route, "msg_old_key", secret=old_secret).status_code == 200
 
     body = thin_event_body("msg_multi")
     ts = int(time.time())
-    good = sign(secret_to_key(derive_route_secret(SIGNING_KEY, route)), "msg_multi", ts, body)
+    good = sign(secret_to_key(new_secret), "msg_multi", ts, body)
     bad = sign(b"k" * 32, "msg_multi", ts, body)
     response = ingest_relay.deliver(
         route, "msg_multi", body=body, headers={"webhook-signature": f"{bad} {good}"}
@@ -142,7 +143,7 @@ def test_bad_signatures_get_the_same_401_and_store_nothing(
     route = unique_route()
     msg_id = f"msg_{case}"
     body = thin_event_body(msg_id)
-    key = secret_to_key(derive_route_secret(SIGNING_KEY, route))
+    key = secret_to_key(ingest_relay.register(route))
     now = int(time.time())
     kwargs: dict = {}
     if case == "tampered_body":
@@ -154,7 +155,7 @@ def test_bad_signatures_get_the_same_401_and_store_nothing(
     elif case == "wrong_secret":
         kwargs = {"secret": "whsec_" + "A" * 43 + "="}
     elif case == "other_route_secret":
-        kwargs = {"secret": derive_route_secret(SIGNING_KEY, unique_route())}
+        kwargs = {"secret": ingest_relay.register(unique_route())}
     elif case == "too_old":
         kwargs = {"timestamp": now - 600}
     elif case == "too_new":
@@ -182,7 +183,7 @@ def test_missing_header_is_a_400_naming_it(ingest_relay: Relay, header: str) -> 
         "webhook-id": "msg_missing",
         "webhook-timestamp": ts,
         "webhook-signature": sign(
-            secret_to_key(derive_route_secret(SIGNING_KEY, route)), "msg_missing", int(ts), body
+            secret_to_key(ingest_relay.register(route)), "msg_missing", int(ts), body
         ),
     }
     del headers[header]
@@ -210,7 +211,7 @@ def test_signed_body_that_is_not_a_json_object_is_a_400(
 
 
 def test_unknown_route_shape_is_a_404(ingest_relay: Relay) -> None:
-    response = ingest_relay.deliver("acme-erp/Shop_1/sync", "msg_route")
+    response = ingest_relay.deliver("acme-erp/Shop_1/sync", "msg_route", register=False)
     assert response.status_code == 404
     assert "instance" in response.json()["detail"]
 
@@ -226,6 +227,7 @@ def _raw_exchange(relay: Relay, head: bytes, parts: list[bytes]) -> bytes:
 
 def test_declared_oversized_body_is_413_before_the_body_is_sent(ingest_relay: Relay) -> None:
     route = unique_route()
+    ingest_relay.register(route)
     head = (
         f"POST /hooks/{route} HTTP/1.1\r\nHost: relay\r\nContent-Type: application/json\r\n"
         f"Content-Length: {50 * 1024 * 1024}\r\nwebhook-id: msg_big\r\n"
@@ -238,6 +240,7 @@ def test_declared_oversized_body_is_413_before_the_body_is_sent(ingest_relay: Re
 
 def test_streamed_oversized_body_is_413_after_the_cap(ingest_relay: Relay) -> None:
     route = unique_route()
+    ingest_relay.register(route)
     head = (
         f"POST /hooks/{route} HTTP/1.1\r\nHost: relay\r\nContent-Type: application/json\r\n"
         f"Transfer-Encoding: chunked\r\nwebhook-id: msg_stream\r\n"

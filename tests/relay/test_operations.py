@@ -15,10 +15,9 @@ import pytest
 from typer.testing import CliRunner, Result
 
 from sandbox.processes import free_port
-from tests.relay.harness import ADMIN_TOKEN, SIGNING_KEY, Relay, migrated_store, unique_route
+from tests.relay.harness import ADMIN_TOKEN, SECRETS_KEY, Relay, migrated_store, unique_route
 from webhook_relay.cli import app as cli_app
-
-VECTOR_SECRET = "whsec_Nl3OCtNVhix9MSTy62nA0Hf7wwiGiN+zy8tuww7WaWA="
+from webhook_relay.signatures import secret_to_key
 
 
 @pytest.fixture(scope="module")
@@ -71,7 +70,7 @@ def test_admin_api_requires_the_bearer_token(relay: Relay, headers: dict, detail
 
 def test_pausing_an_invalid_route_is_refused_with_the_reason(relay: Relay) -> None:
     response = relay.admin("POST", "/routes/acme-erp/Shop_1/sync/pause")
-    assert response.status_code == 422
+    assert response.status_code == 400
     assert "instance" in response.json()["detail"]
     assert relay.admin("GET", "/stats").json()["paused_routes"] == []
 
@@ -83,6 +82,8 @@ def test_route_description_gives_webhook_url_and_dag_id(relay: Relay) -> None:
     assert described["webhook_url"] == f"{relay.url}/hooks/{route}"
     assert described["dag_id"] == "__".join(p.replace("-", "_") for p in route.split("/"))
     assert described["events"] == {"pending": 1}
+    assert described["held"] == 1
+    assert described["state"] == "active"
     assert described["paused"] is False
 
 
@@ -106,7 +107,7 @@ def test_admin_api_is_disabled_without_a_token(tmp_path: Path) -> None:
     from webhook_relay.app import create_app
     from webhook_relay.settings import RelaySettings
 
-    settings = RelaySettings(signing_keys=SIGNING_KEY, admin_token=None)
+    settings = RelaySettings(secrets_keys=SECRETS_KEY, admin_token=None)
 
     async def get_stats(app) -> httpx.Response:
         transport = httpx.ASGITransport(app=app.api)
@@ -123,26 +124,27 @@ def test_admin_api_is_disabled_without_a_token(tmp_path: Path) -> None:
 
 
 def cli(*args: str, env: dict[str, str] | None = None, tmp: Path) -> Result:
-    base = {"RELAY_STATE_DIR": str(tmp), "RELAY_SIGNING_KEYS": f"{SIGNING_KEY},old-key"}
+    base = {"RELAY_STATE_DIR": str(tmp), "RELAY_SECRETS_KEYS": SECRETS_KEY}
     cleared = {k: None for k in os.environ if k.startswith("RELAY_")}
     return CliRunner().invoke(cli_app, list(args), env={**cleared, **base, **(env or {})})
 
 
-def test_console_script_prints_the_route_secret_known_answer(tmp_path: Path) -> None:
-    result = subprocess.run(
-        [
-            str(Path(sys.executable).parent / "webhook-relay"),
-            "route-secret",
-            "acme-erp/shop-1/sync-customer-data",
-        ],
-        env={**os.environ, "RELAY_SIGNING_KEYS": f"{SIGNING_KEY},old-key"},
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == VECTOR_SECRET
+def test_console_script_registers_a_route_and_prints_its_secret(tmp_path: Path) -> None:
+    script = str(Path(sys.executable).parent / "webhook-relay")
+    env = {**os.environ, "RELAY_STATE_DIR": str(tmp_path), "RELAY_SECRETS_KEYS": SECRETS_KEY}
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [script, "routes", *args], env=env, capture_output=True, text=True, timeout=120
+        )
+
+    route = "acme-erp/shop-1/sync-customer-data"
+    registered = run("register", route)
+    assert registered.returncode == 0, registered.stderr
+    assert json.loads(registered.stdout)["routes"][0]["result"] == "created"
+    secret = run("secret", route)
+    assert secret.returncode == 0, secret.stderr
+    assert len(secret_to_key(secret.stdout.strip())) == 32
 
 
 def test_settings_never_show_secrets() -> None:
@@ -150,26 +152,31 @@ def test_settings_never_show_secrets() -> None:
 
     settings = RelaySettings(
         database_url="postgresql+psycopg2://relay:db-secret@db/relay",
-        signing_keys="key-secret",
+        secrets_keys="key-secret",
+        registrar_token="registrar-secret",
         airflow_password="af-secret",
         admin_token="admin-secret",
     )
     shown = repr(settings) + str(settings)
-    for secret in ("db-secret", "key-secret", "af-secret", "admin-secret"):
+    for secret in ("db-secret", "key-secret", "af-secret", "admin-secret", "registrar-secret"):
         assert secret not in shown
 
 
 def test_route_secret_rejects_a_bad_route_naming_the_segment(tmp_path: Path) -> None:
-    result = cli("route-secret", "acme-erp/Shop/sync-customer-data", tmp=tmp_path)
+    result = cli("routes", "secret", "acme-erp/Shop/sync-customer-data", tmp=tmp_path)
     assert result.exit_code == 2
     assert "instance 'Shop'" in result.stderr
     assert result.exception is None or isinstance(result.exception, SystemExit)
 
 
-def test_commands_fail_clearly_without_signing_keys(tmp_path: Path) -> None:
-    result = cli("serve", "--port", "1", env={"RELAY_SIGNING_KEYS": ""}, tmp=tmp_path)
+def test_commands_fail_clearly_without_secrets_keys(tmp_path: Path) -> None:
+    result = cli("serve", "--port", "1", env={"RELAY_SECRETS_KEYS": ""}, tmp=tmp_path)
     assert result.exit_code == 2
-    assert "RELAY_SIGNING_KEYS is not set" in result.stderr
+    assert "RELAY_SECRETS_KEYS is not set" in result.stderr
+    result = cli("serve", "--port", "1", env={"RELAY_SECRETS_KEYS": "not-a-key"}, tmp=tmp_path)
+    assert result.exit_code == 2
+    assert "RELAY_SECRETS_KEYS entry 1 is not a Fernet key" in result.stderr
+    assert "not-a-key" not in result.output
 
 
 def test_invalid_setting_names_the_variable_and_hides_secrets(tmp_path: Path) -> None:
@@ -208,11 +215,14 @@ def test_migrate_stats_and_replay_work_on_a_fresh_store(tmp_path: Path) -> None:
         ["dispatch"],
         ["replay"],
         ["stats"],
-        ["route-secret"],
         ["migrate"],
         ["quarantine", "list"],
         ["quarantine", "replay"],
         ["prune"],
+        ["reencrypt-secrets"],
+        ["new-secrets-key"],
+        *(["routes", c] for c in ("register", "retire", "secret", "rotate", "pause", "resume")),
+        ["routes", "list"],
     ],
 )
 def test_every_command_has_help(tmp_path: Path, command: list[str]) -> None:

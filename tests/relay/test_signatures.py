@@ -1,4 +1,4 @@
-"""Signature scheme and route-secret derivation, pinned with known-answer vectors."""
+"""Signature scheme, pinned with known-answer vectors, and route secret generation."""
 
 from __future__ import annotations
 
@@ -10,17 +10,15 @@ import pytest
 from standardwebhooks.webhooks import Webhook
 
 from webhook_relay.signatures import (
+    SECRET_PREFIX,
     SignatureError,
-    derive_route_key,
-    derive_route_secret,
+    new_secret,
     secret_to_key,
     sign,
     verify,
 )
 
-# Shared with acme_provider, which derives the same secret for the initialization flow.
-VECTOR_SIGNING_KEY = "relay-test-key-1"
-VECTOR_ROUTE = "acme-erp/shop-1/sync-customer-data"
+# A fixed route secret (any `whsec_` value works: the registry generates them at random).
 VECTOR_SECRET = "whsec_Nl3OCtNVhix9MSTy62nA0Hf7wwiGiN+zy8tuww7WaWA="
 
 # The Standard Webhooks / svix published test vector.
@@ -31,19 +29,17 @@ SW_BODY = b'{"test": 2432232314}'
 SW_SIGNATURE = "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="
 
 NOW = 1_800_000_000
-KEY = derive_route_key(VECTOR_SIGNING_KEY, VECTOR_ROUTE)
+KEY = secret_to_key(VECTOR_SECRET)
 BODY = b'{"id":"msg_1","type":"customer.updated","object_id":"c1"}'
 
 
-def test_route_secret_known_answer() -> None:
-    assert derive_route_secret(VECTOR_SIGNING_KEY, VECTOR_ROUTE) == VECTOR_SECRET
-    assert secret_to_key(VECTOR_SECRET) == KEY
-
-
-def test_route_secrets_differ_per_route_and_key() -> None:
-    other_flow = "acme-erp/shop-1/sync-inventory-data"
-    assert derive_route_secret(VECTOR_SIGNING_KEY, other_flow) != VECTOR_SECRET
-    assert derive_route_secret("relay-test-key-2", VECTOR_ROUTE) != VECTOR_SECRET
+def test_new_secrets_are_32_random_bytes_in_whsec_form() -> None:
+    secrets = {new_secret() for _ in range(100)}
+    assert len(secrets) == 100
+    for secret in secrets:
+        assert secret.startswith(SECRET_PREFIX)
+        assert len(secret_to_key(secret)) == 32
+        Webhook(secret)  # the reference library accepts the format
 
 
 def test_signature_known_answer() -> None:
@@ -59,7 +55,7 @@ def test_signature_known_answer() -> None:
 
 
 def test_standardwebhooks_library_agrees_both_ways() -> None:
-    """A sender using the reference library with the derived secret is accepted, and the
+    """A sender using the reference library with a route secret is accepted, and the
     reference library accepts what we sign."""
     reference = Webhook(VECTOR_SECRET)
     now = datetime.now(UTC)
@@ -128,8 +124,8 @@ def test_one_valid_signature_among_several_passes() -> None:
     _verify(header)
 
 
-def test_every_active_signing_key_verifies_for_rotation() -> None:
-    old_key = derive_route_key("relay-test-key-0", VECTOR_ROUTE)
+def test_every_active_route_key_verifies_for_rotation() -> None:
+    old_key = secret_to_key(new_secret())
     keys = (KEY, old_key)
     _verify(sign(old_key, "msg_1", NOW, BODY), keys=keys)
     _verify(sign(KEY, "msg_1", NOW, BODY), keys=keys)

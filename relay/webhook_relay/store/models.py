@@ -14,6 +14,8 @@ A batch whose conf Airflow refused is `split` into two new open batches (bisecti
 Run tracking (`run_state`): `sending` while open, `queued` once Airflow accepted the run,
 `running` once Airflow started it, NULL when finished (or never tracked): the dispatcher's
 flow control counts a route's `sending` + `queued` batches as its runs waiting to start.
+Retiring a route marks its pending events and those of its open batches `discarded`, and
+its open batches `discarded`.
 """
 
 from __future__ import annotations
@@ -96,4 +98,37 @@ route_settings = Table(
     Column("route", String(200), primary_key=True),
     Column("paused", Boolean, nullable=False, server_default=false()),
     Column("updated_at", Float, nullable=False),
+)
+
+# The route registry: a route is `active` (ingest accepts it) or `retired` (410 Gone).
+routes = Table(
+    "relay_routes",
+    metadata,
+    Column("route", String(200), primary_key=True),
+    Column("dag_id", String(250), nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("created_at", Float, nullable=False),
+    Column("retired_at", Float),
+)
+
+# A route's signing secrets, Fernet-encrypted. The current one has no `expires_at`; a
+# rotation gives the previous ones an expiry, after which they stop verifying.
+route_secrets = Table(
+    "relay_route_secrets",
+    metadata,
+    Column("id", EventId, primary_key=True, autoincrement=True),
+    Column("route", String(200), nullable=False),
+    Column("secret_encrypted", Text, nullable=False),
+    Column("created_at", Float, nullable=False),
+    Column("expires_at", Float),
+    Index("ix_relay_route_secrets_route", "route"),
+)
+
+# One row (id 1): bumped by every registry change, so every relay process drops its
+# cached lookups within one poll interval.
+registry_version = Table(
+    "relay_registry_version",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("version", BigInteger, nullable=False, server_default=text("0")),
 )

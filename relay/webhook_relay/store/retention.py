@@ -7,9 +7,9 @@ Per event, by status (what these queries rely on):
   emptied and the status becomes `pruned` (route, webhook_id and thin fields stay: the
   unique key is what deduplicates a late redelivery);
 - `pruned`, `received_at` older than the deduplication window: deleted;
-- `dead` and `quarantined`, `received_at` older than their own window: deleted (until then
+- `dead`, `quarantined` and `discarded`, `received_at` older than their own window: deleted (until then
   they can be replayed);
-- batches `dispatched`/`dead`/`split` whose `dispatched_at` (or, never dispatched, `created_at`) is
+- batches `dispatched`/`dead`/`split`/`discarded` whose `dispatched_at` (or, never dispatched, `created_at`) is
   older than the deduplication window and that no event points at any more: deleted.
 Pending, batched and open-batch rows are never touched.
 """
@@ -24,6 +24,8 @@ from sqlalchemy import delete, exists, func, select, update
 from webhook_relay.store.models import batches, events
 from webhook_relay.store.quarantine import QUARANTINED
 from webhook_relay.store.statements import DEAD, DISPATCHED, SPLIT
+
+DISCARDED = "discarded"  # a retired route's held events and open batches
 
 if TYPE_CHECKING:
     from webhook_relay.store.repository import Store
@@ -47,7 +49,9 @@ def prune(store: Store, now: float, policy: RetentionPolicy, max_rounds: int = 1
     steps = {
         "payloads_pruned": _prune_payloads(now - policy.payload_days * DAY, n),
         "events_deleted": _delete_events(PRUNED, now - policy.dedup_days * DAY, n),
-        "dead_deleted": _delete_events((DEAD, QUARANTINED), now - policy.dead_days * DAY, n),
+        "dead_deleted": _delete_events(
+            (DEAD, QUARANTINED, DISCARDED), now - policy.dead_days * DAY, n
+        ),
         "batches_deleted": _delete_batches(now - policy.dedup_days * DAY, n),
     }
     done = dict.fromkeys(steps, 0)
@@ -108,7 +112,7 @@ def _delete_batches(cutoff: float, n: int):
     due = (
         select(b.c.id)
         .where(
-            b.c.status.in_([DISPATCHED, DEAD, SPLIT]),
+            b.c.status.in_([DISPATCHED, DEAD, SPLIT, DISCARDED]),
             func.coalesce(b.c.dispatched_at, b.c.created_at) < cutoff,
             ~referenced,
         )

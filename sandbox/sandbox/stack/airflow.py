@@ -39,7 +39,8 @@ class AirflowSettings:
     instances_dir: Path
     database_url: str
     relay_public_url: str
-    relay_signing_key: str
+    relay_registrar_token: str
+    relay_admin_url: str = ""  # where the lifecycle (UI actions) reaches the relay's admin API
     port: int = 8080
     parallelism: int = 4
     worker_log_server_port: int = field(default_factory=free_port)
@@ -97,13 +98,17 @@ class AirflowSettings:
             "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
             "AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL": "10",
             "INTEGRATION_INSTANCES_DIR": str(self.instances_dir),
-            # The Initialization flow reads the relay's public URL and current signing key here
-            # to tell Acme where to deliver and with which derived secret.
+            # The UI's pause/resume/rotate/remove actions act on the relay routes too.
+            "INTEGRATION_RELAY_URL": self.relay_admin_url or self.relay_public_url,
+            "INTEGRATION_RELAY_REGISTRAR_TOKEN": self.relay_registrar_token,
+            # The Initialization flow reads the relay's public URL and its registrar token here:
+            # it registers the instance's routes and fetches their secrets from the relay. No
+            # relay master key exists on the Airflow side.
             "AIRFLOW_CONN_WEBHOOK_RELAY": json.dumps(
                 {
                     "conn_type": "generic",
                     "host": self.relay_public_url,
-                    "password": self.relay_signing_key,
+                    "password": self.relay_registrar_token,
                 }
             ),
         }

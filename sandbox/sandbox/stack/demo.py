@@ -74,6 +74,8 @@ def deploy_demo_instance(stack: Stack, console: Console) -> dict[str, str]:
         airflow_username="admin",
         airflow_password=stack.airflow_password("admin"),
         instances_dir=stack.instances_dir,
+        relay_url=stack.relay_url,
+        relay_registrar_token=stack.relay_registrar_token,
     )
     request = DeployRequest(
         customer="Demo Shop",
@@ -127,7 +129,13 @@ def where_to_look(stack: Stack, webhook_urls: dict[str, str]) -> Panel:
 def export_line(stack: Stack) -> str:
     """The CLI's environment as one shell line (values quoted), to paste into another shell."""
     env = stack.client_environment()
-    names = ("INTEGRATION_AIRFLOW_URL", "INTEGRATION_AIRFLOW_PASSWORD", "INTEGRATION_INSTANCES_DIR")
+    names = (
+        "INTEGRATION_AIRFLOW_URL",
+        "INTEGRATION_AIRFLOW_PASSWORD",
+        "INTEGRATION_INSTANCES_DIR",
+        "INTEGRATION_RELAY_URL",
+        "INTEGRATION_RELAY_REGISTRAR_TOKEN",
+    )
     return "export " + " ".join(f"{name}={shlex.quote(env[name])}" for name in names)
 
 

@@ -14,7 +14,8 @@ def relay_process(
     *,
     port: int,
     database_url: str,
-    signing_key: str,
+    secrets_key: str,
+    registrar_token: str,
     airflow_url: str,
     airflow_password: str,
     admin_token: str,
@@ -27,12 +28,13 @@ def relay_process(
     env = {
         "RELAY_STATE_DIR": str(state_dir),
         "RELAY_DATABASE_URL": database_url,
-        "RELAY_SIGNING_KEYS": signing_key,
+        "RELAY_SECRETS_KEYS": secrets_key,
         "RELAY_PUBLIC_URL": public_url,
         "RELAY_AIRFLOW_URL": airflow_url,
         "RELAY_AIRFLOW_USERNAME": "relay",
         "RELAY_AIRFLOW_PASSWORD": airflow_password,
         "RELAY_ADMIN_TOKEN": admin_token,
+        "RELAY_REGISTRAR_TOKEN": registrar_token,
         **(extra_env or {}),
     }
     argv = [

@@ -2,8 +2,9 @@
 
 `Stack` is what `sandbox demo` and the pytest `stack` fixture start, so the tests exercise the
 same processes, settings and ports logic a user runs. Secrets (Airflow passwords, the relay's
-signing key, API keys) are random per run and live only in this object and in the child
-processes' environments; a stack therefore always starts from an empty state directory.
+registrar and admin tokens and its at-rest key, API keys) are random per run and live only in
+this object and in the child processes' environments; a stack therefore always starts from an
+empty state directory.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from typing import TYPE_CHECKING
 
 from sandbox.processes import ManagedProcess, free_port
 from sandbox.simulators import new_api_key
-from sandbox.stack.airflow import AirflowSettings, AirflowStandalone
+from sandbox.stack.airflow import AirflowSettings, AirflowStandalone, _new_fernet_key
 from sandbox.stack.postgres import EmbeddedPostgres
 from sandbox.stack.services import (
     acme_process,
@@ -77,8 +78,11 @@ class Stack:
         self.state_dir = Path(options.state_dir).resolve()
         self.log_dir = self.state_dir / "logs"
         self.ports = options.ports
-        self.signing_key = secrets.token_urlsafe(32)
+        # The relay's at-rest key for route secrets stays with the relay; Airflow and the
+        # lifecycle hold only the registrar token.
+        self.relay_secrets_key = _new_fernet_key()
         self.relay_admin_token = secrets.token_urlsafe(24)
+        self.relay_registrar_token = secrets.token_urlsafe(24)
         self.acme_keys: dict[str, str] = {a: new_api_key("acme") for a in options.acme_accounts}
         self.progix_keys: dict[str, str] = {
             t: new_api_key("progix") for t in options.progix_tenants
@@ -172,7 +176,7 @@ class Stack:
             instances_dir=self.instances_dir,
             database_url=self.postgres.create_database("airflow"),
             relay_public_url=self.relay_url,
-            relay_signing_key=self.signing_key,
+            relay_registrar_token=self.relay_registrar_token,
             port=self.ports.airflow,
             parallelism=self.options.airflow_parallelism,
         )
@@ -221,7 +225,8 @@ class Stack:
         return relay_process(
             port=self.ports.relay,
             database_url=self._relay_db,
-            signing_key=self.signing_key,
+            secrets_key=self.relay_secrets_key,
+            registrar_token=self.relay_registrar_token,
             airflow_url=self.airflow_url,
             airflow_password=self.airflow.settings.passwords["relay"],
             admin_token=self.relay_admin_token,
@@ -271,6 +276,8 @@ class Stack:
             "INTEGRATION_AIRFLOW_USERNAME": "admin",
             "INTEGRATION_AIRFLOW_PASSWORD": self.airflow_password("admin"),
             "INTEGRATION_INSTANCES_DIR": str(self.instances_dir),
+            "INTEGRATION_RELAY_URL": self.relay_url,
+            "INTEGRATION_RELAY_REGISTRAR_TOKEN": self.relay_registrar_token,
         }
 
 

@@ -14,7 +14,7 @@ from standardwebhooks import Webhook
 from acme_provider.hooks.acme_erp import AcmeErpHook
 from acme_provider.operators.webhooks import AcmeDeleteWebhooksOperator, AcmeEnsureWebhooksOperator
 from acme_provider.webhook_secrets import secret_fingerprint
-from integration_contracts.secrets import route_secret
+from tests.support.route_secrets import route_secret
 from tests.support.simulators import AcmeSimulator, WebhookReceiver, new_webhook_secret
 
 OWNER = "acme-erp/shop-1"

@@ -1,57 +1,104 @@
-"""The relay connection: checked fields, and route secrets derived at run time only."""
+"""The relay connection and the registry calls the deploy flows make, against a real relay:
+routes registered, each route's secret fetched at run time, routes retired; bad
+connections name the field and never show the token."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
+from airflow.sdk.exceptions import AirflowFailException
 
-from integration_contracts.secrets import route_secret
 from integration_platform.integrations.relay import (
     RELAY_CONN_ID,
     RelayConnectionError,
     RouteSecretResolver,
+    register_routes,
     relay_settings,
+    retire_routes,
 )
+from sandbox.processes import free_port
+from tests.relay.harness import REGISTRAR_TOKEN, Relay
 
-KEY = "relay-key-TOPSECRET"
+TOKEN = "registrar-TOPSECRET"
+FLOWS = ["sync-customer-data", "sync-inventory-data"]
 
 
 @pytest.fixture
 def relay_conn(monkeypatch: pytest.MonkeyPatch):
-    def define(host: str | None, password: str | None) -> None:
-        value = {"conn_type": "http", "host": host, "password": password}
+    def define(host: str | None, password: str | None, **extra: str) -> None:
+        value = {"conn_type": "http", "host": host, "password": password, "extra": extra}
         monkeypatch.setenv(f"AIRFLOW_CONN_{RELAY_CONN_ID.upper()}", json.dumps(value))
 
     return define
 
 
-def test_settings_and_route_secret(relay_conn) -> None:
-    relay_conn("https://hooks.example.com/", KEY)
-    settings = relay_settings()
-    assert settings.public_url == "https://hooks.example.com"
-    assert KEY not in repr(settings)
+@pytest.fixture(scope="module")
+def relay(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Relay]:
+    tmp: Path = tmp_path_factory.mktemp("platform-relay")
+    service = Relay(
+        tmp,
+        f"sqlite:///{tmp / 'relay.db'}",
+        airflow_url=f"http://127.0.0.1:{free_port()}",
+        no_dispatcher=True,
+    ).start()
+    try:
+        yield service
+    finally:
+        service.stop()
+
+
+def test_routes_are_registered_their_secrets_fetched_and_retired(relay_conn, relay) -> None:
+    relay_conn(relay.url, REGISTRAR_TOKEN)
+    settings = register_routes("acme-erp", "shop-1", FLOWS)
+    assert settings.public_url == relay.url
+    assert REGISTRAR_TOKEN not in repr(settings)
+
     resolver = RouteSecretResolver("acme-erp", "shop-1")
-    assert resolver({"key": "sync-customer-data", "url": "x"}) == route_secret(
-        KEY, "acme-erp/shop-1/sync-customer-data"
-    )
-    assert resolver({"key": "sync-inventory-data"}) != resolver({"key": "sync-customer-data"})
+    secret = resolver({"key": "sync-customer-data", "url": "x"})
+    assert secret == relay.current_secret("acme-erp/shop-1/sync-customer-data")
+    assert resolver({"key": "sync-inventory-data"}) != secret
+    register_routes("acme-erp", "shop-1", FLOWS)  # a redeploy: same secrets
+    assert resolver({"key": "sync-customer-data"}) == secret
+    assert relay.deliver("acme-erp/shop-1/sync-customer-data", secret=secret).status_code == 200
+
+    assert retire_routes("acme-erp", "shop-1", FLOWS) == {
+        "acme-erp/shop-1/sync-customer-data": 1,
+        "acme-erp/shop-1/sync-inventory-data": 0,
+    }
+    with pytest.raises(AirflowFailException, match="410"):
+        resolver({"key": "sync-customer-data"})
+    assert retire_routes("acme-erp", "never-deployed", FLOWS) == {
+        "acme-erp/never-deployed/sync-customer-data": 0,
+        "acme-erp/never-deployed/sync-inventory-data": 0,
+    }
+
+
+def test_a_wrong_token_fails_the_task_without_showing_it(relay_conn, relay) -> None:
+    relay_conn(relay.url, TOKEN)
+    with pytest.raises(AirflowFailException) as caught:
+        register_routes("acme-erp", "shop-2", FLOWS)
+    assert "401" in str(caught.value)
+    assert TOKEN not in str(caught.value)
 
 
 @pytest.mark.parametrize(
-    ("host", "password", "field"),
+    ("host", "password", "extra", "field"),
     [
-        ("hooks.example.com", KEY, "host"),  # no scheme
-        ("ftp://hooks.example.com", KEY, "host"),
-        (None, KEY, "host"),
-        ("http://127.0.0.1:8700", None, "password"),
+        ("hooks.example.com", TOKEN, {}, "host"),  # no scheme
+        ("ftp://hooks.example.com", TOKEN, {}, "host"),
+        (None, TOKEN, {}, "host"),
+        ("http://127.0.0.1:8700", None, {}, "password"),
+        ("http://127.0.0.1:8700", TOKEN, {"admin_url": "relay:9000"}, "extra.admin_url"),
     ],
 )
-def test_bad_connection_names_the_field_and_never_the_key(
-    relay_conn, host, password, field
+def test_bad_connection_names_the_field_and_never_the_token(
+    relay_conn, host, password, extra, field
 ) -> None:
-    relay_conn(host, password)
+    relay_conn(host, password, **extra)
     with pytest.raises(RelayConnectionError) as caught:
         relay_settings()
     assert (caught.value.conn_id, caught.value.field) == (RELAY_CONN_ID, field)
-    assert KEY not in str(caught.value)
+    assert TOKEN not in str(caught.value)

@@ -23,6 +23,7 @@ from integration_platform.integrations.instances import InstanceState
 from integration_platform.lifecycle.request import DeployRequest
 from integration_platform.lifecycle.service import InstanceService
 from integration_platform.lifecycle.settings import LifecycleSettings
+from integration_platform.relay_client import RelayRegistrar
 from tests.support.stack import ACME_ACCOUNTS, PROGIX_TENANTS, StackHandle
 
 # Generous per-test deadline: the first test here may also pay for starting the whole stack.
@@ -80,6 +81,8 @@ def service(stack: StackHandle) -> Iterator[InstanceService]:
         airflow_username="admin",
         airflow_password=running.airflow_password("admin"),
         instances_dir=running.instances_dir,
+        relay_url=running.relay_url,
+        relay_registrar_token=running.relay_registrar_token,
         run_timeout=180,
     )
     service = InstanceService(settings, integration="acme-erp")
@@ -154,15 +157,24 @@ def test_status_shows_flows_webhook_urls_and_recent_runs(
     assert [run.state for run in flows["initialization"].recent_runs] == ["success"]
 
 
-def test_pause_and_resume_flip_every_dag(service: InstanceService, deployed: dict) -> None:
+def test_pause_and_resume_flip_every_dag_and_relay_route(
+    stack: StackHandle, service: InstanceService, deployed: dict
+) -> None:
+    relay = RelayRegistrar(stack.stack.relay_url, stack.stack.relay_registrar_token)
     paused = service.pause(INSTANCE)
     assert paused.paused
     assert service.get_instance(INSTANCE).state is InstanceState.PAUSED
     assert all(service.airflow.get_dag(d).is_paused for d in service.dag_ids(INSTANCE).values())
+    routes = relay.routes("acme-erp", INSTANCE)
+    assert sorted(r["route"].rsplit("/", 1)[1] for r in routes) == sorted(WEBHOOK_FLOWS)
+    assert all(r["paused"] and r["state"] == "active" for r in routes)
+    assert [flow.held_events for flow in paused.flows if flow.slug in WEBHOOK_FLOWS] == [0, 0]
 
     resumed = service.resume(INSTANCE)
     assert not any(flow.paused for flow in resumed.flows)
     assert service.get_instance(INSTANCE).state is InstanceState.ACTIVE
+    assert not any(r["paused"] for r in relay.routes("acme-erp", INSTANCE))
+    relay.close()
 
 
 def test_redeploying_a_paused_instance_runs_initialization_and_keeps_it_paused(
@@ -279,8 +291,13 @@ def test_remove_tears_down_then_deletes_file_and_connections(
     result = acme_cli(stack, "remove", INSTANCE)
 
     assert result.returncode == 0, result.stderr + result.stdout
-    assert json.loads(result.stdout)["removed"] is True
+    removed = json.loads(result.stdout)
+    assert removed["removed"] is True
+    assert {"discarded_events", "cleared_runs", "failed_runs"} <= set(removed)
     assert our_webhooks(stack, INSTANCE) == []
+    relay = RelayRegistrar(stack.stack.relay_url, stack.stack.relay_registrar_token)
+    assert {r["state"] for r in relay.routes("acme-erp", INSTANCE)} == {"retired"}
+    relay.close()
     assert not service.store.exists(INSTANCE)
     assert service.airflow.get_connection(f"acme_erp__{INSTANCE}") is None
     assert service.airflow.get_connection(f"progix__{INSTANCE}") is None

@@ -12,6 +12,7 @@ MUTATIONS = [
     ("post", "/integrations/instances/shop-1/pause", {}),
     ("post", "/integrations/instances/shop-1/resume", {}),
     ("post", "/integrations/instances/shop-1/redeploy", {}),
+    ("post", "/integrations/instances/shop-1/rotate", {}),
     ("post", "/integrations/instances/shop-1/test", {"flow": "sync-customer-data"}),
     ("post", "/integrations/instances/shop-1/remove", {"confirm": "shop-1"}),
     ("post", "/integrations/instances/shop-1/edit", {"customer": "x"}),

@@ -8,8 +8,8 @@ any I/O. Run-time work lives in `acme_erp_integration.sync`.
 |---|---|
 | sync-customer-data | `sync_customers` |
 | sync-inventory-data | `sync_inventory` |
-| initialization | `check_progix_tenant`, `webhook_urls` → `desired_webhooks` → `ensure_webhooks` [→ `backfill_*`] |
-| teardown | `delete_webhooks` |
+| initialization | `check_progix_tenant`, `webhook_urls` (registers the routes in the relay) → `desired_webhooks` → `ensure_webhooks` (secrets from the relay) [→ `backfill_*`] |
+| teardown | `delete_webhooks` → `retire_routes` |
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from acme_provider.operators.webhooks import AcmeDeleteWebhooksOperator, AcmeEns
 from integration_platform.integrations.events import EVENTS_PARAM, events_param
 from integration_platform.integrations.factory import FlowContext, FlowRecipe
 from integration_platform.integrations.relay import RouteSecretResolver
-from integration_platform.integrations.webhooks import desired_webhooks_task
+from integration_platform.integrations.webhooks import desired_webhooks_task, retire_routes_task
 
 ACME_CONNECTION = "acme_connection"
 PROGIX_CONNECTION = "progix_connection"
@@ -108,11 +108,12 @@ def _build_initialization(context: FlowContext) -> None:
 
 
 def _build_teardown(context: FlowContext) -> None:
-    AcmeDeleteWebhooksOperator(
+    delete = AcmeDeleteWebhooksOperator(
         task_id="delete_webhooks",
         managed_by=context.owner,
         acme_conn_id=context.conn_id(ACME_CONNECTION),
     )
+    delete >> retire_routes_task(context)  # after Acme stopped sending
 
 
 FLOW_RECIPES: Mapping[str, FlowRecipe] = {

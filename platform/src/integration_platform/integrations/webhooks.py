@@ -1,7 +1,7 @@
 """The webhook subscriptions a deploy flow registers, and the XCom the lifecycle reads back.
 
 A deploy flow that registers webhooks in the source system starts with the two tasks built
-here: `webhook_urls` returns `{WEBHOOK_URLS_KEY: {flow slug: URL}}` (the lifecycle shows these
+here: `webhook_urls` registers the instance's routes in the relay and returns `{WEBHOOK_URLS_KEY: {flow slug: URL}}` (the lifecycle shows these
 URLs after a deploy) and `desired_webhooks` turns them into one subscription per webhook flow,
 `{"key": flow slug, "url": ..., "events": [...]}`, for the integration's own register task.
 """
@@ -14,7 +14,7 @@ from typing import Any
 from airflow.sdk import task
 
 from integration_platform.integrations.model import TriggerKind
-from integration_platform.integrations.relay import relay_settings
+from integration_platform.integrations.relay import register_routes, retire_routes
 
 WEBHOOK_URLS_KEY = "webhookUrls"
 
@@ -37,8 +37,9 @@ def desired_webhooks_task(context: Any) -> Any:
 
     @task(task_id="webhook_urls")
     def webhook_urls() -> dict[str, dict[str, str]]:
-        """`{"webhookUrls": {flow slug: URL}}` from the relay's public URL (connection)."""
-        relay = relay_settings()
+        """Register the instance's routes in the relay (before the source can deliver to
+        them), then `{"webhookUrls": {flow slug: URL}}` from the relay's public URL."""
+        relay = register_routes(integration.slug, instance.id, [f.slug for f in webhook_flows])
         return {WEBHOOK_URLS_KEY: integration.webhook_urls(relay.public_url, instance.id)}
 
     @task(task_id="desired_webhooks")
@@ -51,3 +52,20 @@ def desired_webhooks_task(context: Any) -> Any:
         ]
 
     return desired_webhooks(webhook_urls())
+
+
+def retire_routes_task(context: Any) -> Any:
+    """Add `retire_routes` to the open DAG (a remove flow's last task); return its XComArg.
+
+    Run after the source stopped delivering: the relay answers 410 from then on and discards
+    what it still held for the routes; the counts are the task's XCom, which `remove` reports.
+    """
+    integration, instance = context.integration, context.instance
+    slugs = [f.slug for f in integration.flows_triggered_by(TriggerKind.WEBHOOK)]
+
+    @task(task_id="retire_routes")
+    def retire() -> dict[str, int]:
+        """The relay answers 410 for the instance's routes and discards what it held."""
+        return retire_routes(integration.slug, instance.id, slugs)
+
+    return retire()

@@ -16,6 +16,7 @@ from integration_platform.integrations.instances import (
 from integration_platform.integrations.model import Flow, Integration, TriggerKind
 from integration_platform.lifecycle.airflow_api import AirflowClient
 from integration_platform.lifecycle.errors import InvalidRequest, UnknownName
+from integration_platform.lifecycle.relay_control import InstanceRoutes
 from integration_platform.lifecycle.results import now
 from integration_platform.lifecycle.settings import LifecycleSettings
 from integration_platform.registry import integrations, resolve_integration
@@ -63,6 +64,11 @@ class ServiceBase:
                 self.settings.airflow_password,
             )
         return self._client
+
+    @property
+    def relay(self) -> InstanceRoutes:
+        """The integration's instances as routes in the relay (pause, held counts, rotate)."""
+        return InstanceRoutes(self.settings, self.integration)
 
     def close(self) -> None:
         if self._client is not None:

@@ -226,9 +226,16 @@ def deploy(
     timeout: Annotated[
         float | None, typer.Option(help="Seconds to wait for Initialization")
     ] = None,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force", help="Run Initialization even if nothing changed (re-applies webhooks)"
+        ),
+    ] = False,
 ) -> None:
     """Deploy or redeploy INSTANCE: validate, write connections and the instance file, run
-    Initialization and print each flow's webhook URL. Unchanged config: nothing to do."""
+    Initialization and print each flow's webhook URL. Unchanged config: nothing to do,
+    unless --force."""
     state: _Context = ctx.obj
     state.with_run_timeout(timeout)
     if (config is None) == (not interactive):
@@ -239,7 +246,7 @@ def deploy(
         request = load_request_file(config) if config else _interactive_request(service, instance)
         service.validate(instance, request)
         with state.progress(f"Deploying {instance}") as report:
-            return service.deploy(instance, request, progress=report)
+            return service.deploy(instance, request, progress=report, force=force)
 
     result: DeployResult = state.run(action)
     if state.as_json:
@@ -284,6 +291,12 @@ def remove(
     elif result.removed:
         deleted = ", ".join(result.deleted_connections) or "none"
         out.print(styled(f"{instance} removed", "green", f"; deleted connections: {deleted}"))
+        out.print(
+            f"discarded: {result.discarded_events} held relay event(s), "
+            f"{result.cleared_runs} queued run(s) cleared, "
+            f"{result.failed_runs} running run(s) marked failed",
+            highlight=False,
+        )
     else:
         err.print(styled(f"{instance} not removed:", "red", f" {result.reason}"), highlight=False)
         if result.log_url:
@@ -330,15 +343,16 @@ def status(
 
 @app.command()
 def pause(ctx: typer.Context, instance: Annotated[str, typer.Argument(help="Instance id")]) -> None:
-    """Pause every DAG of INSTANCE. The relay keeps accepting webhooks; their runs wait."""
+    """Pause INSTANCE: its relay routes hold the events (no DAG run is created), its DAGs
+    are paused."""
     state: _Context = ctx.obj
     report: InstanceReport = state.run(lambda service: service.pause(instance))
     if state.as_json:
         print_json(report)
     else:
         out.print(
-            f"{instance} paused: events are still accepted and run after "
-            f"`{_prog(ctx)} resume {instance}`"
+            f"{instance} paused: the relay keeps accepting and holds the events; they run "
+            f"after `{_prog(ctx)} resume {instance}`"
         )
 
 
@@ -346,7 +360,7 @@ def pause(ctx: typer.Context, instance: Annotated[str, typer.Argument(help="Inst
 def resume(
     ctx: typer.Context, instance: Annotated[str, typer.Argument(help="Instance id")]
 ) -> None:
-    """Unpause every DAG of INSTANCE; runs that waited start now."""
+    """Unpause INSTANCE's DAGs and relay routes; held events are delivered in batches."""
     state: _Context = ctx.obj
     report: InstanceReport = state.run(lambda service: service.resume(instance))
     if state.as_json:
@@ -397,4 +411,4 @@ def main(*, integration: str | None = None, prog_name: str | None = None) -> Non
 
 
 # Commands defined in their own modules register on `app` when imported.
-from integration_platform.lifecycle import cli_replay  # noqa: E402,F401
+from integration_platform.lifecycle import cli_replay, cli_rotate  # noqa: E402,F401

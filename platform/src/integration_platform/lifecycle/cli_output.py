@@ -131,6 +131,8 @@ def print_report(report: InstanceReport) -> None:
         )
         if flow.webhook_url:
             out.print(f"  webhook: {flow.webhook_url}", highlight=False, soft_wrap=True)
+        if flow.held_events is not None:
+            out.print(f"  held in the relay: {flow.held_events} event(s)", highlight=False)
         if flow.recent_runs:
             table = Table("state", "type", "started", "duration", Column("run", overflow="fold"))
             for run in flow.recent_runs:

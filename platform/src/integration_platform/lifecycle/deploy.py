@@ -23,25 +23,57 @@ class Deploy(Status):
         return plan_deploy(self.integration, instance_id, request, is_redeploy=existing is not None)
 
     def deploy(
-        self, instance_id: str, request: DeployRequest, *, progress: Progress | None = None
+        self,
+        instance_id: str,
+        request: DeployRequest,
+        *,
+        progress: Progress | None = None,
+        force: bool = False,
     ) -> DeployResult:
         """Validate, write connections and the instance file, run Initialization, wait.
 
-        Unchanged config on an active instance is a no-op (secrets are still re-applied);
-        anything else starts a new generation. A paused instance stays paused: only its
-        Initialization runs, and its flows wait for `resume`. See the module docstring for
-        errors.
+        Unchanged config on an active instance is a no-op (secrets are still re-applied)
+        unless `force`, which re-runs Initialization on purpose (re-applies the webhooks and
+        their secrets, repairs drift); anything else starts a new generation. A paused
+        instance stays paused: only its Initialization runs, and its flows wait for
+        `resume`. See the module docstring for errors.
         """
         with instance_lock(self.store.directory, instance_id):
-            return self._deploy(instance_id, request, progress or quiet)
+            return self._deploy(instance_id, request, progress or quiet, force=force)
 
-    def _deploy(self, instance_id: str, request: DeployRequest, report: Progress) -> DeployResult:
+    def rotate(
+        self,
+        instance_id: str,
+        *,
+        overlap_seconds: int | None = None,
+        progress: Progress | None = None,
+    ) -> DeployResult:
+        """New webhook secrets for the instance's routes in the relay (the old ones keep
+        verifying for the overlap), then Initialization again so the source signs with them."""
+        report = progress or quiet
+        with instance_lock(self.store.directory, instance_id):
+            existing = self.get_instance(instance_id)
+            rotated = self.relay.rotate(instance_id, overlap_seconds)
+            report(f"Rotated the relay secrets of {', '.join(rotated) or 'no route'}")
+            instance = existing.model_copy(
+                update={
+                    "generation": existing.generation + 1,
+                    "state": InstanceState.DEPLOYING,
+                    "status": InstanceStatus(reason="rotating webhook secrets", updated_at=now()),
+                }
+            )
+            return self._initialize(instance, existing, report)
+
+    def _deploy(
+        self, instance_id: str, request: DeployRequest, report: Progress, *, force: bool = False
+    ) -> DeployResult:
         existing = self.find_instance(instance_id)
         plan = plan_deploy(self.integration, instance_id, request, is_redeploy=existing is not None)
         self._check_kept_secrets(plan, request.source)
 
         settled = (InstanceState.ACTIVE, InstanceState.PAUSED)
-        if existing and existing.config_digest == plan.digest and existing.state in settled:
+        unchanged = existing is not None and existing.config_digest == plan.digest
+        if unchanged and not force and existing.state in settled:
             self._apply_connections(plan, report, only_secrets=True)
             return DeployResult(
                 instance=existing,
@@ -51,9 +83,6 @@ class Deploy(Status):
                 "nothing to do",
             )
 
-        init_slug = self._flow_of(TriggerKind.DEPLOY).slug
-        init_dag_id = self.integration.dag_id(instance_id, init_slug)
-        init_dag_before = self.airflow.get_dag(init_dag_id)
         generation = existing.generation + 1 if existing else self._next_generation(instance_id)
         report(f"Deploying {instance_id} (generation {generation})")
         self._apply_connections(plan, report, only_secrets=False)
@@ -69,6 +98,16 @@ class Deploy(Status):
             config_digest=plan.digest,
             status=InstanceStatus(reason=f"deploying generation {generation}", updated_at=now()),
         )
+        return self._initialize(instance, existing, report)
+
+    def _initialize(
+        self, instance: Instance, existing: Instance | None, report: Progress
+    ) -> DeployResult:
+        """Write the instance file of a new generation, run Initialization, wait."""
+        instance_id = instance.id
+        init_slug = self._flow_of(TriggerKind.DEPLOY).slug
+        init_dag_id = self.integration.dag_id(instance_id, init_slug)
+        init_dag_before = self.airflow.get_dag(init_dag_id)
         written_at = now()
         self.store.save(instance)
         report(f"Wrote {self.store.path_for(instance_id)}")

@@ -1,20 +1,26 @@
-"""Remove: run the remove flow, then delete the instance file and its connections."""
+"""Remove: stop intake and drain the instance's runs, run the remove flow (which retires its
+relay routes), then delete the instance file, its connections and its pool."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from integration_platform.integrations import naming
-from integration_platform.integrations.instances import InstanceState
+from integration_platform.integrations.instances import Instance, InstanceState
 from integration_platform.integrations.model import TriggerKind
 from integration_platform.lifecycle import pools
+from integration_platform.lifecycle.errors import LifecycleError
 from integration_platform.lifecycle.instance_lock import instance_lock
+from integration_platform.lifecycle.relay_control import DrainResult, RunDrain
 from integration_platform.lifecycle.results import Progress, RemoveResult, quiet
 from integration_platform.lifecycle.waiting import Waiting
 
 
 class Remove(Waiting):
     def remove(self, instance_id: str, *, progress: Progress | None = None) -> RemoveResult:
-        """Run Teardown and wait; on success delete the instance file and its connections.
-        If Teardown fails, nothing is deleted and the instance is marked failed with the reason."""
+        """Stop intake and drain the instance's runs, run Teardown and wait; on success delete
+        the instance file and its connections, and report what was discarded. If Teardown
+        fails, nothing is deleted and the instance is marked failed with the reason."""
         with instance_lock(self.store.directory, instance_id):
             return self._remove(instance_id, progress or quiet)
 
@@ -34,6 +40,7 @@ class Remove(Waiting):
             return RemoveResult(instance_id, removed=False, reason=reason)
         if dag.is_paused:
             self.airflow.set_paused(dag_id, False)
+        drained = self._stop_intake_and_drain(instance_id, report)
 
         run_id = naming.teardown_run_id(instance.generation)
         run, created = self.airflow.trigger_dag_run(
@@ -52,17 +59,59 @@ class Remove(Waiting):
             report(f"{instance_id} not removed: {reason}")
             return RemoveResult(instance_id, False, outcome, reason, log_url)
 
+        late = RunDrain(self.airflow, self.settings).sweep(self._webhook_dag_ids(instance_id))
         for flow_dag_id in self.dag_ids(instance_id).values():
             existing = self.airflow.get_dag(flow_dag_id)
             if existing is not None and not existing.is_paused:
                 self.airflow.set_paused(flow_dag_id, True)  # nothing may run without connections
-        self.store.delete(instance_id)
-        report(f"Deleted {self.store.path_for(instance_id)}")
+        discarded = self._discarded_events(dag_id, run_id)
+        cleared = drained.cleared_queued + late
+        report(
+            f"Discarded {discarded} held relay event(s); cleared {cleared} queued run(s); "
+            f"marked {drained.failed_running} running run(s) failed"
+        )
+        deleted = self._delete_instance(instance, report)
+        return RemoveResult(
+            instance_id,
+            True,
+            outcome,
+            deleted_connections=tuple(deleted),
+            discarded_events=discarded,
+            cleared_runs=cleared,
+            failed_runs=drained.failed_running,
+        )
+
+    def _delete_instance(self, instance: Instance, report: Progress) -> list[str]:
+        """The instance file, its connections and its pool; returns the connections deleted."""
+        self.store.delete(instance.id)
+        report(f"Deleted {self.store.path_for(instance.id)}")
         deleted = []
         for conn_id in instance.connections.values():
             if self.airflow.delete_connection(conn_id):
                 deleted.append(conn_id)
                 report(f"Deleted connection {conn_id}")
-        pools.delete_pool(self.airflow, instance_id, report)
-        self._reparse_files(instance_id)
-        return RemoveResult(instance_id, True, outcome, deleted_connections=tuple(deleted))
+        pools.delete_pool(self.airflow, instance.id, report)
+        self._reparse_files(instance.id)
+        return deleted
+
+    def _webhook_dag_ids(self, instance_id: str) -> list[str]:
+        return [
+            self.integration.dag_id(instance_id, flow.slug)
+            for flow in self.integration.flows_triggered_by(TriggerKind.WEBHOOK)
+        ]
+
+    def _stop_intake_and_drain(self, instance_id: str, report: Progress) -> DrainResult:
+        """Pause the relay routes (no new runs), clear queued runs, let running ones finish
+        (their DAGs stay unpaused meanwhile: a paused DAG's runs never complete)."""
+        self.relay.set_paused(instance_id, True, report)
+        return RunDrain(self.airflow, self.settings).drain(
+            self._webhook_dag_ids(instance_id), report
+        )
+
+    def _discarded_events(self, dag_id: str, run_id: str) -> int:
+        """What the remove flow's `retire_routes` task reports the relay discarded."""
+        try:
+            counts = self.airflow.xcom_return_value(dag_id, run_id, "retire_routes")
+        except LifecycleError:
+            return 0
+        return sum(counts.values()) if isinstance(counts, Mapping) else 0

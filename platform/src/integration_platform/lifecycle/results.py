@@ -84,6 +84,9 @@ class RemoveResult:
     reason: str | None = None
     log_url: str | None = None
     deleted_connections: tuple[str, ...] = ()
+    discarded_events: int = 0  # held in the relay, discarded when its routes were retired
+    cleared_runs: int = 0  # queued runs marked failed before they started
+    failed_runs: int = 0  # running runs marked failed after the drain timeout
 
 
 @dataclass(frozen=True)
@@ -106,6 +109,7 @@ class FlowReport:
     paused: bool | None
     webhook_url: str | None
     recent_runs: tuple[RunSummary, ...] = ()
+    held_events: int | None = None  # events the relay holds for this flow (None: unknown)
 
 
 @dataclass(frozen=True)

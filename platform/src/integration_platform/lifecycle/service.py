@@ -3,9 +3,14 @@
     service = InstanceService(LifecycleSettings.from_env())      # or InstanceService.from_env()
 
     service.validate(instance_id, request)                 -> DeployPlan     (no side effects)
-    service.deploy(instance_id, request, progress=cb)      -> DeployResult   (outcome deployed |
-                                                                              unchanged | failed)
-    service.remove(instance_id, progress=cb)               -> RemoveResult   (removed True/False)
+    service.deploy(instance_id, request, progress=cb, force=False)
+                                                           -> DeployResult   (outcome deployed |
+                                                              unchanged | failed; force re-runs
+                                                              Initialization on purpose)
+    service.rotate(instance_id, overlap_seconds=None)      -> DeployResult   (new relay secrets,
+                                                              then Initialization)
+    service.remove(instance_id, progress=cb)               -> RemoveResult   (removed True/False,
+                                                              discarded events, cleared runs)
     service.list_instances()                               -> list[Instance]
     service.broken_instance_files()                        -> list[InstanceFileError]
     service.get_instance(instance_id)                      -> Instance  (UnknownName if none)

@@ -1,4 +1,9 @@
-"""Where the lifecycle service finds Airflow and the instances directory, and how long it waits."""
+"""Where the lifecycle service finds Airflow, the relay and the instances directory, and how
+long it waits.
+
+The relay is reached at `INTEGRATION_RELAY_URL` (its admin API) with the registrar token in
+`INTEGRATION_RELAY_REGISTRAR_TOKEN`: environment only, never a command-line argument. Without
+them, pause, resume, rotate and remove act on Airflow alone (and say so)."""
 
 from __future__ import annotations
 
@@ -13,6 +18,8 @@ from integration_platform.integrations.instances import INSTANCES_DIR_ENV
 AIRFLOW_URL_ENV = "INTEGRATION_AIRFLOW_URL"
 AIRFLOW_USERNAME_ENV = "INTEGRATION_AIRFLOW_USERNAME"
 AIRFLOW_PASSWORD_ENV = "INTEGRATION_AIRFLOW_PASSWORD"  # noqa: S105 - an env var name
+RELAY_URL_ENV = "INTEGRATION_RELAY_URL"
+RELAY_TOKEN_ENV = "INTEGRATION_RELAY_REGISTRAR_TOKEN"  # noqa: S105 - an env var name
 DEFAULT_AIRFLOW_URL = "http://127.0.0.1:8080"
 DEFAULT_INSTANCES_DIR = Path("dags/instances")
 
@@ -27,6 +34,9 @@ class LifecycleSettings:
     run_timeout: float = 600.0  # until an initialization/teardown/test run finishes
     once_grace: float = 60.0  # how long a first deploy waits for Airflow's own @once run
     poll_interval: float = 1.0
+    relay_url: str = ""
+    relay_registrar_token: str = field(default="", repr=False)
+    drain_timeout: float = 60.0  # remove: how long running runs may finish before failing them
 
     @classmethod
     def from_env(
@@ -39,5 +49,7 @@ class LifecycleSettings:
             airflow_username=env.get(AIRFLOW_USERNAME_ENV) or "admin",
             airflow_password=env.get(AIRFLOW_PASSWORD_ENV) or "",
             instances_dir=Path(env.get(INSTANCES_DIR_ENV) or DEFAULT_INSTANCES_DIR),
+            relay_url=(env.get(RELAY_URL_ENV) or "").rstrip("/"),
+            relay_registrar_token=env.get(RELAY_TOKEN_ENV) or "",
         )
         return replace(settings, **{k: v for k, v in overrides.items() if v is not None})

@@ -1,11 +1,18 @@
-"""Status, pause and resume of an instance, and the webhook URLs its last deploy returned."""
+"""Status, pause and resume of an instance (its DAGs and its relay routes), and the webhook
+URLs its last deploy returned."""
 
 from __future__ import annotations
 
 from integration_platform.integrations.instances import InstanceState
 from integration_platform.integrations.model import TriggerKind
 from integration_platform.integrations.webhooks import webhook_urls_of
-from integration_platform.lifecycle.results import FlowReport, InstanceReport, RunSummary
+from integration_platform.lifecycle.results import (
+    FlowReport,
+    InstanceReport,
+    Progress,
+    RunSummary,
+    quiet,
+)
 from integration_platform.lifecycle.waiting import Waiting
 
 
@@ -31,6 +38,7 @@ class Status(Waiting):
     def status(self, instance_id: str, *, recent: int = 5) -> InstanceReport:
         instance = self.get_instance(instance_id)
         urls = self.webhook_urls(instance_id)
+        held = self.relay.held(instance_id)
         flows = []
         for flow in self.integration.flows:
             dag_id = self.integration.dag_id(instance_id, flow.slug)
@@ -45,6 +53,7 @@ class Status(Waiting):
                     exists=dag is not None and not dag.is_stale,
                     paused=dag.is_paused if dag else None,
                     webhook_url=urls.get(flow.slug),
+                    held_events=held.get(flow.slug),
                     recent_runs=tuple(
                         RunSummary(
                             run_id=r.run_id,
@@ -60,19 +69,25 @@ class Status(Waiting):
             )
         return InstanceReport(instance=instance, flows=tuple(flows))
 
-    def pause(self, instance_id: str) -> InstanceReport:
-        """Pause every DAG of the instance: the relay keeps accepting events, runs wait."""
-        return self._set_paused(instance_id, True)
+    def pause(self, instance_id: str, *, progress: Progress | None = None) -> InstanceReport:
+        """Pause the instance's routes in the relay, then its DAGs: the relay keeps accepting
+        and holds the events, no DAG run is created until `resume`."""
+        return self._set_paused(instance_id, True, progress or quiet)
 
-    def resume(self, instance_id: str) -> InstanceReport:
-        return self._set_paused(instance_id, False)
+    def resume(self, instance_id: str, *, progress: Progress | None = None) -> InstanceReport:
+        """Unpause the DAGs, then the routes: the held events are delivered in batches."""
+        return self._set_paused(instance_id, False, progress or quiet)
 
-    def _set_paused(self, instance_id: str, paused: bool) -> InstanceReport:
+    def _set_paused(self, instance_id: str, paused: bool, report: Progress) -> InstanceReport:
         instance = self.get_instance(instance_id)
+        if paused:  # routes first: no run is created once the DAGs are paused
+            self.relay.set_paused(instance_id, True, report)
         for dag_id in self.dag_ids(instance_id).values():
             dag = self.airflow.get_dag(dag_id)
             if dag is not None and dag.is_paused != paused:
                 self.airflow.set_paused(dag_id, paused)
+        if not paused:  # DAGs first: the held events' runs start at once
+            self.relay.set_paused(instance_id, False, report)
         if instance.state in (InstanceState.ACTIVE, InstanceState.PAUSED):
             state = InstanceState.PAUSED if paused else InstanceState.ACTIVE
             if state != instance.state:

@@ -36,12 +36,27 @@ DEPLOY_NOTICES = {"deployed": "deployed", "unchanged": "unchanged", "failed": "d
 
 
 def deploy(
-    services: ServiceFactory, instance_id: str, request: DeployRequest, detail_url: str
+    services: ServiceFactory,
+    instance_id: str,
+    request: DeployRequest,
+    detail_url: str,
+    *,
+    force: bool = False,
 ) -> Work:
     def work(progress: Progress) -> Outcome:
         with closing(services()) as service:
-            result = service.deploy(instance_id, request, progress=progress)
+            result = service.deploy(instance_id, request, progress=progress, force=force)
         return result.ok, result.message, f"{detail_url}?notice={DEPLOY_NOTICES[result.outcome]}"
+
+    return work
+
+
+def rotate(services: ServiceFactory, instance_id: str, detail_url: str) -> Work:
+    def work(progress: Progress) -> Outcome:
+        with closing(services()) as service:
+            result = service.rotate(instance_id, progress=progress)
+        notice = "rotated" if result.ok else DEPLOY_NOTICES[result.outcome]
+        return result.ok, result.message, f"{detail_url}?notice={notice}"
 
     return work
 

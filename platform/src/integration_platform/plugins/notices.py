@@ -25,9 +25,13 @@ NOTICES = {
         "error", "Teardown failed, so nothing was deleted; see the reason below."
     ),
     "paused": Notice(
-        "info", "Paused: the relay keeps accepting events; runs wait until you resume."
+        "info", "Paused: the relay keeps accepting events and holds them; no run until you resume."
     ),
-    "resumed": Notice("ok", "Resumed: waiting runs start now."),
+    "resumed": Notice("ok", "Resumed: the held events are delivered in batches now."),
+    "rotated": Notice(
+        "ok",
+        "Secrets rotated: Acme signs with the new ones; the old ones expire after the overlap.",
+    ),
     "test-success": Notice("ok", "The test run succeeded; it is at the top of the executions."),
     "test-failed": Notice("error", "The test run did not succeed; open its logs below."),
 }

@@ -71,7 +71,19 @@ def redeploy(
         service.validate(instance_id, deploy_request)
     detail_url = _detail_url(request, instance_id)
 
-    work = job_work.deploy(services, instance_id, deploy_request, detail_url)
+    # The button re-runs Initialization on purpose (re-applies webhooks, repairs drift).
+    work = job_work.deploy(services, instance_id, deploy_request, detail_url, force=True)
+    return _start(request, instance_id, "deploying", work)
+
+
+@router.post("/instances/{instance_id}/rotate")
+def rotate(
+    instance_id: str, request: Request, caller: DeployCallerDep, services: ServiceFactoryDep
+) -> Response:
+    """New webhook secrets in the relay, then Initialization gives Acme the new ones."""
+    with closing(services()) as service:
+        service.get_instance(instance_id)
+    work = job_work.rotate(services, instance_id, _detail_url(request, instance_id))
     return _start(request, instance_id, "deploying", work)
 
 

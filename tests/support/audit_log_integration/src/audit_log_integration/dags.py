@@ -9,7 +9,7 @@ from audit_log_integration.definition import AUDIT_LOG, LOG_CHANGES, SOURCE_CONN
 from integration_platform.integrations.events import EVENTS_PARAM, changed_objects, events_param
 from integration_platform.integrations.factory import DagFactory, FlowContext, FlowRecipe
 from integration_platform.integrations.relay import RouteSecretResolver
-from integration_platform.integrations.webhooks import desired_webhooks_task
+from integration_platform.integrations.webhooks import desired_webhooks_task, retire_routes_task
 from integration_platform.registry import integrations
 
 
@@ -35,11 +35,12 @@ def _subscribe(context: FlowContext) -> None:
 
 
 def _unsubscribe(context: FlowContext) -> None:
-    AcmeDeleteWebhooksOperator(
+    delete = AcmeDeleteWebhooksOperator(
         task_id="delete_webhooks",
         managed_by=context.owner,
         acme_conn_id=context.conn_id(SOURCE_CONNECTION),
     )
+    delete >> retire_routes_task(context)
 
 
 FACTORY = DagFactory(
