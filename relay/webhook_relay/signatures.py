@@ -16,7 +16,8 @@ import secrets
 import time
 from collections.abc import Iterable, Sequence
 
-SECRET_PREFIX = "whsec_"  # noqa: S105 - a prefix, not a secret
+from integration_contracts.signing import SECRET_PREFIX
+
 MAX_SIGNATURES = 10
 
 

@@ -32,7 +32,7 @@ from typing import Any
 import httpx
 from airflow.sdk import BaseHook, BaseNotifier, Variable
 
-from integration_contracts.secrets import SECRET_PREFIX
+from integration_contracts.signing import SECRET_PREFIX
 
 log = logging.getLogger(__name__)
 GROUP_VARIABLE_PREFIX = "integration_alerts__"
