@@ -81,7 +81,9 @@ def test_a_refused_conf_is_bisected_and_only_the_refused_event_is_dead_lettered(
 ) -> None:
     route = unique_route()
     integration, instance, flow = route.split("/")
-    relay.admin("POST", f"/routes/{integration}/{instance}/{flow}/pause")  # one batch of 7
+    relay.register(route)  # only a registered route can be paused
+    pause = relay.admin("POST", f"/routes/{integration}/{instance}/{flow}/pause")
+    pause.raise_for_status()  # held, so the 7 events form one batch
     ids = [f"msg_split_{i}" for i in range(7)]
     deliver(relay, route, ids)
     stub_airflow.configure(reject_event_ids=["msg_split_4"])
