@@ -152,3 +152,17 @@ def test_a_flow_whose_last_run_is_older_than_a_full_page_still_shows_it(
     page = client_as(VIEWER).get("/integrations/", headers=HTML).text
     row = page[page.index("<tbody>") :]
     assert row.count("no runs yet") == 2  # Initialization's old run is still found
+
+
+def test_detail_shows_how_many_events_the_relay_holds_per_flow(
+    client_as, store, fake_airflow, monkeypatch
+):
+    # The relay's side of `held` is tested on the real stack (tests/e2e/test_relay_registry.py);
+    # here only that the page shows what the service reports, per webhook flow.
+    from integration_platform.lifecycle.relay_control import InstanceRoutes
+
+    monkeypatch.setattr(InstanceRoutes, "held", lambda self, _id: {"sync-customer-data": 7})
+    deploy_fixture_instance(store, fake_airflow)
+    page = client_as(VIEWER).get("/integrations/instances/shop-1", headers=HTML).text
+    assert re.search(r'data-held="sync-customer-data">7 event\(s\) held in the relay', page)
+    assert 'data-held="sync-inventory-data"' not in page  # unknown: not shown as 0

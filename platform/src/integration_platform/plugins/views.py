@@ -67,6 +67,7 @@ class WebhookRow:
     flow_name: str
     events: tuple[str, ...]
     url: str
+    held_events: int | None = None  # held in the relay (paused, or waiting for a run); None: unknown
 
 
 @dataclass(frozen=True)

@@ -148,6 +148,7 @@ def instance_detail(
             flow_name=flow.name,
             events=integration.flow(flow.slug).events,
             url=flow.webhook_url or "(registered by the first successful Initialization)",
+            held_events=flow.held_events,
         )
         for flow in report.flows
         if integration.flow(flow.slug).trigger is TriggerKind.WEBHOOK
