@@ -177,6 +177,23 @@ def test_pause_and_resume_flip_every_dag_and_relay_route(
     relay.close()
 
 
+def test_a_test_run_works_while_paused_and_creates_no_other_run(
+    stack: StackHandle, service: InstanceService, deployed: dict
+) -> None:
+    dag_id = service.dag_ids(INSTANCE)["sync-customer-data"]
+    service.pause(INSTANCE)
+    try:
+        before = {run.run_id for run in service.airflow.list_dag_runs(dag_id)}
+        result = service.test_flow(INSTANCE, "sync-customer-data")
+        assert result.run.succeeded
+        after = {run.run_id for run in service.airflow.list_dag_runs(dag_id)}
+        assert after - before == {result.run.run_id}  # the test run, and nothing the relay held
+        assert service.airflow.get_dag(dag_id).is_paused  # paused again afterwards
+        assert service.get_instance(INSTANCE).state is InstanceState.PAUSED
+    finally:
+        service.resume(INSTANCE)
+
+
 def test_redeploying_a_paused_instance_runs_initialization_and_keeps_it_paused(
     stack: StackHandle, service: InstanceService, deployed: dict
 ) -> None:

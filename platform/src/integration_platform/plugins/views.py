@@ -67,7 +67,9 @@ class WebhookRow:
     flow_name: str
     events: tuple[str, ...]
     url: str
-    held_events: int | None = None  # held in the relay (paused, or waiting for a run); None: unknown
+    held_events: int | None = (
+        None  # held in the relay (paused, or waiting for a run); None: unknown
+    )
 
 
 @dataclass(frozen=True)
