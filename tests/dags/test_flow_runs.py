@@ -261,7 +261,7 @@ def test_sync_inventory_data_with_thousands_of_events(
 
 
 def test_initialization_refuses_a_progix_key_of_another_tenant_before_registering_anything(
-    tmp_path, dag_runner, acme_simulator, progix_simulator, webhook_receiver
+    tmp_path, dag_runner, acme_simulator, progix_simulator, webhook_receiver, relay_registry
 ):
     deployment = deploy(
         tmp_path,
@@ -269,6 +269,7 @@ def test_initialization_refuses_a_progix_key_of_another_tenant_before_registerin
         acme_simulator,
         progix_simulator,
         webhook_receiver,
+        relay_registry,
         progix_tenant=progix_simulator.other_tenant_id,
     )
 
