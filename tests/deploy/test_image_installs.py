@@ -23,11 +23,18 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 UV = Path(sys.executable).parent / "uv"
 
 
-def _install_wheel(directory: Path, extras: str, tmp_path: Path) -> Path:
-    """Build `directory`'s wheel and install it into a new virtualenv; its bin directory."""
-    dist, venv = tmp_path / "dist", tmp_path / "venv"
+def _install_wheel(
+    directory: Path, extras: str, tmp_path: Path, *, with_wheels_of: tuple[Path, ...] = ()
+) -> Path:
+    """Build `directory`'s wheel (and those of the local distributions it depends on, as its
+    Dockerfile does) and install them into a new virtualenv; its bin directory."""
+    dist, deps, venv = tmp_path / "dist", tmp_path / "deps", tmp_path / "venv"
     for argv in (
         [str(UV), "build", "--quiet", "--wheel", "--out-dir", str(dist), str(directory)],
+        *(
+            [str(UV), "build", "--quiet", "--wheel", "--out-dir", str(deps), str(d)]
+            for d in with_wheels_of
+        ),
         [str(UV), "venv", "--quiet", "--python", sys.executable, str(venv)],
     ):
         subprocess.run(argv, check=True, timeout=300)
@@ -40,6 +47,7 @@ def _install_wheel(directory: Path, extras: str, tmp_path: Path) -> Path:
             "--quiet",
             "--python",
             str(venv / "bin" / "python"),
+            *map(str, deps.glob("*.whl")),
             f"{wheel}{extras}",
         ],
         check=True,
@@ -84,7 +92,9 @@ def test_the_sandbox_image_install_serves(tmp_path: Path) -> None:
 
 
 def test_the_relay_image_install_serves(tmp_path: Path) -> None:
-    bin_dir = _install_wheel(REPO_ROOT / "relay", "[postgres]", tmp_path)
+    bin_dir = _install_wheel(
+        REPO_ROOT / "relay", "[postgres]", tmp_path, with_wheels_of=(REPO_ROOT / "contracts",)
+    )
     port = free_port()
     _serve_until_healthy(
         "relay",
