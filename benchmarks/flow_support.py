@@ -98,7 +98,7 @@ def deploy_instances(stack: Stack, count: int) -> float:
         instances_dir=stack.instances_dir,
         run_timeout=300,
     )
-    service = InstanceService(settings)
+    service = InstanceService(settings, integration="acme-erp")
     started = time.monotonic()
     try:
         for i in range(count):

@@ -44,7 +44,7 @@ def service(stack: StackHandle) -> Iterator[InstanceService]:
         run_timeout=240,
         drain_timeout=60,
     )
-    service = InstanceService(settings)
+    service = InstanceService(settings, integration="acme-erp")
     try:
         yield service
     finally:
