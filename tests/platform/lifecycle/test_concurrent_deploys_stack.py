@@ -71,7 +71,7 @@ def service_for(stack: StackHandle, recorder: ReparseRecorder | None = None) -> 
         settings.airflow_password,
         transport=recorder,
     )
-    return InstanceService(settings, client=client)
+    return InstanceService(settings, integration="acme-erp", client=client)
 
 
 def deploy(service: InstanceService, stack: StackHandle, instance_id: str) -> str:

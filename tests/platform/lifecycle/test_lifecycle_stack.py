@@ -280,7 +280,9 @@ def test_a_failed_initialization_is_visible_and_a_fixed_redeploy_retries(
         request_data(stack, acme_key="sk_wrong_key"), source="bad.yaml"
     )
     # The factory gives every task 3 retries (20 s, 40 s, 80 s apart): a failure takes minutes.
-    patient = InstanceService(replace(service.settings, run_timeout=600), client=service.airflow)
+    patient = InstanceService(
+        replace(service.settings, run_timeout=600), integration="acme-erp", client=service.airflow
+    )
 
     failed = patient.deploy(FAILING, bad)
 
