@@ -29,6 +29,8 @@ def test_healthz_fails_while_postgres_refuses_connections_and_recovers(
     ).start()
     try:
         assert relay.http.get("/healthz").status_code == 200
+        route = unique_route()
+        relay.register(route)  # while the store answers: registration needs it
         _postgres_admin(f'ALTER DATABASE "{database}" ALLOW_CONNECTIONS false')
         terminate = "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = "
         _postgres_admin(f"{terminate}'{database}' AND pid <> pg_backend_pid()")
@@ -37,13 +39,13 @@ def test_healthz_fails_while_postgres_refuses_connections_and_recovers(
             what="/healthz failing",
         )
         assert "store unreachable" in failing.json()["problems"][0]
-        answer = relay.deliver(unique_route(), "msg_down")
+        answer = relay.deliver(route, "msg_down")
         assert answer.status_code == 503
         assert answer.headers["retry-after"] == "1"
 
         _postgres_admin(f'ALTER DATABASE "{database}" ALLOW_CONNECTIONS true')
         wait_for(lambda: relay.http.get("/healthz").status_code == 200, what="recovery")
-        assert relay.deliver(unique_route(), "msg_up").status_code == 200
+        assert relay.deliver(route, "msg_up").status_code == 200
     finally:
         _postgres_admin(f'ALTER DATABASE "{database}" ALLOW_CONNECTIONS true')
         relay.stop()

@@ -146,6 +146,7 @@ def _raw(relay: Relay, data: bytes, *, wait: float = 10.0) -> bytes:
 
 def test_a_body_shorter_than_its_content_length_times_out_with_408(hostile_relay: Relay) -> None:
     route = unique_route()
+    hostile_relay.register(route)  # an unknown route is a 404 before the body is read
     body = thin_event_body("msg_short")
     head = (
         f"POST /hooks/{route} HTTP/1.1\r\nHost: relay\r\nContent-Length: {len(body) + 100}\r\n"
