@@ -34,7 +34,7 @@ def dispatch_all(store: Store, *, days_ago: float) -> None:
     for batch in store.form_batches(
         owner="t", now=time.time(), max_events=100, max_wait_s=0, lease_s=60, limit=100
     ):
-        store.mark_dispatched(batch.id, when)
+        store.mark_dispatched(batch.id, "t", when)
 
 
 def rows(store: Store) -> dict[str, tuple[str, str]]:

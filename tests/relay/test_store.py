@@ -86,7 +86,14 @@ def test_events_of_an_open_batch_show_as_batched_and_replay_leaves_them(store: S
 
     assert store.mark_dead(batch.id, "fast", now, "refused") is True
     assert {e["status"] for e in store.list_events(batch_id=batch.id)} == {"dead"}
-    assert store.stats(now)["events"] == {"pending": 0, "batched": 0, "dispatched": 0, "dead": 3}
+    assert store.stats(now)["events"] == {
+        "pending": 0,
+        "batched": 0,
+        "dispatched": 0,
+        "dead": 3,
+        "quarantined": 0,
+        "pruned": 0,
+    }
     assert store.replay(dead_letters=True) == 3
 
 

@@ -25,6 +25,8 @@ ENV = {
     "INTEGRATION_AIRFLOW_URL": "http://127.0.0.1:28080",
     "INTEGRATION_AIRFLOW_PASSWORD": "pw with space",
     "INTEGRATION_INSTANCES_DIR": "/a/very/long/path/" + "x" * 80 + "/instances",
+    "INTEGRATION_RELAY_URL": "http://127.0.0.1:28700",
+    "INTEGRATION_RELAY_REGISTRAR_TOKEN": "registrar token",
 }
 
 
