@@ -24,6 +24,9 @@ from tests.relay.ledger import (
 
 DOWN_FOR_S = 60.0
 FAST = {"RELAY_LEASE_SECONDS": "3", "RELAY_BATCH_MAX_EVENTS": "50"}
+# A minute's backlog is tens of thousands of events; with one run waiting per route
+# (adaptive batching) it drains in batches as large as the relay allows, as in production.
+BACKLOG = {**FAST, "RELAY_BATCH_MAX_EVENTS": "1000"}
 
 
 def _load_until(ledger: Ledger, relay: list[Relay], acked: int) -> LoadThread:
@@ -133,7 +136,7 @@ def test_airflow_down_for_a_minute_under_load_loses_nothing(
     database_url: str, tmp_path: Path
 ) -> None:
     stub = StubAirflow(tmp_path)
-    relay = Relay(tmp_path, database_url, airflow_url=stub.url, extra_env=FAST)
+    relay = Relay(tmp_path, database_url, airflow_url=stub.url, extra_env=BACKLOG)
     start_all(stub, relay)
     route = unique_route()
     ledger = Ledger(route)

@@ -24,7 +24,9 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]
 INSTANCE = "al-shop"
 FLOW = "sync-customer-data"
 SECRET = "whsec_" + base64.b64encode(b"stack-alert-signing-key-0123456").decode()
-BAD_EVENTS = {"events": [{"id": "evt_bad", "type": "customer.updated"}]}  # no object_id
+# A run fails at once when Progix refuses its key (a 401 no retry can fix); a malformed event
+# would not do: it is quarantined and the run succeeds. Filled in by the `service` fixture.
+FAILING_EVENTS: dict[str, list[dict[str, str]]] = {"events": []}
 
 
 @pytest.fixture(scope="module")
@@ -62,6 +64,12 @@ def service(
         alert_window_minutes=60,
     )
     assert service.deploy(INSTANCE, DeployRequest.from_mapping(data, source="test")).ok
+    customer = stack.acme.create_customer(name="Alert Test Customer")
+    FAILING_EVENTS["events"] = [
+        {"id": "evt_alert", "type": "customer.updated", "object_id": customer["id"]}
+    ]
+    progix_conn = service.get_instance(INSTANCE).connections["progix_connection"]
+    service.airflow.upsert_connection(progix_conn, "http", {"password": "sk_refused_by_progix"})
     yield service
     if service.store.exists(INSTANCE):
         service.remove(INSTANCE)
@@ -72,7 +80,7 @@ def service(
 
 def _failed_run(service: InstanceService, run_id: str) -> str:
     dag_id = service.dag_ids(INSTANCE)[FLOW]
-    service.airflow.trigger_dag_run(dag_id, run_id, BAD_EVENTS)
+    service.airflow.trigger_dag_run(dag_id, run_id, FAILING_EVENTS)
     outcome = service._wait_for_run(dag_id, run_id, FLOW, lambda _line: None)
     assert outcome.state == "failed"
     return dag_id
@@ -88,7 +96,7 @@ def test_a_failed_run_alerts_by_email_and_signed_webhook(
     text = body_text(email)
     assert email["X-Envelope-To"] == "ops@al-shop.example"
     assert "Lifecycle Test Shop" in email["Subject"]
-    for part in ("Sync Customer Data", "manual__alert_1", "object_id must be", dag_id):
+    for part in ("Sync Customer Data", "manual__alert_1", "answered HTTP 401", dag_id):
         assert part in text
     [request] = receiver.wait_for(1, timeout=120)
     alert = Webhook(SECRET).verify(request.body, request.headers)
