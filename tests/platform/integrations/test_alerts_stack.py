@@ -63,8 +63,9 @@ def service(
         alert_webhook_connection="al_hook",
         alert_window_minutes=60,
     )
-    assert service.deploy(INSTANCE, DeployRequest.from_mapping(data, source="test")).ok
+    # Created before the deploy registers webhooks: no relay run of its own may fail and alert.
     customer = stack.acme.create_customer(name="Alert Test Customer")
+    assert service.deploy(INSTANCE, DeployRequest.from_mapping(data, source="test")).ok
     FAILING_EVENTS["events"] = [
         {"id": "evt_alert", "type": "customer.updated", "object_id": customer["id"]}
     ]
