@@ -172,7 +172,7 @@ def redeploy_instance(
     with closing(services()) as service:
         deploy_request = job_work.redeploy_request(service, instance_id)
         service.validate(instance_id, deploy_request)
-    job = work.deploy(services, instance_id, deploy_request)
+    job = work.deploy(services, instance_id, deploy_request, force=True)
     return _start(request, caller, "redeploy", instance_id, job)
 
 

@@ -18,10 +18,14 @@ def _run(run: RunOutcome | None) -> dict[str, Any] | None:
     return jsonable_encoder(asdict(run)) if run is not None else None
 
 
-def deploy(services: ServiceFactory, instance_id: str, request: DeployRequest) -> Work:
+def deploy(
+    services: ServiceFactory, instance_id: str, request: DeployRequest, *, force: bool = False
+) -> Work:
+    """`force`: run Initialization even if nothing changed (what a redeploy asks for)."""
+
     def work(progress: Progress) -> Result:
         with closing(services()) as service:
-            result = service.deploy(instance_id, request, progress=progress)
+            result = service.deploy(instance_id, request, progress=progress, force=force)
         document = {
             "outcome": result.outcome,
             "generation": result.instance.generation,
