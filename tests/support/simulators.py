@@ -143,6 +143,10 @@ class AcmeSimulator(_Simulator):
     def list_webhooks(self) -> list[dict[str, Any]]:
         return self.list_all("/v1/webhooks")
 
+    def delete_webhook(self, webhook_id: str) -> None:
+        """As the customer would in Acme's settings, behind the integration's back."""
+        self._call("DELETE", f"/v1/webhooks/{webhook_id}")
+
     def list_all(self, path: str, **params: Any) -> list[dict[str, Any]]:
         """Every record of a list endpoint, following `next_cursor` to the end."""
         records: list[dict[str, Any]] = []
