@@ -2,7 +2,7 @@
 
 # No `from __future__ import annotations`: FastAPI must see the route-local Annotated types.
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Annotated, Any
@@ -124,12 +124,23 @@ def delivery_out(view: dict[str, Any]) -> DeliveryOut:
     )
 
 
+Listing = Annotated[ListParams, Depends(list_params)]
+Simple = Annotated[ListParams, Depends(simple_params)]
+Principal = Callable[..., str]  # the dependency that authenticates a request to its account
+
+
 def api_router(store: AcmeStore, keys: KeyRegistry) -> APIRouter:
-    """The public `/v1` API."""
+    """The public `/v1` API, one group of explicit routes per resource."""
     router = APIRouter(prefix="/v1")
-    Account = Annotated[str, Depends(principal_dependency(keys))]
-    Listing = Annotated[ListParams, Depends(list_params)]
-    Simple = Annotated[ListParams, Depends(simple_params)]
+    account = principal_dependency(keys)
+    add_customer_routes(router, store, account)
+    add_inventory_routes(router, store, account)
+    add_webhook_routes(router, store, account)
+    return router
+
+
+def add_customer_routes(router: APIRouter, store: AcmeStore, account: Principal) -> None:
+    Account = Annotated[str, Depends(account)]
 
     @router.get("/customers", response_model=CustomerPage, tags=["customers"])
     def list_customers(account: Account, params: Listing) -> CustomerPage:
@@ -169,6 +180,10 @@ def api_router(store: AcmeStore, keys: KeyRegistry) -> APIRouter:
         if customer is None:
             raise not_found("customer", customer_id)
         return customer_out(customer)
+
+
+def add_inventory_routes(router: APIRouter, store: AcmeStore, account: Principal) -> None:
+    Account = Annotated[str, Depends(account)]
 
     @router.get("/inventory", response_model=InventoryPage, tags=["inventory"])
     def list_items(account: Account, params: Listing) -> InventoryPage:
@@ -214,6 +229,10 @@ def api_router(store: AcmeStore, keys: KeyRegistry) -> APIRouter:
             raise not_found("inventory item", sku)
         return item_out(item)
 
+
+def add_webhook_routes(router: APIRouter, store: AcmeStore, account: Principal) -> None:
+    Account = Annotated[str, Depends(account)]
+
     @router.get("/webhooks", response_model=WebhookPage, tags=["webhooks"])
     def list_webhooks(account: Account, params: Simple) -> WebhookPage:
         rows, cursor = store.list_webhooks(account, params)
@@ -250,8 +269,6 @@ def api_router(store: AcmeStore, keys: KeyRegistry) -> APIRouter:
             raise not_found("webhook", webhook_id)
         views, cursor = found
         return DeliveryPage(data=[delivery_out(v) for v in views], next_cursor=cursor)
-
-    return router
 
 
 def admin_router(store: AcmeStore, faults: FaultState[AcmeFaults]) -> APIRouter:
