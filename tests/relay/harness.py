@@ -356,3 +356,19 @@ def thin_event_body(webhook_id: str, **overrides: Any) -> bytes:
         **overrides,
     }
     return json.dumps(event).encode()
+
+
+@contextmanager
+def ingest_only_relay(tmp: Path) -> Iterator[Relay]:
+    """A real relay on SQLite without a dispatcher (its Airflow URL answers nothing): for tests
+    of what it serves itself, such as routes, secrets, ingest, health and metrics."""
+    relay = Relay(
+        tmp,
+        f"sqlite:///{tmp / 'relay.db'}",
+        airflow_url=f"http://127.0.0.1:{free_port()}",
+        no_dispatcher=True,
+    ).start()
+    try:
+        yield relay
+    finally:
+        relay.stop()

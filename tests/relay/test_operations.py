@@ -14,25 +14,22 @@ import httpx
 import pytest
 from typer.testing import CliRunner, Result
 
-from sandbox.processes import free_port
-from tests.relay.harness import ADMIN_TOKEN, SECRETS_KEY, Relay, migrated_store, unique_route
+from tests.relay.harness import (
+    ADMIN_TOKEN,
+    SECRETS_KEY,
+    Relay,
+    ingest_only_relay,
+    migrated_store,
+    unique_route,
+)
 from webhook_relay.cli import app as cli_app
 from webhook_relay.signatures import secret_to_key
 
 
 @pytest.fixture(scope="module")
 def relay(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Relay]:
-    tmp = tmp_path_factory.mktemp("operations")
-    service = Relay(
-        tmp,
-        f"sqlite:///{tmp / 'relay.db'}",
-        airflow_url=f"http://127.0.0.1:{free_port()}",
-        no_dispatcher=True,
-    ).start()
-    try:
+    with ingest_only_relay(tmp_path_factory.mktemp("operations")) as service:
         yield service
-    finally:
-        service.stop()
 
 
 def test_healthz_and_metrics_are_open(relay: Relay) -> None:
