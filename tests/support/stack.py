@@ -21,9 +21,12 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from integration_platform.lifecycle.service import InstanceService
+from integration_platform.lifecycle.settings import LifecycleSettings
 from sandbox.stack import Stack, StackOptions, StackPorts
 from tests.support.simulators import ACME_TEST_FLAGS, AcmeSimulator, ProgixSimulator
 
@@ -67,6 +70,23 @@ class StackHandle:
     @property
     def progix(self) -> ProgixSimulator:
         return self.progix_for(PROGIX_TENANTS[0])
+
+    def lifecycle_settings(self, *, run_timeout: float, **extra: Any) -> LifecycleSettings:
+        """The lifecycle's settings for this stack's Airflow, as `admin` (`extra`: relay...)."""
+        return LifecycleSettings(
+            airflow_url=self.stack.airflow_url,
+            airflow_username="admin",
+            airflow_password=self.stack.airflow_password("admin"),
+            instances_dir=self.stack.instances_dir,
+            run_timeout=run_timeout,
+            **extra,
+        )
+
+    def acme_erp_service(self, *, run_timeout: float, **extra: Any) -> InstanceService:
+        """The Acme ERP integration's lifecycle service on this stack (see `lifecycle_settings`)."""
+        return InstanceService(
+            self.lifecycle_settings(run_timeout=run_timeout, **extra), integration="acme-erp"
+        )
 
 
 def _state_dir(artifacts_dir: Path) -> Path:
