@@ -7,11 +7,12 @@ and records its event in the same transaction (`Outbox`).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from itertools import count
 from typing import Any, TypeVar
 
 from pydantic import BaseModel
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from sandbox.acme.lookup import owned, owned_page
 from sandbox.acme.models import Customer, InventoryItem
@@ -32,6 +33,31 @@ class NotFound(Exception):
 
     def __init__(self, kind: str, key: str) -> None:
         super().__init__(f"{kind} {key!r} not found")
+
+
+@dataclass(frozen=True)
+class RecordKind:
+    """What differs between customers and inventory items in a write."""
+
+    model: type[Customer] | type[InventoryItem]
+    key: InstrumentedAttribute[str]
+    name: str
+    created_event: str
+    updated_event: str
+    id_prefix: str | None  # the key is generated with this prefix; None: the body gives it
+
+
+CUSTOMERS = RecordKind(
+    Customer, Customer.id, "customer", "customer.created", "customer.updated", id_prefix="cus"
+)
+INVENTORY = RecordKind(
+    InventoryItem,
+    InventoryItem.sku,
+    "inventory item",
+    "inventory.updated",
+    "inventory.updated",
+    id_prefix=None,
+)
 
 
 class RecordStore:
@@ -65,26 +91,7 @@ class RecordStore:
 
         Returns the created records and the updated ones (each once, in its final state).
         """
-        with self.db.write() as session:
-            outbox = Outbox(session, account)
-            sequence = count(self.db.next_sequence(session, Customer.change_seq))
-            created = []
-            for body in creates:
-                customer = self._new(Customer, account, body, next(sequence), id=new_id("cus"))
-                session.add(customer)
-                outbox.emit("customer.created", customer.id)
-                created.append(customer)
-            updated = self._patch_all(
-                updates,
-                lambda key: self._customer(session, account, key),
-                sequence,
-                outbox,
-                kind="customer",
-                event_type="customer.updated",
-            )
-            outbox.close()
-        self._on_enqueue()
-        return created, updated
+        return self._change(CUSTOMERS, account, creates, updates)
 
     def get_customer(self, account: str, customer_id: str) -> Customer | None:
         with self.db.read() as session:
@@ -124,28 +131,7 @@ class RecordStore:
         updates: Iterable[tuple[str, InventoryPatch]] = (),
     ) -> tuple[list[InventoryItem], list[InventoryItem]]:
         """Creates, then updates, in one transaction; raises `Conflict` or `NotFound`."""
-        with self.db.write() as session:
-            outbox = Outbox(session, account)
-            sequence = count(self.db.next_sequence(session, InventoryItem.change_seq))
-            created = []
-            for body in creates:
-                if self._item(session, account, body.sku) is not None:
-                    raise Conflict(f"an inventory item with sku {body.sku!r} already exists")
-                item = self._new(InventoryItem, account, body, next(sequence))
-                session.add(item)
-                outbox.emit("inventory.updated", item.sku)
-                created.append(item)
-            updated = self._patch_all(
-                updates,
-                lambda key: self._item(session, account, key),
-                sequence,
-                outbox,
-                kind="inventory item",
-                event_type="inventory.updated",
-            )
-            outbox.close()
-        self._on_enqueue()
-        return created, updated
+        return self._change(INVENTORY, account, creates, updates)
 
     def get_item(self, account: str, sku: str) -> InventoryItem | None:
         with self.db.read() as session:
@@ -168,6 +154,49 @@ class RecordStore:
         return owned(session, InventoryItem, account, InventoryItem.sku, sku)
 
     # -- what every record write does ---------------------------------------------------
+
+    def _change(
+        self,
+        kind: RecordKind,
+        account: str,
+        creates: Iterable[BaseModel],
+        updates: Iterable[tuple[str, BaseModel]],
+    ) -> tuple[list[Any], list[Any]]:
+        """Creates, then updates, each its own change and event, all in one transaction."""
+        with self.db.write() as session:
+            outbox = Outbox(session, account)
+            sequence = count(self.db.next_sequence(session, kind.model.change_seq))
+            created = []
+            for body in creates:
+                record = self._create(session, kind, account, body, next(sequence))
+                outbox.emit(kind.created_event, getattr(record, kind.key.key))
+                created.append(record)
+            updated = self._patch_all(
+                updates,
+                lambda key: owned(session, kind.model, account, kind.key, key),
+                sequence,
+                outbox,
+                kind=kind.name,
+                event_type=kind.updated_event,
+            )
+            outbox.close()
+        self._on_enqueue()
+        return created, updated
+
+    def _create(
+        self, session: Session, kind: RecordKind, account: str, body: BaseModel, change_seq: int
+    ) -> Any:
+        """A new record: its key generated, or given by the body and unique in the account."""
+        if kind.id_prefix is not None:
+            extra = {kind.key.key: new_id(kind.id_prefix)}
+        else:
+            extra = {}
+            value = getattr(body, kind.key.key)
+            if owned(session, kind.model, account, kind.key, value) is not None:
+                raise Conflict(f"an {kind.name} with {kind.key.key} {value!r} already exists")
+        record = self._new(kind.model, account, body, change_seq, **extra)
+        session.add(record)
+        return record
 
     def _new(
         self, model: type[Record], account: str, body: BaseModel, change_seq: int, **extra: Any
