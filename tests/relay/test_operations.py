@@ -72,6 +72,13 @@ def test_pausing_an_invalid_route_is_refused_with_the_reason(relay: Relay) -> No
     assert relay.admin("GET", "/stats").json()["paused_routes"] == []
 
 
+def test_a_malformed_route_filter_is_refused_with_the_reason(relay: Relay) -> None:
+    for path in ("/events", "/batches", "/quarantine"):
+        response = relay.admin("GET", path, params={"route": "acme-erp/Shop_1/sync"})
+        assert response.status_code == 400, path
+        assert "instance" in response.json()["detail"], path
+
+
 def test_route_description_gives_webhook_url_and_dag_id(relay: Relay) -> None:
     route = unique_route()
     assert relay.deliver(route).status_code == 200
