@@ -359,14 +359,18 @@ def thin_event_body(webhook_id: str, **overrides: Any) -> bytes:
 
 
 @contextmanager
-def ingest_only_relay(tmp: Path) -> Iterator[Relay]:
-    """A real relay on SQLite without a dispatcher (its Airflow URL answers nothing): for tests
-    of what it serves itself, such as routes, secrets, ingest, health and metrics."""
+def ingest_only_relay(
+    tmp: Path, database_url: str | None = None, *, extra_env: dict[str, str] | None = None
+) -> Iterator[Relay]:
+    """A real relay without a dispatcher (its Airflow URL answers nothing), on `database_url`
+    (default: a SQLite file in `tmp`): for tests of what it serves itself, such as routes,
+    secrets, ingest, health and metrics."""
     relay = Relay(
         tmp,
-        f"sqlite:///{tmp / 'relay.db'}",
+        database_url or f"sqlite:///{tmp / 'relay.db'}",
         airflow_url=f"http://127.0.0.1:{free_port()}",
         no_dispatcher=True,
+        extra_env=extra_env,
     ).start()
     try:
         yield relay

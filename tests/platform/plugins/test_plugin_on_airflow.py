@@ -12,10 +12,10 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from acme_erp_integration.definition import ACME_ERP
-from integration_platform.integrations.instances import Instance, InstanceStore
+from integration_platform.integrations.instances import InstanceStore
 from integration_platform.plugins.plugin import PLUGIN_NAME
 from integration_platform.registry import integrations
+from tests.support.instance_files import acme_erp_instance_file
 from tests.support.stack import StackHandle
 
 pytestmark = pytest.mark.slow
@@ -34,24 +34,8 @@ def _client(stack: StackHandle, user: str | None = None) -> httpx.Client:
 def listed_instance(stack: StackHandle) -> Iterator[str]:
     """An instance file whose customer name is HTML; removed again afterwards."""
     instance_id = f"ui-{secrets.token_hex(3)}"
-    store = InstanceStore(stack.stack.instances_dir, integrations())
-    store.save(
-        Instance(
-            id=instance_id,
-            integration=ACME_ERP.slug,
-            customer=EVIL_CUSTOMER,
-            generation=1,
-            config={"progix_tenant": "progix-one"},
-            connections={
-                "acme_connection": f"acme_erp__{instance_id}",
-                "progix_connection": f"progix__{instance_id}",
-            },
-        )
-    )
-    try:
+    with acme_erp_instance_file(stack.stack.instances_dir, instance_id, EVIL_CUSTOMER):
         yield instance_id
-    finally:
-        store.delete(instance_id)
 
 
 def test_plugin_is_registered_once_with_its_nav_entry(stack: StackHandle) -> None:
