@@ -33,13 +33,7 @@ ACCOUNT, TENANT = ACME_ACCOUNTS[1], PROGIX_TENANTS[1]
 
 @pytest.fixture(scope="module")
 def service(stack: StackHandle) -> Iterator[InstanceService]:
-    running = stack.stack
-    service = stack.acme_erp_service(
-        run_timeout=240,
-        relay_url=running.relay_url,
-        relay_registrar_token=running.relay_registrar_token,
-        drain_timeout=60,
-    )
+    service = stack.acme_erp_service(run_timeout=240, with_relay=True, drain_timeout=60)
     try:
         yield service
     finally:

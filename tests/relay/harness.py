@@ -43,6 +43,12 @@ def start_all(*services: StubAirflow | Relay) -> None:
         service.process.wait_ready()
 
 
+def stop_all(*services: StubAirflow | Relay) -> None:
+    """Stop processes in the order given (dispatchers before the ingest they drain)."""
+    for service in services:
+        service.stop()
+
+
 def unique_route(flow: str = "sync-customer-data") -> str:
     return f"acme-erp/shop-{uuid.uuid4().hex[:10]}/{flow}"
 

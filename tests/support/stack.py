@@ -71,8 +71,16 @@ class StackHandle:
     def progix(self) -> ProgixSimulator:
         return self.progix_for(PROGIX_TENANTS[0])
 
-    def lifecycle_settings(self, *, run_timeout: float, **extra: Any) -> LifecycleSettings:
-        """The lifecycle's settings for this stack's Airflow, as `admin` (`extra`: relay...)."""
+    def lifecycle_settings(
+        self, *, run_timeout: float, with_relay: bool = False, **extra: Any
+    ) -> LifecycleSettings:
+        """The lifecycle's settings for this stack's Airflow, as `admin`; `with_relay`: and its
+        relay's URL and registrar token (the lifecycle's own hand on routes)."""
+        if with_relay:
+            extra.update(
+                relay_url=self.stack.relay_url,
+                relay_registrar_token=self.stack.relay_registrar_token,
+            )
         return LifecycleSettings(
             airflow_url=self.stack.airflow_url,
             airflow_username="admin",
@@ -82,11 +90,9 @@ class StackHandle:
             **extra,
         )
 
-    def acme_erp_service(self, *, run_timeout: float, **extra: Any) -> InstanceService:
+    def acme_erp_service(self, **settings: Any) -> InstanceService:
         """The Acme ERP integration's lifecycle service on this stack (see `lifecycle_settings`)."""
-        return InstanceService(
-            self.lifecycle_settings(run_timeout=run_timeout, **extra), integration="acme-erp"
-        )
+        return InstanceService(self.lifecycle_settings(**settings), integration="acme-erp")
 
 
 def _state_dir(artifacts_dir: Path) -> Path:

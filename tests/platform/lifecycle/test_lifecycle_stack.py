@@ -74,17 +74,14 @@ def our_webhooks(stack: StackHandle, instance_id: str) -> list[dict[str, Any]]:
 
 @pytest.fixture(scope="module")
 def service(stack: StackHandle) -> Iterator[InstanceService]:
-    running = stack.stack
-    service = stack.acme_erp_service(
-        run_timeout=180,
-        relay_url=running.relay_url,
-        relay_registrar_token=running.relay_registrar_token,
-    )
+    service = stack.acme_erp_service(run_timeout=180, with_relay=True)
     yield service
     # Leave the shared stack clean for other suites: no instances, no webhooks in Acme.
     if service.store.exists(FAILING):  # still holding the wrong key if its test failed early
         service.airflow.upsert_connection(
-            f"acme_erp__{FAILING}", "acme_erp", {"password": running.acme_keys[ACME_ACCOUNTS[0]]}
+            f"acme_erp__{FAILING}",
+            "acme_erp",
+            {"password": stack.stack.acme_keys[ACME_ACCOUNTS[0]]},
         )
     for instance_id in (INSTANCE, FAILING):
         if service.store.exists(instance_id):
