@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from integration_platform.lifecycle.service import InstanceService
@@ -70,6 +71,13 @@ class StackHandle:
     @property
     def progix(self) -> ProgixSimulator:
         return self.progix_for(PROGIX_TENANTS[0])
+
+    def airflow_http(self, user: str | None = None) -> httpx.Client:
+        """An HTTP client of the stack's Airflow API server, with `user`'s token (or none)."""
+        headers = {}
+        if user is not None:
+            headers["Authorization"] = f"Bearer {self.stack.rest(user).token()}"
+        return httpx.Client(base_url=self.stack.airflow_url, headers=headers, timeout=60)
 
     def lifecycle_settings(
         self, *, run_timeout: float, with_relay: bool = False, **extra: Any

@@ -9,7 +9,6 @@ from __future__ import annotations
 import secrets
 from collections.abc import Iterator
 
-import httpx
 import pytest
 
 from integration_platform.integrations.instances import InstanceStore
@@ -21,13 +20,6 @@ from tests.support.stack import StackHandle
 pytestmark = pytest.mark.slow
 HTML = {"Accept": "text/html"}
 EVIL_CUSTOMER = '<img src=x onerror="alert(1)"> & Sons'
-
-
-def _client(stack: StackHandle, user: str | None = None) -> httpx.Client:
-    headers = {}
-    if user is not None:
-        headers["Authorization"] = f"Bearer {stack.stack.rest(user).token()}"
-    return httpx.Client(base_url=stack.stack.airflow_url, headers=headers, timeout=60)
 
 
 @pytest.fixture
@@ -54,21 +46,21 @@ def test_plugin_is_registered_once_with_its_nav_entry(stack: StackHandle) -> Non
 
 
 def test_unauthenticated_browsers_go_to_the_login_page(stack: StackHandle) -> None:
-    with _client(stack) as client:
+    with stack.airflow_http() as client:
         response = client.get("/integrations/", headers=HTML)
     assert response.status_code == 303
     assert response.headers["location"].startswith("/auth/login?next=")
 
 
 def test_unauthenticated_scripts_get_401(stack: StackHandle) -> None:
-    with _client(stack) as client:
+    with stack.airflow_http() as client:
         assert client.get("/integrations/").status_code == 401
         assert client.post("/integrations/instances/x/pause").status_code == 401
 
 
 def test_the_ui_session_cookie_is_accepted(stack: StackHandle) -> None:
     token = stack.stack.rest("viewer").token()
-    with _client(stack) as client:
+    with stack.airflow_http() as client:
         client.cookies.set("_token", token)
         response = client.get("/integrations/", headers=HTML)
     assert response.status_code == 200
@@ -81,7 +73,7 @@ def test_viewer_may_look_but_gets_403_on_mutating_actions(
     path = f"/integrations/instances/{listed_instance}"
     store = InstanceStore(stack.stack.instances_dir, integrations())
     before = store.path_for(listed_instance).read_text()
-    with _client(stack, "viewer") as client:
+    with stack.airflow_http("viewer") as client:
         assert client.get(path, headers=HTML).status_code == 200
         for action in ("pause", "resume", "redeploy", "remove"):
             response = client.post(
@@ -94,7 +86,7 @@ def test_viewer_may_look_but_gets_403_on_mutating_actions(
 
 
 def test_role_user_may_trigger_but_not_deploy(stack: StackHandle) -> None:
-    with _client(stack, "relay") as client:
+    with stack.airflow_http("relay") as client:
         response = client.get("/integrations/new", headers=HTML)
     assert response.status_code == 403
     assert "may not manage Airflow connections" in response.text
@@ -103,7 +95,7 @@ def test_role_user_may_trigger_but_not_deploy(stack: StackHandle) -> None:
 def test_html_in_names_is_escaped_on_the_real_server(
     stack: StackHandle, listed_instance: str
 ) -> None:
-    with _client(stack, "viewer") as client:
+    with stack.airflow_http("viewer") as client:
         pages = [
             client.get("/integrations/", headers=HTML).text,
             client.get(f"/integrations/instances/{listed_instance}", headers=HTML).text,
