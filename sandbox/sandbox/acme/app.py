@@ -34,6 +34,7 @@ from sandbox.acme.schemas import (
     WebhookPatch,
 )
 from sandbox.acme.store import AcmeStore, Conflict, NotFound
+from sandbox.common.admin import reset_router
 from sandbox.common.app import build_app
 from sandbox.common.auth import KeyRegistry, principal_dependency
 from sandbox.common.body_limit import DEFAULT_MAX_BODY_BYTES
@@ -271,18 +272,12 @@ def add_webhook_routes(router: APIRouter, store: AcmeStore, account: Principal) 
         return DeliveryPage(data=[delivery_out(v) for v in views], next_cursor=cursor)
 
 
-def admin_router(store: AcmeStore, faults: FaultState[AcmeFaults]) -> APIRouter:
+def stats_router(store: AcmeStore) -> APIRouter:
     router = APIRouter(prefix="/_sandbox", tags=["sandbox admin"])
 
     @router.get("/stats", response_model=Stats, summary="Delivery counters (pending = not done)")
     def stats() -> Stats:
         return store.stats()
-
-    @router.post("/reset", status_code=204, summary="Delete all data, restore start-up faults")
-    def reset() -> Response:
-        store.reset()
-        faults.reset()
-        return Response(status_code=204)
 
     return router
 
@@ -320,5 +315,6 @@ def create_app(
         lifespan=lifespan,
     )
     app.include_router(api_router(store, keys))
-    app.include_router(admin_router(store, fault_state))
+    app.include_router(stats_router(store))
+    app.include_router(reset_router(store.reset, fault_state))
     return app
