@@ -21,15 +21,17 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
 
-from integration_platform.lifecycle.service import InstanceService
-from integration_platform.lifecycle.settings import LifecycleSettings
 from sandbox.stack import Stack, StackOptions, StackPorts
 from tests.support.simulators import ACME_TEST_FLAGS, AcmeSimulator, ProgixSimulator
+
+if TYPE_CHECKING:  # imported when used: loading this plugin must not configure Airflow
+    from integration_platform.lifecycle.service import InstanceService
+    from integration_platform.lifecycle.settings import LifecycleSettings
 
 ACME_ACCOUNTS = ("acme-one", "acme-two")
 PROGIX_TENANTS = ("progix-one", "progix-two")
@@ -84,6 +86,8 @@ class StackHandle:
     ) -> LifecycleSettings:
         """The lifecycle's settings for this stack's Airflow, as `admin`; `with_relay`: and its
         relay's URL and registrar token (the lifecycle's own hand on routes)."""
+        from integration_platform.lifecycle.settings import LifecycleSettings
+
         if with_relay:
             extra.update(
                 relay_url=self.stack.relay_url,
@@ -100,6 +104,8 @@ class StackHandle:
 
     def acme_erp_service(self, **settings: Any) -> InstanceService:
         """The Acme ERP integration's lifecycle service on this stack (see `lifecycle_settings`)."""
+        from integration_platform.lifecycle.service import InstanceService
+
         return InstanceService(self.lifecycle_settings(**settings), integration="acme-erp")
 
 
