@@ -143,35 +143,58 @@ def write_instances(directory: Path, count: int) -> None:
         (directory / f"{instance_id}.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
 
 
+_DAGFACTORY_DEFAULT = {
+    "default_args": {
+        "owner": "acme-erp",
+        "start_date": "2026-01-01",
+        "retries": 3,
+        "retry_delay_sec": 20,
+        "retry_exponential_backoff": True,
+    }
+}
+
+
+def _dagfactory_dag(
+    instance_id: str, n: int, flow: str, schedule: str | None, max_runs: int, tasks: dict, **extra
+) -> tuple[str, dict]:
+    """One flow's DAG id and dag-factory entry, tagged and documented as the factory does."""
+    snake = instance_id.replace("-", "_")
+    return f"acme_erp__{snake}__{flow.replace('-', '_')}", {
+        "schedule": schedule,
+        "catchup": False,
+        "is_paused_upon_creation": False,
+        "max_active_runs": max_runs,
+        "tags": ["integration:acme-erp", f"instance:{instance_id}", f"flow:{flow}"],
+        "description": f"{flow} for Customer {n}",
+        "doc_md": f"# Acme ERP · {flow} · Customer {n}\n\nInstance `{instance_id}`.",
+        "tasks": tasks,
+        **extra,
+    }
+
+
+def _python_task(instance_id: str, *upstream: str) -> dict:
+    """A python task standing in for one of our operators."""
+    task = {
+        "operator": "airflow.providers.standard.operators.python.PythonOperator",
+        "python_callable": "builtins.len",
+        "op_args": [[instance_id]],
+    }
+    return {**task, "dependencies": list(upstream)} if upstream else task
+
+
+def _example_events(kind: str) -> dict:
+    example = [{"id": "evt_example", "type": kind, "object_id": "x", "occurred_at": "2026"}]
+    return {"params": {"events": example}}
+
+
 def dagfactory_config(instance_id: str, n: int) -> dict:
     """The same four DAGs as dag-factory YAML (python tasks stand in for our operators)."""
-    snake = instance_id.replace("-", "_")
-    callable_ = "builtins.len"
-
-    def dag(flow: str, schedule: str | None, max_runs: int, tasks: dict, **extra: object) -> tuple:
-        return f"acme_erp__{snake}__{flow.replace('-', '_')}", {
-            "schedule": schedule,
-            "catchup": False,
-            "is_paused_upon_creation": False,
-            "max_active_runs": max_runs,
-            "tags": ["integration:acme-erp", f"instance:{instance_id}", f"flow:{flow}"],
-            "description": f"{flow} for Customer {n}",
-            "doc_md": f"# Acme ERP · {flow} · Customer {n}\n\nInstance `{instance_id}`.",
-            "tasks": tasks,
-            **extra,
-        }
 
     def python(*upstream: str) -> dict:
-        task = {
-            "operator": "airflow.providers.standard.operators.python.PythonOperator",
-            "python_callable": callable_,
-            "op_args": [[instance_id]],
-        }
-        return {**task, "dependencies": list(upstream)} if upstream else task
+        return _python_task(instance_id, *upstream)
 
-    def events(kind: str) -> dict:
-        example = [{"id": "evt_example", "type": kind, "object_id": "x", "occurred_at": "2026"}]
-        return {"params": {"events": example}}
+    def dag(flow: str, schedule: str | None, max_runs: int, tasks: dict, **extra) -> tuple:
+        return _dagfactory_dag(instance_id, n, flow, schedule, max_runs, tasks, **extra)
 
     init_tasks = {
         "webhook_urls": python(),
@@ -181,34 +204,15 @@ def dagfactory_config(instance_id: str, n: int) -> dict:
     if n % 4 == 0:
         init_tasks |= {"backfill_customers": python("ensure_webhooks")}
         init_tasks |= {"backfill_inventory": python("ensure_webhooks")}
+    customers = _example_events("customer.updated")
+    inventory = _example_events("inventory.updated")
     dags = [
-        dag(
-            "sync-customer-data",
-            None,
-            4,
-            {"sync_customers": python()},
-            **events("customer.updated"),
-        ),
-        dag(
-            "sync-inventory-data",
-            None,
-            4,
-            {"sync_inventory": python()},
-            **events("inventory.updated"),
-        ),
+        dag("sync-customer-data", None, 4, {"sync_customers": python()}, **customers),
+        dag("sync-inventory-data", None, 4, {"sync_inventory": python()}, **inventory),
         dag("initialization", "@once", 1, init_tasks),
         dag("teardown", None, 1, {"delete_webhooks": python()}),
     ]
-    default = {
-        "default_args": {
-            "owner": "acme-erp",
-            "start_date": "2026-01-01",
-            "retries": 3,
-            "retry_delay_sec": 20,
-            "retry_exponential_backoff": True,
-        }
-    }
-    return {"default": default, **dict(dags)}
+    return {"default": _DAGFACTORY_DEFAULT, **dict(dags)}
 
 
 def write_dagfactory_folder(folder: Path, yaml_dir: Path, count: int) -> Path:

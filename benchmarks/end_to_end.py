@@ -217,7 +217,7 @@ def relay_idle(stack: Stack) -> bool:
     return response.json()["queue_depth"] == 0
 
 
-def main() -> None:
+def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--events", type=int, default=10_000, help="changes, batched run")
     parser.add_argument("--naive-events", type=int, default=120, help="changes, one run each")
@@ -243,10 +243,12 @@ def main() -> None:
         "keeps the load source from being what the run measures",
     )
     parser.add_argument("--timeout", type=float, default=900.0, help="per phase, seconds")
-    args = parser.parse_args()
+    return parser.parse_args()
 
-    state = Path(tempfile.mkdtemp(prefix="bench-", dir=REPO / ".state"))
-    stack = Stack(
+
+def bench_stack(state: Path, args: argparse.Namespace) -> Stack:
+    """One stack with an Acme account and a Progix tenant for each of the two instances."""
+    return Stack(
         StackOptions(
             state_dir=state / "stack",
             ports=StackPorts.free(),
@@ -259,45 +261,15 @@ def main() -> None:
             },
         )
     )
-    log(f"starting the stack in {state}")
-    with stack:
-        log("stack ready; deploying the batched instance")
-        deployed = deploy(stack, BATCHED, BATCHED, BATCHED, state)
-        log(f"deploy: {deployed}")
-        batched = measure(
-            stack,
-            BATCHED,
-            BATCHED,
-            BATCHED,
-            args.events,
-            load_batch_size=args.load_batch_size,
-            timeout=args.timeout,
-        )
-        log(f"batched: {batched}")
 
-        # One run per event, sent at once, unpaced: how per-event platforms work.
-        stack.restart_relay(
-            {
-                "RELAY_BATCH_MODE": "fixed",
-                "RELAY_BATCH_MAX_EVENTS": "1",
-                "RELAY_BATCH_MAX_WAIT_MS": "0",
-            }
-        )
-        deploy(stack, NAIVE, NAIVE, NAIVE, state)
-        naive = measure(
-            stack,
-            NAIVE,
-            NAIVE,
-            NAIVE,
-            args.naive_events,
-            load_batch_size=args.load_batch_size,
-            timeout=args.timeout,
-        )
-        log(f"naive: {naive}")
 
+def result_of(
+    stack: Stack, args: argparse.Namespace, deployed: dict, batched: dict, naive: dict
+) -> dict[str, Any]:
+    """The one JSON result: both phases, their rates and the settings they ran with."""
     batched_rate = batched["events"] / batched["seconds"]
     naive_rate = naive["events"] / naive["seconds"]
-    result = {
+    return {
         **batched,
         "naive_events": naive["events"],
         "naive_seconds": naive["seconds"],
@@ -314,7 +286,44 @@ def main() -> None:
         "load_batch_size": args.load_batch_size,
         "machine_load_1m": round(os.getloadavg()[0], 2),
     }
-    print(json.dumps(result))
+
+
+def main() -> None:
+    args = parse_args()
+    state = Path(tempfile.mkdtemp(prefix="bench-", dir=REPO / ".state"))
+    stack = bench_stack(state, args)
+
+    def phase(instance: str, events: int) -> dict:
+        return measure(
+            stack,
+            instance,
+            instance,
+            instance,
+            events,
+            load_batch_size=args.load_batch_size,
+            timeout=args.timeout,
+        )
+
+    log(f"starting the stack in {state}")
+    with stack:
+        log("stack ready; deploying the batched instance")
+        deployed = deploy(stack, BATCHED, BATCHED, BATCHED, state)
+        log(f"deploy: {deployed}")
+        batched = phase(BATCHED, args.events)
+        log(f"batched: {batched}")
+
+        # One run per event, sent at once, unpaced: how per-event platforms work.
+        stack.restart_relay(
+            {
+                "RELAY_BATCH_MODE": "fixed",
+                "RELAY_BATCH_MAX_EVENTS": "1",
+                "RELAY_BATCH_MAX_WAIT_MS": "0",
+            }
+        )
+        deploy(stack, NAIVE, NAIVE, NAIVE, state)
+        naive = phase(NAIVE, args.naive_events)
+        log(f"naive: {naive}")
+    print(json.dumps(result_of(stack, args, deployed, batched, naive)))
 
 
 if __name__ == "__main__":

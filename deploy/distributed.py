@@ -10,6 +10,7 @@ machine's own (127.0.0.1:5432 with trust auth, 127.0.0.1:6379): the run creates 
 named databases (the relay's through the same init script the postgres image runs) and
 claims an empty Redis database number, and drops them all on `stop()`.
 
+How one service becomes a local process (argv, environment, health URL) is `deploy.replicas`.
 What the containers would differ in, and is therefore set here (`_local_airflow_env`):
 AIRFLOW_HOME and the DAGs folder, the API/health/log-server ports (one host, many
 components), a Celery hostname and pid file per worker (containers have their own).
@@ -23,12 +24,11 @@ import json
 import os
 import secrets
 import signal
-import subprocess
 import sys
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -37,30 +37,23 @@ from deploy.compose import ComposeFile, Service
 from deploy.envfile import new_secret, read_env_file, secrets_to_generate
 from deploy.local_services import LocalPostgres, LocalRedis
 from deploy.loopback import LOOPBACK, Endpoint, LoopbackMap
+from deploy.replicas import (
+    BIN,
+    REPO_ROOT,
+    Replica,
+    clean_environment,
+    command_line,
+    is_airflow_image,
+    local_paths,
+    read_log,
+    ready_url,
+    service_argv,
+    wait_exit_ok,
+)
 from sandbox.processes import ManagedProcess, ProcessFailed, free_port
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
 COMPOSE_FILE = REPO_ROOT / "docker-compose.yaml"
 ENV_EXAMPLE = REPO_ROOT / ".env.example"
-BIN = Path(sys.executable).parent
-
-# What each image's ENTRYPOINT is, by build context (checked against the Dockerfiles by
-# tests/deploy/test_compose_static.py). The official Airflow image's entrypoint runs
-# `airflow ARGS`, or ARGS itself when it starts with `bash` or `python`.
-ENTRYPOINTS = {".": "airflow", "./relay": "webhook-relay", "./sandbox": "sandbox"}
-AIRFLOW_IMAGE_PROGRAMS = {"python": sys.executable, "bash": "bash"}
-
-# Container paths (see the Dockerfiles and the compose volumes) and where they are locally.
-CONTAINER_PATHS = {
-    "/opt/airflow/deploy": "repo:deploy",
-    "/opt/airflow/dags": "repo:dags",
-    "/opt/airflow/instances": "state:instances",
-    "/opt/airflow/logs": "state:airflow-home/logs",
-    "/data": "state:sandbox-data",
-}
-# Environment variables of the caller that must not leak into the services: the run's
-# configuration comes from the compose file only.
-_FOREIGN_PREFIXES = ("AIRFLOW", "RELAY_", "ACME_ERP_", "INTEGRATION_INSTANCES_DIR", "_AIRFLOW")
 
 AIRFLOW_COMPONENTS = (
     "airflow-apiserver",
@@ -83,25 +76,6 @@ class DistributedOptions:
     redis_host: str = LOOPBACK
     redis_port: int = 6379
     ready_timeout: float = 180.0
-
-
-@dataclass
-class Replica:
-    """One started process of a compose service (services may run several)."""
-
-    service: str
-    index: int
-    process: ManagedProcess
-    environment: dict[str, str] = field(repr=False, default_factory=dict)
-
-    @property
-    def name(self) -> str:
-        return f"{self.service}-{self.index}"
-
-
-def _clean_environment(extra: Mapping[str, str]) -> dict[str, str]:
-    base = {k: v for k, v in os.environ.items() if not k.startswith(_FOREIGN_PREFIXES)}
-    return {**base, "PATH": str(BIN) + os.pathsep + base.get("PATH", ""), **extra}
 
 
 class DistributedStack:
@@ -154,9 +128,7 @@ class DistributedStack:
                     ports.add(httpx.URL(url).port or 80)
             for port in ports:
                 loopback.add(name, port, Endpoint(LOOPBACK, free_port()))
-        for container, where in CONTAINER_PATHS.items():
-            root, relative = where.split(":", 1)
-            loopback.paths[container] = (REPO_ROOT if root == "repo" else self.state_dir) / relative
+        loopback.paths.update(local_paths(self.state_dir))
         return loopback
 
     def service(self, name: str) -> Service:
@@ -193,56 +165,26 @@ class DistributedStack:
             "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(free_port()),
         }
 
-    def _argv(self, service: Service, replica: str) -> list[str]:
-        command = self.loopback.rewrite_arguments(service.command, service=service.name)
-        argv = self.command_line(service.name, command)
-        if argv[0] == str(BIN / "airflow") and command[:2] == ["celery", "worker"]:
-            # In compose each worker is a container with its own hostname and pid file.
-            argv += [
-                "--celery-hostname",
-                f"{replica}@%h",
-                "--pid",
-                str(self.state_dir / f"{replica}.pid"),
-            ]
-        return argv
-
     def command_line(self, name: str, arguments: list[str]) -> list[str]:
         """The local argv of `docker compose run SERVICE ARGUMENTS` (the image's entrypoint + args)."""
-        service = self.service(name)
-        entrypoint = service.spec.get("entrypoint")
-        if entrypoint:  # the compose file replaces the image's entrypoint
-            program, *rest = [entrypoint] if isinstance(entrypoint, str) else entrypoint
-            return [str(BIN / program), *rest, *arguments]
-        context = str((service.spec.get("build") or {}).get("context", ""))
-        image_entrypoint = ENTRYPOINTS[context]
-        if image_entrypoint != "airflow":
-            return [str(BIN / image_entrypoint), *arguments]
-        if arguments and arguments[0] in AIRFLOW_IMAGE_PROGRAMS:
-            return [AIRFLOW_IMAGE_PROGRAMS[arguments[0]], *arguments[1:]]
-        return [str(BIN / "airflow"), *arguments]
-
-    def _ready_url(self, service: Service) -> str | None:
-        if not service.healthcheck:
-            return None
-        urls = self.loopback.health_urls(service.healthcheck["test"], service=service.name)
-        return urls[0] if urls else None
+        return command_line(self.service(name), arguments)
 
     def _replica(self, name: str, index: int = 1, *, ready_timeout: float | None = None) -> Replica:
         service = self.service(name)
         replica_name = f"{name}-{index}"
         env = self.loopback.rewrite_environment(service.environment, service=name)
-        if (service.spec.get("build") or {}).get("context") == ".":
+        if is_airflow_image(service):
             env.update(self._local_airflow_env())
         process = ManagedProcess(
             replica_name,
-            self._argv(service, replica_name),
+            service_argv(service, self.loopback, replica=replica_name, state_dir=self.state_dir),
             log_path=self.log_dir / f"{replica_name}.log",
             cwd=self.state_dir,
-            ready_url=self._ready_url(service),
+            ready_url=ready_url(service, self.loopback),
             ready_timeout=ready_timeout or self.options.ready_timeout,
             stop_timeout=30.0,
         )
-        process.env = _clean_environment(env)
+        process.env = clean_environment(env)
         replica = Replica(name, index, process, env)
         self.replicas.append(replica)
         return replica
@@ -283,8 +225,8 @@ class DistributedStack:
         if self.options.demo:
             for name in DEMO_SERVICES:
                 self._replica(name).process.start(wait=False)
-        _wait_exit_ok(migrate, timeout=120)
-        _wait_exit_ok(init, timeout=300)
+        wait_exit_ok(migrate, timeout=120)
+        wait_exit_ok(init, timeout=300)
 
         for name in AIRFLOW_COMPONENTS:
             self._replica(name).process.start(wait=False)
@@ -321,7 +263,7 @@ class DistributedStack:
         workers = self.worker_replicas()
         deadline = time.monotonic() + self.options.ready_timeout
         while time.monotonic() < deadline:
-            if all(" ready." in _read(w.process.log_path) for w in workers):
+            if all(" ready." in read_log(w.process.log_path) for w in workers):
                 return
             self._raise_if_any_died()
             time.sleep(0.5)
@@ -369,27 +311,6 @@ class DistributedStack:
             f"----- {r.name} ({r.process.log_path}) -----\n{r.process.log_tail(lines)}\n"
             for r in self.replicas
         )
-
-
-def _read(path: Path) -> str:
-    try:
-        return path.read_text(errors="replace")
-    except FileNotFoundError:
-        return ""
-
-
-def _wait_exit_ok(process: ManagedProcess, *, timeout: float) -> None:
-    """Wait for a one-shot process; raise with its log tail unless it exited 0."""
-    assert process.popen is not None
-    try:
-        code = process.popen.wait(timeout)
-    except subprocess.TimeoutExpired:
-        process.stop()
-        raise ProcessFailed(
-            f"{process.name} still running after {timeout:.0f}s\n{process.log_tail()}"
-        ) from None
-    if code != 0:
-        raise ProcessFailed(f"{process.name} exited with {code}\n{process.log_tail()}")
 
 
 @contextlib.contextmanager

@@ -53,6 +53,16 @@ def _route(route: str) -> str:
         raise HTTPException(400, str(exc)) from None
 
 
+def _route_query(route: str | None = None) -> str | None:
+    """A listing's `route` filter, parsed as ingest parses it (a malformed one is a 400)."""
+    return _route(route) if route else None
+
+
+RouteQuery = Annotated[str | None, Depends(_route_query)]
+BeforeId = Annotated[int | None, Query(ge=1, le=MAX_ID)]
+Limit = Annotated[int, Query(ge=1, le=1000)]
+
+
 class ReplayRequest(BaseModel):
     event_ids: list[EventIdValue] = Field(default_factory=list, max_length=10_000)
     dead_letters: bool = False
@@ -74,17 +84,17 @@ async def stats(store: StoreDep) -> dict[str, Any]:
 @router.get("/events")
 async def list_events(
     store: StoreDep,
-    route: str | None = None,
+    route: RouteQuery,
     status: EventStatus | None = None,
     webhook_id: str | None = None,
     batch_id: str | None = None,
     event_type: str | None = Query(None, alias="type"),
-    before_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    before_id: BeforeId = None,
+    limit: Limit = 100,
 ) -> dict[str, Any]:
     rows = await asyncio.to_thread(
         store.list_events,
-        route=_route(route) if route else None,
+        route=route,
         status=status,
         webhook_id=webhook_id,
         batch_id=batch_id,
@@ -98,13 +108,11 @@ async def list_events(
 @router.get("/batches")
 async def list_batches(
     store: StoreDep,
-    route: str | None = None,
+    route: RouteQuery,
     status: BatchStatus | None = None,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    limit: Limit = 100,
 ) -> dict[str, Any]:
-    rows = await asyncio.to_thread(
-        store.list_batches, route=_route(route) if route else None, status=status, limit=limit
-    )
+    rows = await asyncio.to_thread(store.list_batches, route=route, status=status, limit=limit)
     return {"batches": rows}
 
 
@@ -138,14 +146,14 @@ async def replay(store: StoreDep, body: ReplayRequest, request: Request) -> dict
 @router.get("/quarantine")
 async def list_quarantined(
     store: StoreDep,
-    route: str | None = None,
-    before_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    route: RouteQuery,
+    before_id: BeforeId = None,
+    limit: Limit = 100,
 ) -> dict[str, Any]:
     """Quarantined events with their reasons (payloads left out: see /admin/events)."""
     rows = await asyncio.to_thread(
         store.list_events,
-        route=_route(route) if route else None,
+        route=route,
         status="quarantined",
         before_id=before_id,
         limit=limit,

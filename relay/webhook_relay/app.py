@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from fastapi import FastAPI, Request, Response
@@ -90,6 +90,29 @@ def create_app(settings: RelaySettings, store: Store, *, with_dispatcher: bool =
     )
     repo = RouteRepository(store, SecretBox.from_settings(settings))
     registry = RouteRegistry(repo, poll_s=settings.registry_poll_ms / 1000)
+    lifespan = _lifespan(settings, store, writer, registry, with_dispatcher=with_dispatcher)
+    api = FastAPI(title="webhook-relay", version=__version__, lifespan=lifespan)
+    api.state.settings = settings
+    api.state.store = store
+    api.state.dispatcher = None
+    api.state.routes_repo = repo
+    api.state.registry = registry
+    api.include_router(admin_router)
+    api.include_router(routes_router)
+    _add_health_routes(api, settings, store, writer, with_dispatcher=with_dispatcher)
+    metrics.register_store(store)
+    return RelayApp(IngestHandler(settings, writer, registry), api)
+
+
+def _lifespan(
+    settings: RelaySettings,
+    store: Store,
+    writer: WakingWriter,
+    registry: RouteRegistry,
+    *,
+    with_dispatcher: bool,
+) -> Callable[[FastAPI], contextlib.AbstractAsyncContextManager[None]]:
+    """What runs while the app serves: the writer, the registry poll, upkeep, the dispatcher."""
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -119,14 +142,18 @@ def create_app(settings: RelaySettings, store: Store, *, with_dispatcher: bool =
             await asyncio.gather(*upkeep, return_exceptions=True)
             await writer.stop()
 
-    api = FastAPI(title="webhook-relay", version=__version__, lifespan=lifespan)
-    api.state.settings = settings
-    api.state.store = store
-    api.state.dispatcher = None
-    api.state.routes_repo = repo
-    api.state.registry = registry
-    api.include_router(admin_router)
-    api.include_router(routes_router)
+    return lifespan
+
+
+def _add_health_routes(
+    api: FastAPI,
+    settings: RelaySettings,
+    store: Store,
+    writer: WakingWriter,
+    *,
+    with_dispatcher: bool,
+) -> None:
+    """`/healthz` for the orchestrator's probes and `/metrics` for Prometheus."""
 
     @api.get("/healthz")
     async def healthz() -> JSONResponse:
@@ -150,6 +177,3 @@ def create_app(settings: RelaySettings, store: Store, *, with_dispatcher: bool =
     async def metrics_endpoint(_request: Request) -> Response:
         body = await asyncio.to_thread(generate_latest, metrics.REGISTRY)
         return Response(body, media_type=CONTENT_TYPE_LATEST)
-
-    metrics.register_store(store)
-    return RelayApp(IngestHandler(settings, writer, registry), api)

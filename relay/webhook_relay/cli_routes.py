@@ -107,19 +107,20 @@ def rotate(
 @routes_app.command("pause")
 def pause(route: RouteArg) -> None:
     """Hold the route's events in the relay (nothing is triggered until resume)."""
-    cli = _cli()
-    path = cli._parse_route(route).path
-    _run(cli._routes_repo().set_paused, path, True, time.time())
-    _echo({"route": path, "paused": True})
+    _set_paused(route, True)
 
 
 @routes_app.command("resume")
 def resume(route: RouteArg) -> None:
     """Deliver the route's held events again, in batches."""
+    _set_paused(route, False)
+
+
+def _set_paused(route: str, paused: bool) -> None:
     cli = _cli()
     path = cli._parse_route(route).path
-    _run(cli._routes_repo().set_paused, path, False, time.time())
-    _echo({"route": path, "paused": False})
+    _run(cli._routes_repo().set_paused, path, paused, time.time())
+    _echo({"route": path, "paused": paused})
 
 
 @routes_app.command("list")

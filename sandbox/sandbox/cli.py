@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -58,44 +58,70 @@ def _registry(env_name: str, path: Path | None, option: str) -> KeyRegistry:
         raise typer.BadParameter(str(exc), param_hint=option) from exc
 
 
+Port = Annotated[int, typer.Option(help="TCP port.")]
+AccountsFile = Annotated[
+    Path | None,
+    typer.Option(
+        help=f"File of ACCOUNT_ID:API_KEY lines (default: ${ACME_ACCOUNTS_ENV}, comma-separated).",
+        show_default=False,
+    ),
+]
+TenantsFile = Annotated[
+    Path | None,
+    typer.Option(
+        help=f"File of TENANT_ID:API_KEY lines (default: ${PROGIX_TENANTS_ENV}, comma-separated).",
+        show_default=False,
+    ),
+]
+DuplicateRate = Annotated[
+    float, typer.Option(min=0.0, max=1.0, help="Probability a delivered event is resent.")
+]
+ReorderWindow = Annotated[
+    int, typer.Option(min=0, help="Hold this many due deliveries and send them shuffled.")
+]
+ReorderHoldMs = Annotated[
+    int, typer.Option(min=0, help="Longest a delivery waits for its reorder window (ms).")
+]
+DeliveryConcurrency = Annotated[
+    int,
+    typer.Option(min=1, max=32, help="Deliveries POSTed at once (1 = one at a time, in order)."),
+]
+RetryBaseSeconds = Annotated[
+    float, typer.Option(min=0.01, help="First retry delay; doubles on every failure.")
+]
+RetryMaxSeconds = Annotated[float, typer.Option(min=0.01, help="Longest retry delay.")]
+MaxAttempts = Annotated[int, typer.Option(min=1, help="Attempts before `failed`.")]
+
+
+def _api_faults(
+    latency_ms: int, error_rate: float, rate_limit: float | None, rate_limit_burst: int | None
+) -> dict[str, Any]:
+    """The faults both simulators inject into their API, as keyword arguments of their model."""
+    return {
+        "latency_ms": latency_ms,
+        "error_rate": error_rate,
+        "rate_limit_per_second": rate_limit,
+        "rate_limit_burst": rate_limit_burst,
+    }
+
+
 @app.command()
 def acme(
-    port: Annotated[int, typer.Option(help="TCP port.")],
-    accounts_file: Annotated[
-        Path | None,
-        typer.Option(
-            help=f"File of ACCOUNT_ID:API_KEY lines (default: ${ACME_ACCOUNTS_ENV}, comma-separated).",
-            show_default=False,
-        ),
-    ] = None,
+    port: Port,
+    accounts_file: AccountsFile = None,
     host: Host = "127.0.0.1",
     db: Db = None,
     latency_ms: LatencyMs = 0,
     error_rate: ErrorRate = 0.0,
     rate_limit: RateLimit = None,
     rate_limit_burst: RateBurst = None,
-    duplicate_rate: Annotated[
-        float, typer.Option(min=0.0, max=1.0, help="Probability a delivered event is resent.")
-    ] = 0.0,
-    reorder_window: Annotated[
-        int, typer.Option(min=0, help="Hold this many due deliveries and send them shuffled.")
-    ] = 0,
-    reorder_hold_ms: Annotated[
-        int, typer.Option(min=0, help="Longest a delivery waits for its reorder window (ms).")
-    ] = 500,
-    delivery_concurrency: Annotated[
-        int,
-        typer.Option(
-            min=1, max=32, help="Deliveries POSTed at once (1 = one at a time, in order)."
-        ),
-    ] = 1,
-    retry_base_seconds: Annotated[
-        float, typer.Option(min=0.01, help="First retry delay; doubles on every failure.")
-    ] = 1.0,
-    retry_max_seconds: Annotated[
-        float, typer.Option(min=0.01, help="Longest retry delay.")
-    ] = 300.0,
-    max_attempts: Annotated[int, typer.Option(min=1, help="Attempts before `failed`.")] = 10,
+    duplicate_rate: DuplicateRate = 0.0,
+    reorder_window: ReorderWindow = 0,
+    reorder_hold_ms: ReorderHoldMs = 500,
+    delivery_concurrency: DeliveryConcurrency = 1,
+    retry_base_seconds: RetryBaseSeconds = 1.0,
+    retry_max_seconds: RetryMaxSeconds = 300.0,
+    max_attempts: MaxAttempts = 10,
     max_body_bytes: MaxBody = DEFAULT_MAX_BODY_BYTES,
     access_log: AccessLog = False,
 ) -> None:
@@ -108,10 +134,7 @@ def acme(
     from sandbox.serve import serve
 
     faults = AcmeFaults(
-        latency_ms=latency_ms,
-        error_rate=error_rate,
-        rate_limit_per_second=rate_limit,
-        rate_limit_burst=rate_limit_burst,
+        **_api_faults(latency_ms, error_rate, rate_limit, rate_limit_burst),
         duplicate_rate=duplicate_rate,
         reorder_window=reorder_window,
         reorder_hold_ms=reorder_hold_ms,
@@ -132,14 +155,8 @@ def acme(
 
 @app.command()
 def progix(
-    port: Annotated[int, typer.Option(help="TCP port.")],
-    tenants_file: Annotated[
-        Path | None,
-        typer.Option(
-            help=f"File of TENANT_ID:API_KEY lines (default: ${PROGIX_TENANTS_ENV}, comma-separated).",
-            show_default=False,
-        ),
-    ] = None,
+    port: Port,
+    tenants_file: TenantsFile = None,
     host: Host = "127.0.0.1",
     db: Db = None,
     latency_ms: LatencyMs = 0,
@@ -156,12 +173,7 @@ def progix(
     from sandbox.progix.app import create_app
     from sandbox.serve import serve
 
-    faults = ApiFaults(
-        latency_ms=latency_ms,
-        error_rate=error_rate,
-        rate_limit_per_second=rate_limit,
-        rate_limit_burst=rate_limit_burst,
-    )
+    faults = ApiFaults(**_api_faults(latency_ms, error_rate, rate_limit, rate_limit_burst))
     serve(
         lambda path: create_app(
             db_path=path, keys=keys, faults=faults, max_body_bytes=max_body_bytes

@@ -10,6 +10,8 @@ prove that the secret it got is the relay's.
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,9 +20,8 @@ import pytest
 from standardwebhooks.webhooks import Webhook
 
 from integration_platform.integrations import naming
-from sandbox.processes import free_port
 from tests.dags.support import DagTestRunner, conn_env, instance_data, write_instance
-from tests.relay.harness import REGISTRAR_TOKEN, Relay
+from tests.relay.harness import REGISTRAR_TOKEN, Relay, ingest_only_relay
 from tests.support.simulators import AcmeSimulator, ProgixSimulator, WebhookReceiver
 
 pytestmark = pytest.mark.slow
@@ -61,17 +62,8 @@ class Deployment:
 @pytest.fixture(scope="module")
 def relay_registry(tmp_path_factory: pytest.TempPathFactory):
     """A real relay (ingest only): the registry the deploy flows talk to."""
-    tmp = tmp_path_factory.mktemp("flow-runs-relay")
-    relay = Relay(
-        tmp,
-        f"sqlite:///{tmp / 'relay.db'}",
-        airflow_url=f"http://127.0.0.1:{free_port()}",
-        no_dispatcher=True,
-    ).start()
-    try:
+    with ingest_only_relay(tmp_path_factory.mktemp("flow-runs-relay")) as relay:
         yield relay
-    finally:
-        relay.stop()
 
 
 def deploy(
@@ -92,12 +84,24 @@ def deploy(
 
 
 @pytest.fixture
-def deployment(
+def deploy_with(
     tmp_path, dag_runner, acme_simulator, progix_simulator, webhook_receiver, relay_registry
-):
-    return deploy(
-        tmp_path, dag_runner, acme_simulator, progix_simulator, webhook_receiver, relay_registry
+) -> Callable[..., Deployment]:
+    """Deploy the instance with these config values, on this test's simulators and relay."""
+    return functools.partial(
+        deploy,
+        tmp_path,
+        dag_runner,
+        acme_simulator,
+        progix_simulator,
+        webhook_receiver,
+        relay_registry,
     )
+
+
+@pytest.fixture
+def deployment(deploy_with: Callable[..., Deployment]) -> Deployment:
+    return deploy_with()
 
 
 def events(event_type: str, object_ids: list[str]) -> dict[str, Any]:
@@ -119,18 +123,9 @@ def runs_of_other_dags(outcome: dict[str, Any], flow: str) -> list[list[str]]:
 
 
 def test_initialization_registers_exactly_the_flow_webhooks_idempotently_and_backfills(
-    tmp_path, dag_runner, acme_simulator, progix_simulator, webhook_receiver, relay_registry
+    deploy_with, acme_simulator, relay_registry
 ):
-    deployment = deploy(
-        tmp_path,
-        dag_runner,
-        acme_simulator,
-        progix_simulator,
-        webhook_receiver,
-        relay_registry,
-        warehouses=["north"],
-        backfill_on_deploy=True,
-    )
+    deployment = deploy_with(warehouses=["north"], backfill_on_deploy=True)
     foreign = acme_simulator.create_webhook(
         "http://127.0.0.1:9/elsewhere", "whsec_" + "A" * 32, events=["customer.created"]
     )
@@ -138,11 +133,24 @@ def test_initialization_registers_exactly_the_flow_webhooks_idempotently_and_bac
     acme_simulator.create_item("SKU-N", name="North widget", warehouse="north", quantity=3)
     acme_simulator.create_item("SKU-S", name="South widget", warehouse="south", quantity=5)
 
+    owned = _first_initialization_registers_and_backfills(deployment, alice)
+    route = f"acme-erp/{INSTANCE}/sync-customer-data"
+    _acme_signs_with_the_relay_route_secret(deployment, relay_registry, route, alice)
+    _second_initialization_changes_nothing(deployment, owned)
+    _teardown_deletes_only_its_webhooks_and_retires_routes(
+        deployment, relay_registry, route, owned, foreign
+    )
+
+
+def _first_initialization_registers_and_backfills(
+    deployment: Deployment, alice: dict[str, Any]
+) -> list[dict[str, Any]]:
+    """Webhooks for exactly the webhook flows, at their URLs; the backfill honours warehouses."""
     first = deployment.run("initialization")
 
     urls = first["xcom"]["webhook_urls"]["webhookUrls"]
     assert urls == {
-        flow: f"{webhook_receiver.url}/hooks/acme-erp/{INSTANCE}/{flow}" for flow in WEBHOOK_FLOWS
+        flow: f"{deployment.relay.url}/hooks/acme-erp/{INSTANCE}/{flow}" for flow in WEBHOOK_FLOWS
     }
     assert sorted(first["xcom"]["ensure_webhooks"]["created"]) == sorted(WEBHOOK_FLOWS)
     owned = deployment.owned_webhooks()
@@ -152,20 +160,28 @@ def test_initialization_registers_exactly_the_flow_webhooks_idempotently_and_bac
     assert first["xcom"]["backfill_customers"]["created"] == 1
     assert first["xcom"]["backfill_inventory"]["created"] == 1
     assert first["xcom"]["backfill_inventory"]["filtered"] == 1
-    assert progix_simulator.get("customers", alice["id"])["version"] == alice["version"]
-    assert [item["external_id"] for item in progix_simulator.list_all("inventory")] == ["SKU-N"]
+    assert deployment.progix.get("customers", alice["id"])["version"] == alice["version"]
+    assert [item["external_id"] for item in deployment.progix.list_all("inventory")] == ["SKU-N"]
     assert runs_of_other_dags(first, "initialization") == []
+    return owned
 
-    # The routes are registered, and Acme signs each delivery with the relay's route secret.
-    route = f"acme-erp/{INSTANCE}/sync-customer-data"
-    assert relay_registry.admin("GET", f"/routes/{route}").json()["state"] == "active"
-    acme_simulator.update_customer(alice["id"], name="Alice B")
-    delivery = webhook_receiver.wait_for(1)[0]
+
+def _acme_signs_with_the_relay_route_secret(
+    deployment: Deployment, registry: Relay, route: str, alice: dict[str, Any]
+) -> None:
+    """The routes are registered, and Acme signs each delivery with the relay's route secret."""
+    assert registry.admin("GET", f"/routes/{route}").json()["state"] == "active"
+    deployment.acme.update_customer(alice["id"], name="Alice B")
+    delivery = deployment.relay.wait_for(1)[0]
     assert delivery.path == f"/hooks/{route}"
-    secret = relay_registry.current_secret(route)
+    secret = registry.current_secret(route)
     payload = Webhook(secret).verify(delivery.body, delivery.headers)
     assert payload["object_id"] == alice["id"]
 
+
+def _second_initialization_changes_nothing(
+    deployment: Deployment, owned: list[dict[str, Any]]
+) -> None:
     second = deployment.run("initialization")
 
     summary = second["xcom"]["ensure_webhooks"]
@@ -173,12 +189,20 @@ def test_initialization_registers_exactly_the_flow_webhooks_idempotently_and_bac
     assert sorted(summary["unchanged"]) == sorted(WEBHOOK_FLOWS)
     assert {hook["id"] for hook in deployment.owned_webhooks()} == {hook["id"] for hook in owned}
 
+
+def _teardown_deletes_only_its_webhooks_and_retires_routes(
+    deployment: Deployment,
+    registry: Relay,
+    route: str,
+    owned: list[dict[str, Any]],
+    foreign: dict[str, Any],
+) -> None:
     teardown = deployment.run("teardown")
 
     assert sorted(teardown["xcom"]["delete_webhooks"]["deleted"]) == sorted(h["id"] for h in owned)
     assert deployment.owned_webhooks() == []
-    assert [hook["id"] for hook in acme_simulator.list_webhooks()] == [foreign["id"]]
-    assert relay_registry.admin("GET", f"/routes/{route}").json()["state"] == "retired"
+    assert [hook["id"] for hook in deployment.acme.list_webhooks()] == [foreign["id"]]
+    assert registry.admin("GET", f"/routes/{route}").json()["state"] == "retired"
     assert teardown["xcom"]["retire_routes"] == {
         f"acme-erp/{INSTANCE}/{f}": 0 for f in WEBHOOK_FLOWS
     }
@@ -221,17 +245,9 @@ def test_sync_customer_data_upserts_current_records_and_nothing_else(deployment:
 
 
 def test_sync_inventory_data_with_thousands_of_events(
-    tmp_path, dag_runner, acme_simulator, progix_simulator, webhook_receiver, relay_registry
+    deploy_with, acme_simulator, progix_simulator
 ):
-    deployment = deploy(
-        tmp_path,
-        dag_runner,
-        acme_simulator,
-        progix_simulator,
-        webhook_receiver,
-        relay_registry,
-        warehouses=["north", "east"],
-    )
+    deployment = deploy_with(warehouses=["north", "east"])
     skus = [f"SKU-{n:03d}" for n in range(105)]  # two fetch batches: 100 + 5
     for n, sku in enumerate(skus):
         acme_simulator.create_item(
@@ -261,17 +277,9 @@ def test_sync_inventory_data_with_thousands_of_events(
 
 
 def test_initialization_refuses_a_progix_key_of_another_tenant_before_registering_anything(
-    tmp_path, dag_runner, acme_simulator, progix_simulator, webhook_receiver, relay_registry
+    deploy_with, progix_simulator
 ):
-    deployment = deploy(
-        tmp_path,
-        dag_runner,
-        acme_simulator,
-        progix_simulator,
-        webhook_receiver,
-        relay_registry,
-        progix_tenant=progix_simulator.other_tenant_id,
-    )
+    deployment = deploy_with(progix_tenant=progix_simulator.other_tenant_id)
 
     outcome = deployment.runner.run(dag_id("initialization"), None, deployment.env)
 

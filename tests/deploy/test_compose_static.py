@@ -17,8 +17,8 @@ import pytest
 import yaml
 
 from deploy.compose import ComposeFile, Service
-from deploy.distributed import CONTAINER_PATHS, ENTRYPOINTS
 from deploy.envfile import parse_env, read_env_file, render_env
+from deploy.replicas import CONTAINER_PATHS, ENTRYPOINTS
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = ComposeFile.load(REPO_ROOT / "docker-compose.yaml")

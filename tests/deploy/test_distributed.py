@@ -21,7 +21,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from deploy.distributed import DistributedOptions, DistributedStack, _clean_environment
+from deploy.distributed import DistributedOptions, DistributedStack
+from deploy.replicas import clean_environment
 from sandbox.processes import ProcessFailed
 from tests.support.polling import wait_until
 from tests.support.simulators import AcmeSimulator, ProgixSimulator
@@ -70,7 +71,7 @@ def _deploy_demo_instance(stack: DistributedStack, tmp_path: Path) -> dict:
     request = stack.loopback.rewrite_urls(DEMO_REQUEST.read_text())
     request_file = tmp_path / "demo-instance.yaml"
     request_file.write_text(request)
-    env = _clean_environment(stack.service_environment("acme-erp"))
+    env = clean_environment(stack.service_environment("acme-erp"))
     result = subprocess.run(
         stack.command_line(
             "acme-erp", ["--json", "deploy", INSTANCE, "--config", str(request_file)]

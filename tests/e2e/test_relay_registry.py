@@ -19,7 +19,6 @@ import pytest
 from acme_erp_integration.definition import ACME_ERP, SYNC_CUSTOMERS
 from integration_platform.lifecycle.request import DeployRequest
 from integration_platform.lifecycle.service import InstanceService
-from integration_platform.lifecycle.settings import LifecycleSettings
 from sandbox.load import LoadGenerator, LoadPlan
 from tests.e2e.scenario import AcmeErpCli, dag_runs, unfinished_runs, wait_quiet
 from tests.support.polling import wait_until
@@ -34,17 +33,7 @@ ACCOUNT, TENANT = ACME_ACCOUNTS[1], PROGIX_TENANTS[1]
 
 @pytest.fixture(scope="module")
 def service(stack: StackHandle) -> Iterator[InstanceService]:
-    running = stack.stack
-    settings = LifecycleSettings(
-        airflow_url=running.airflow_url,
-        airflow_password=running.airflow_password("admin"),
-        instances_dir=running.instances_dir,
-        relay_url=running.relay_url,
-        relay_registrar_token=running.relay_registrar_token,
-        run_timeout=240,
-        drain_timeout=60,
-    )
-    service = InstanceService(settings, integration="acme-erp")
+    service = stack.acme_erp_service(run_timeout=240, with_relay=True, drain_timeout=60)
     try:
         yield service
     finally:

@@ -6,8 +6,7 @@ import httpx
 import pytest
 
 from acme_erp_integration.definition import ACME_ERP
-from integration_platform.integrations.instances import Instance, InstanceStore
-from integration_platform.registry import integrations
+from tests.support.instance_files import acme_erp_instance_file
 from tests.support.polling import wait_until
 from tests.support.stack import StackHandle
 
@@ -63,22 +62,6 @@ def test_wrong_password_gets_no_token(stack: StackHandle) -> None:
 
 def test_an_instance_file_makes_its_dags_appear(stack: StackHandle) -> None:
     instance_id = "stack-smoke"
-    store = InstanceStore(stack.stack.instances_dir, integrations())
-    store.save(
-        Instance(
-            id=instance_id,
-            integration=ACME_ERP.slug,
-            customer="Smoke test",
-            generation=1,
-            config={"progix_tenant": "progix-one"},
-            connections={
-                "acme_connection": f"acme_erp__{instance_id}",
-                "progix_connection": f"progix__{instance_id}",
-            },
-        )
-    )
-    try:
+    with acme_erp_instance_file(stack.stack.instances_dir, instance_id, "Smoke test"):
         expected = {ACME_ERP.dag_id(instance_id, flow.slug) for flow in ACME_ERP.flows}
         assert _wait_for_dags(stack, instance_id) == expected
-    finally:
-        store.delete(instance_id)

@@ -43,6 +43,12 @@ def start_all(*services: StubAirflow | Relay) -> None:
         service.process.wait_ready()
 
 
+def stop_all(*services: StubAirflow | Relay) -> None:
+    """Stop processes in the order given (dispatchers before the ingest they drain)."""
+    for service in services:
+        service.stop()
+
+
 def unique_route(flow: str = "sync-customer-data") -> str:
     return f"acme-erp/shop-{uuid.uuid4().hex[:10]}/{flow}"
 
@@ -356,3 +362,23 @@ def thin_event_body(webhook_id: str, **overrides: Any) -> bytes:
         **overrides,
     }
     return json.dumps(event).encode()
+
+
+@contextmanager
+def ingest_only_relay(
+    tmp: Path, database_url: str | None = None, *, extra_env: dict[str, str] | None = None
+) -> Iterator[Relay]:
+    """A real relay without a dispatcher (its Airflow URL answers nothing), on `database_url`
+    (default: a SQLite file in `tmp`): for tests of what it serves itself, such as routes,
+    secrets, ingest, health and metrics."""
+    relay = Relay(
+        tmp,
+        database_url or f"sqlite:///{tmp / 'relay.db'}",
+        airflow_url=f"http://127.0.0.1:{free_port()}",
+        no_dispatcher=True,
+        extra_env=extra_env,
+    ).start()
+    try:
+        yield relay
+    finally:
+        relay.stop()

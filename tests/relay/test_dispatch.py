@@ -21,6 +21,7 @@ from tests.relay.harness import (
     dag_id_of,
     fresh_store_url,
     start_all,
+    stop_all,
     unique_route,
     wait_for,
 )
@@ -329,7 +330,4 @@ def test_two_dispatchers_on_postgres_never_send_an_event_twice(
         for dispatcher in dispatchers:  # both really took part
             assert "HTTP 200" in dispatcher.process.log_path.read_text()
     finally:
-        for dispatcher in dispatchers:
-            dispatcher.stop()
-        ingest.stop()
-        stub.stop()
+        stop_all(*dispatchers, ingest, stub)

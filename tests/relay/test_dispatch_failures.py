@@ -19,6 +19,7 @@ from tests.relay.harness import (
     dag_id_of,
     route_of,
     start_all,
+    stop_all,
     unique_route,
     wait_for,
 )
@@ -127,7 +128,4 @@ def test_two_dispatchers_on_postgres_keep_at_most_k_waiting_runs_per_route(
         for dispatcher in dispatchers:  # both took part
             assert "HTTP 200" in dispatcher.process.log_path.read_text()
     finally:
-        for dispatcher in dispatchers:
-            dispatcher.stop()
-        ingest.stop()
-        stub.stop()
+        stop_all(*dispatchers, ingest, stub)

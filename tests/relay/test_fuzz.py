@@ -18,8 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from schemathesis import GenerationMode
 
-from sandbox.processes import free_port
-from tests.relay.harness import ADMIN_TOKEN, Relay, fresh_store_url
+from tests.relay.harness import ADMIN_TOKEN, Relay, fresh_store_url, ingest_only_relay
 from webhook_relay.signatures import secret_to_key, sign
 
 ROUTE = "acme-erp/shop-fuzz/sync-customer-data"
@@ -34,14 +33,8 @@ FUZZ = settings(
 @pytest.fixture(scope="module")
 def fuzz_relay(store_kind: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Relay]:
     tmp = tmp_path_factory.mktemp(f"fuzz-{store_kind}")
-    with fresh_store_url(store_kind, tmp) as url:
-        relay = Relay(
-            tmp, url, airflow_url=f"http://127.0.0.1:{free_port()}", no_dispatcher=True
-        ).start()
-        try:
-            yield relay
-        finally:
-            relay.stop()
+    with fresh_store_url(store_kind, tmp) as url, ingest_only_relay(tmp, url) as relay:
+        yield relay
 
 
 json_values = st.recursive(

@@ -12,8 +12,13 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from sandbox.processes import free_port
-from tests.relay.harness import Relay, fresh_store_url, thin_event_body, unique_route
+from tests.relay.harness import (
+    Relay,
+    fresh_store_url,
+    ingest_only_relay,
+    thin_event_body,
+    unique_route,
+)
 
 TIMEOUT_S = 1.5
 
@@ -21,22 +26,16 @@ TIMEOUT_S = 1.5
 @pytest.fixture(scope="module")
 def hostile_relay(store_kind: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Relay]:
     tmp = tmp_path_factory.mktemp(f"hostile-{store_kind}")
-    with fresh_store_url(store_kind, tmp) as url:
-        relay = Relay(
-            tmp,
-            url,
-            airflow_url=f"http://127.0.0.1:{free_port()}",
-            no_dispatcher=True,
-            extra_env={
-                "RELAY_BODY_READ_TIMEOUT_SECONDS": str(TIMEOUT_S),
-                "RELAY_HEADER_READ_TIMEOUT_SECONDS": str(TIMEOUT_S),
-                "RELAY_MAX_HEADER_BYTES": "8192",
-            },
-        ).start()
-        try:
-            yield relay
-        finally:
-            relay.stop()
+    env = {
+        "RELAY_BODY_READ_TIMEOUT_SECONDS": str(TIMEOUT_S),
+        "RELAY_HEADER_READ_TIMEOUT_SECONDS": str(TIMEOUT_S),
+        "RELAY_MAX_HEADER_BYTES": "8192",
+    }
+    with (
+        fresh_store_url(store_kind, tmp) as url,
+        ingest_only_relay(tmp, url, extra_env=env) as relay,
+    ):
+        yield relay
 
 
 BAD_BODIES = {

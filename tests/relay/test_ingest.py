@@ -13,10 +13,10 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from sandbox.processes import free_port
 from tests.relay.harness import (
     Relay,
     fresh_store_url,
+    ingest_only_relay,
     thin_event_body,
     unique_route,
 )
@@ -28,18 +28,12 @@ MAX_BODY = 4096
 @pytest.fixture(scope="module")
 def ingest_relay(store_kind: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Relay]:
     tmp = tmp_path_factory.mktemp(f"ingest-{store_kind}")
-    with fresh_store_url(store_kind, tmp) as url:
-        relay = Relay(
-            tmp,
-            url,
-            airflow_url=f"http://127.0.0.1:{free_port()}",  # nothing listens there
-            no_dispatcher=True,
-            extra_env={"RELAY_MAX_BODY_BYTES": str(MAX_BODY)},
-        ).start()
-        try:
-            yield relay
-        finally:
-            relay.stop()
+    env = {"RELAY_MAX_BODY_BYTES": str(MAX_BODY)}
+    with (
+        fresh_store_url(store_kind, tmp) as url,
+        ingest_only_relay(tmp, url, extra_env=env) as relay,
+    ):
+        yield relay
 
 
 def test_delivery_is_acknowledged_and_stored_with_its_thin_fields(ingest_relay: Relay) -> None:

@@ -14,25 +14,22 @@ import httpx
 import pytest
 from typer.testing import CliRunner, Result
 
-from sandbox.processes import free_port
-from tests.relay.harness import ADMIN_TOKEN, SECRETS_KEY, Relay, migrated_store, unique_route
+from tests.relay.harness import (
+    ADMIN_TOKEN,
+    SECRETS_KEY,
+    Relay,
+    ingest_only_relay,
+    migrated_store,
+    unique_route,
+)
 from webhook_relay.cli import app as cli_app
 from webhook_relay.signatures import secret_to_key
 
 
 @pytest.fixture(scope="module")
 def relay(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Relay]:
-    tmp = tmp_path_factory.mktemp("operations")
-    service = Relay(
-        tmp,
-        f"sqlite:///{tmp / 'relay.db'}",
-        airflow_url=f"http://127.0.0.1:{free_port()}",
-        no_dispatcher=True,
-    ).start()
-    try:
+    with ingest_only_relay(tmp_path_factory.mktemp("operations")) as service:
         yield service
-    finally:
-        service.stop()
 
 
 def test_healthz_and_metrics_are_open(relay: Relay) -> None:
@@ -73,6 +70,13 @@ def test_pausing_an_invalid_route_is_refused_with_the_reason(relay: Relay) -> No
     assert response.status_code == 400
     assert "instance" in response.json()["detail"]
     assert relay.admin("GET", "/stats").json()["paused_routes"] == []
+
+
+def test_a_malformed_route_filter_is_refused_with_the_reason(relay: Relay) -> None:
+    for path in ("/events", "/batches", "/quarantine"):
+        response = relay.admin("GET", path, params={"route": "acme-erp/Shop_1/sync"})
+        assert response.status_code == 400, path
+        assert "instance" in response.json()["detail"], path
 
 
 def test_route_description_gives_webhook_url_and_dag_id(relay: Relay) -> None:

@@ -2,26 +2,15 @@
 
 from __future__ import annotations
 
-import os
-import stat
 from pathlib import Path
 
 import pytest
 from sqlalchemy import text
 
+from tests.support.files import file_mode
 from webhook_relay.store.engine import create_store_engine
 
-
-def _mode(path: Path) -> int:
-    return stat.S_IMODE(path.stat().st_mode)
-
-
-@pytest.fixture(autouse=True)
-def permissive_umask():
-    """The usual 022 umask would make new files 0644: what the code must not rely on."""
-    old = os.umask(0o022)
-    yield
-    os.umask(old)
+pytestmark = pytest.mark.usefixtures("permissive_umask")
 
 
 def test_the_relay_database_and_its_wal_are_private(tmp_path: Path) -> None:
@@ -32,7 +21,7 @@ def test_the_relay_database_and_its_wal_are_private(tmp_path: Path) -> None:
         conn.execute(text("INSERT INTO t VALUES ('payload')"))
     files = [db, *db.parent.glob("relay.db-*")]
     assert len(files) >= 2, files  # the WAL exists while the engine is open
-    assert {p.name: _mode(p) for p in files} == {p.name: 0o600 for p in files}
+    assert {p.name: file_mode(p) for p in files} == {p.name: 0o600 for p in files}
     engine.dispose()
 
 
@@ -40,4 +29,4 @@ def test_an_existing_world_readable_relay_database_is_made_private(tmp_path: Pat
     db = tmp_path / "relay.db"
     db.touch(mode=0o644)
     create_store_engine(f"sqlite:///{db}").dispose()
-    assert _mode(db) == 0o600
+    assert file_mode(db) == 0o600

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import stat
 from pathlib import Path
 
 import pytest
@@ -11,18 +9,9 @@ from sqlalchemy import text
 
 from sandbox.acme.models import AcmeBase
 from sandbox.common.db import Database
+from tests.support.files import file_mode
 
-
-def _mode(path: Path) -> int:
-    return stat.S_IMODE(path.stat().st_mode)
-
-
-@pytest.fixture(autouse=True)
-def permissive_umask():
-    """The usual 022 umask would make new files 0644: what the code must not rely on."""
-    old = os.umask(0o022)
-    yield
-    os.umask(old)
+pytestmark = pytest.mark.usefixtures("permissive_umask")
 
 
 def test_the_simulators_database_is_private(tmp_path: Path) -> None:
@@ -31,5 +20,5 @@ def test_the_simulators_database_is_private(tmp_path: Path) -> None:
     with database.write() as session:
         session.execute(text("SELECT 1"))
     files = [path, *path.parent.glob("acme.db-*")]
-    assert {p.name: _mode(p) for p in files} == {p.name: 0o600 for p in files}
+    assert {p.name: file_mode(p) for p in files} == {p.name: 0o600 for p in files}
     database.engine.dispose()

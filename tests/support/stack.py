@@ -21,11 +21,17 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
+import httpx
 import pytest
 
 from sandbox.stack import Stack, StackOptions, StackPorts
 from tests.support.simulators import ACME_TEST_FLAGS, AcmeSimulator, ProgixSimulator
+
+if TYPE_CHECKING:  # imported when used: loading this plugin must not configure Airflow
+    from integration_platform.lifecycle.service import InstanceService
+    from integration_platform.lifecycle.settings import LifecycleSettings
 
 ACME_ACCOUNTS = ("acme-one", "acme-two")
 PROGIX_TENANTS = ("progix-one", "progix-two")
@@ -67,6 +73,40 @@ class StackHandle:
     @property
     def progix(self) -> ProgixSimulator:
         return self.progix_for(PROGIX_TENANTS[0])
+
+    def airflow_http(self, user: str | None = None) -> httpx.Client:
+        """An HTTP client of the stack's Airflow API server, with `user`'s token (or none)."""
+        headers = {}
+        if user is not None:
+            headers["Authorization"] = f"Bearer {self.stack.rest(user).token()}"
+        return httpx.Client(base_url=self.stack.airflow_url, headers=headers, timeout=60)
+
+    def lifecycle_settings(
+        self, *, run_timeout: float, with_relay: bool = False, **extra: Any
+    ) -> LifecycleSettings:
+        """The lifecycle's settings for this stack's Airflow, as `admin`; `with_relay`: and its
+        relay's URL and registrar token (the lifecycle's own hand on routes)."""
+        from integration_platform.lifecycle.settings import LifecycleSettings
+
+        if with_relay:
+            extra.update(
+                relay_url=self.stack.relay_url,
+                relay_registrar_token=self.stack.relay_registrar_token,
+            )
+        return LifecycleSettings(
+            airflow_url=self.stack.airflow_url,
+            airflow_username="admin",
+            airflow_password=self.stack.airflow_password("admin"),
+            instances_dir=self.stack.instances_dir,
+            run_timeout=run_timeout,
+            **extra,
+        )
+
+    def acme_erp_service(self, **settings: Any) -> InstanceService:
+        """The Acme ERP integration's lifecycle service on this stack (see `lifecycle_settings`)."""
+        from integration_platform.lifecycle.service import InstanceService
+
+        return InstanceService(self.lifecycle_settings(**settings), integration="acme-erp")
 
 
 def _state_dir(artifacts_dir: Path) -> Path:

@@ -2,7 +2,7 @@
 
 # No `from __future__ import annotations`: FastAPI must see the route-local Annotated types.
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Annotated, Any
@@ -34,6 +34,7 @@ from sandbox.acme.schemas import (
     WebhookPatch,
 )
 from sandbox.acme.store import AcmeStore, Conflict, NotFound
+from sandbox.common.admin import reset_router
 from sandbox.common.app import build_app
 from sandbox.common.auth import KeyRegistry, principal_dependency
 from sandbox.common.body_limit import DEFAULT_MAX_BODY_BYTES
@@ -124,12 +125,23 @@ def delivery_out(view: dict[str, Any]) -> DeliveryOut:
     )
 
 
+Listing = Annotated[ListParams, Depends(list_params)]
+Simple = Annotated[ListParams, Depends(simple_params)]
+Principal = Callable[..., str]  # the dependency that authenticates a request to its account
+
+
 def api_router(store: AcmeStore, keys: KeyRegistry) -> APIRouter:
-    """The public `/v1` API."""
+    """The public `/v1` API, one group of explicit routes per resource."""
     router = APIRouter(prefix="/v1")
-    Account = Annotated[str, Depends(principal_dependency(keys))]
-    Listing = Annotated[ListParams, Depends(list_params)]
-    Simple = Annotated[ListParams, Depends(simple_params)]
+    account = principal_dependency(keys)
+    add_customer_routes(router, store, account)
+    add_inventory_routes(router, store, account)
+    add_webhook_routes(router, store, account)
+    return router
+
+
+def add_customer_routes(router: APIRouter, store: AcmeStore, account: Principal) -> None:
+    Account = Annotated[str, Depends(account)]
 
     @router.get("/customers", response_model=CustomerPage, tags=["customers"])
     def list_customers(account: Account, params: Listing) -> CustomerPage:
@@ -169,6 +181,10 @@ def api_router(store: AcmeStore, keys: KeyRegistry) -> APIRouter:
         if customer is None:
             raise not_found("customer", customer_id)
         return customer_out(customer)
+
+
+def add_inventory_routes(router: APIRouter, store: AcmeStore, account: Principal) -> None:
+    Account = Annotated[str, Depends(account)]
 
     @router.get("/inventory", response_model=InventoryPage, tags=["inventory"])
     def list_items(account: Account, params: Listing) -> InventoryPage:
@@ -214,6 +230,10 @@ def api_router(store: AcmeStore, keys: KeyRegistry) -> APIRouter:
             raise not_found("inventory item", sku)
         return item_out(item)
 
+
+def add_webhook_routes(router: APIRouter, store: AcmeStore, account: Principal) -> None:
+    Account = Annotated[str, Depends(account)]
+
     @router.get("/webhooks", response_model=WebhookPage, tags=["webhooks"])
     def list_webhooks(account: Account, params: Simple) -> WebhookPage:
         rows, cursor = store.list_webhooks(account, params)
@@ -251,21 +271,13 @@ def api_router(store: AcmeStore, keys: KeyRegistry) -> APIRouter:
         views, cursor = found
         return DeliveryPage(data=[delivery_out(v) for v in views], next_cursor=cursor)
 
-    return router
 
-
-def admin_router(store: AcmeStore, faults: FaultState[AcmeFaults]) -> APIRouter:
+def stats_router(store: AcmeStore) -> APIRouter:
     router = APIRouter(prefix="/_sandbox", tags=["sandbox admin"])
 
     @router.get("/stats", response_model=Stats, summary="Delivery counters (pending = not done)")
     def stats() -> Stats:
         return store.stats()
-
-    @router.post("/reset", status_code=204, summary="Delete all data, restore start-up faults")
-    def reset() -> Response:
-        store.reset()
-        faults.reset()
-        return Response(status_code=204)
 
     return router
 
@@ -303,5 +315,6 @@ def create_app(
         lifespan=lifespan,
     )
     app.include_router(api_router(store, keys))
-    app.include_router(admin_router(store, fault_state))
+    app.include_router(stats_router(store))
+    app.include_router(reset_router(store.reset, fault_state))
     return app

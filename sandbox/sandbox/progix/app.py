@@ -7,8 +7,9 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, FastAPI, HTTPException, Response, status
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, status
 
+from sandbox.common.admin import reset_router
 from sandbox.common.app import build_app
 from sandbox.common.auth import KeyRegistry, principal_dependency
 from sandbox.common.body_limit import DEFAULT_MAX_BODY_BYTES
@@ -84,18 +85,6 @@ def me_router(keys: KeyRegistry) -> APIRouter:
     return router
 
 
-def admin_router(store: ProgixStore, faults: FaultState[ApiFaults]) -> APIRouter:
-    router = APIRouter(prefix="/_sandbox", tags=["sandbox admin"])
-
-    @router.post("/reset", status_code=204, summary="Delete all data, restore start-up faults")
-    def reset() -> Response:
-        store.reset()
-        faults.reset()
-        return Response(status_code=204)
-
-    return router
-
-
 def create_app(
     *,
     db_path: Path,
@@ -126,5 +115,5 @@ def create_app(
     for name in COLLECTIONS:
         app.include_router(collection_router(store, keys, name))
     app.include_router(me_router(keys))
-    app.include_router(admin_router(store, fault_state))
+    app.include_router(reset_router(store.reset, fault_state))
     return app

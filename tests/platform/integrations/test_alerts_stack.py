@@ -13,7 +13,6 @@ from standardwebhooks.webhooks import Webhook
 from integration_platform.integrations.notifiers import GROUP_VARIABLE_PREFIX
 from integration_platform.lifecycle.request import DeployRequest
 from integration_platform.lifecycle.service import InstanceService
-from integration_platform.lifecycle.settings import LifecycleSettings
 from tests.platform.lifecycle.test_lifecycle_stack import request_data
 from tests.support.simulators import WebhookReceiver, run_webhook_receiver
 from tests.support.smtp import SmtpSink, body_text, run_smtp_server
@@ -40,15 +39,7 @@ def service(
     stack: StackHandle, sinks: tuple[SmtpSink, WebhookReceiver]
 ) -> Iterator[InstanceService]:
     smtp, receiver = sinks
-    running = stack.stack
-    settings = LifecycleSettings(
-        airflow_url=running.airflow_url,
-        airflow_username="admin",
-        airflow_password=running.airflow_password("admin"),
-        instances_dir=running.instances_dir,
-        run_timeout=900,
-    )
-    service = InstanceService(settings, integration="acme-erp")
+    service = stack.acme_erp_service(run_timeout=900)
     extra = {"disable_ssl": True, "disable_tls": True}
     service.airflow.upsert_connection(
         "al_smtp", "smtp", {"host": smtp.host, "port": smtp.port, "extra": json.dumps(extra)}

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from airflow.sdk.exceptions import AirflowFailException
@@ -19,8 +18,7 @@ from integration_platform.integrations.relay import (
     relay_settings,
     retire_routes,
 )
-from sandbox.processes import free_port
-from tests.relay.harness import REGISTRAR_TOKEN, Relay
+from tests.relay.harness import REGISTRAR_TOKEN, Relay, ingest_only_relay
 
 TOKEN = "registrar-TOPSECRET"
 FLOWS = ["sync-customer-data", "sync-inventory-data"]
@@ -37,17 +35,8 @@ def relay_conn(monkeypatch: pytest.MonkeyPatch):
 
 @pytest.fixture(scope="module")
 def relay(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Relay]:
-    tmp: Path = tmp_path_factory.mktemp("platform-relay")
-    service = Relay(
-        tmp,
-        f"sqlite:///{tmp / 'relay.db'}",
-        airflow_url=f"http://127.0.0.1:{free_port()}",
-        no_dispatcher=True,
-    ).start()
-    try:
+    with ingest_only_relay(tmp_path_factory.mktemp("platform-relay")) as service:
         yield service
-    finally:
-        service.stop()
 
 
 def test_routes_are_registered_their_secrets_fetched_and_retired(relay_conn, relay) -> None:

@@ -20,7 +20,6 @@ from acme_erp_integration.definition import INITIALIZATION
 from integration_platform.lifecycle.airflow_api import AirflowClient
 from integration_platform.lifecycle.request import DeployRequest
 from integration_platform.lifecycle.service import InstanceService
-from integration_platform.lifecycle.settings import LifecycleSettings
 from tests.platform.lifecycle.test_lifecycle_stack import our_webhooks, request_data
 from tests.support.stack import StackHandle
 
@@ -57,14 +56,7 @@ class ReparseRecorder(httpx.HTTPTransport):
 
 
 def service_for(stack: StackHandle, recorder: ReparseRecorder | None = None) -> InstanceService:
-    running = stack.stack
-    settings = LifecycleSettings(
-        airflow_url=running.airflow_url,
-        airflow_username="admin",
-        airflow_password=running.airflow_password("admin"),
-        instances_dir=running.instances_dir,
-        run_timeout=300,
-    )
+    settings = stack.lifecycle_settings(run_timeout=300)
     client = AirflowClient(
         settings.airflow_url,
         settings.airflow_username,

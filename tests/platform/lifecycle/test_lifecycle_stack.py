@@ -22,7 +22,6 @@ import yaml
 from integration_platform.integrations.instances import InstanceState
 from integration_platform.lifecycle.request import DeployRequest
 from integration_platform.lifecycle.service import InstanceService
-from integration_platform.lifecycle.settings import LifecycleSettings
 from integration_platform.relay_client import RelayRegistrar
 from tests.support.stack import ACME_ACCOUNTS, PROGIX_TENANTS, StackHandle
 
@@ -75,22 +74,14 @@ def our_webhooks(stack: StackHandle, instance_id: str) -> list[dict[str, Any]]:
 
 @pytest.fixture(scope="module")
 def service(stack: StackHandle) -> Iterator[InstanceService]:
-    running = stack.stack
-    settings = LifecycleSettings(
-        airflow_url=running.airflow_url,
-        airflow_username="admin",
-        airflow_password=running.airflow_password("admin"),
-        instances_dir=running.instances_dir,
-        relay_url=running.relay_url,
-        relay_registrar_token=running.relay_registrar_token,
-        run_timeout=180,
-    )
-    service = InstanceService(settings, integration="acme-erp")
+    service = stack.acme_erp_service(run_timeout=180, with_relay=True)
     yield service
     # Leave the shared stack clean for other suites: no instances, no webhooks in Acme.
     if service.store.exists(FAILING):  # still holding the wrong key if its test failed early
         service.airflow.upsert_connection(
-            f"acme_erp__{FAILING}", "acme_erp", {"password": running.acme_keys[ACME_ACCOUNTS[0]]}
+            f"acme_erp__{FAILING}",
+            "acme_erp",
+            {"password": stack.stack.acme_keys[ACME_ACCOUNTS[0]]},
         )
     for instance_id in (INSTANCE, FAILING):
         if service.store.exists(instance_id):

@@ -9,8 +9,6 @@ import pytest
 
 from integration_platform.integrations.limits import pool_name
 from integration_platform.lifecycle.request import DeployRequest
-from integration_platform.lifecycle.service import InstanceService
-from integration_platform.lifecycle.settings import LifecycleSettings
 from tests.platform.lifecycle.test_lifecycle_stack import request_data
 from tests.support.stack import StackHandle
 
@@ -20,17 +18,9 @@ INSTANCE = "lm-shop"
 
 
 def test_an_instance_pool_is_created_used_and_removed(stack: StackHandle) -> None:
-    running = stack.stack
-    settings = LifecycleSettings(
-        airflow_url=running.airflow_url,
-        airflow_username="admin",
-        airflow_password=running.airflow_password("admin"),
-        instances_dir=running.instances_dir,
-        run_timeout=900,
-    )
     data = request_data(stack)
     data["config"].update(pool_slots=2, fifo__sync_customer_data=True)
-    service = InstanceService(settings, integration="acme-erp")
+    service = stack.acme_erp_service(run_timeout=900)
     try:
         result = service.deploy(INSTANCE, DeployRequest.from_mapping(data, source="test"))
         assert result.ok, result.instance.status.reason

@@ -19,7 +19,6 @@ import pytest
 from integration_contracts.runs import RunKind, run_kind
 from integration_platform.lifecycle.request import DeployRequest
 from integration_platform.lifecycle.service import InstanceService
-from integration_platform.lifecycle.settings import LifecycleSettings
 from tests.platform.lifecycle.test_lifecycle_stack import acme_cli, request_data
 from tests.support.stack import StackHandle
 
@@ -31,15 +30,7 @@ FLOW = "sync-customer-data"
 
 @pytest.fixture(scope="module")
 def service(stack: StackHandle) -> Iterator[InstanceService]:
-    running = stack.stack
-    settings = LifecycleSettings(
-        airflow_url=running.airflow_url,
-        airflow_username="admin",
-        airflow_password=running.airflow_password("admin"),
-        instances_dir=running.instances_dir,
-        run_timeout=900,
-    )
-    service = InstanceService(settings, integration="acme-erp")
+    service = stack.acme_erp_service(run_timeout=900)
     request = DeployRequest.from_mapping(request_data(stack), source="test")
     assert service.deploy(INSTANCE, request).outcome == "deployed"
     yield service

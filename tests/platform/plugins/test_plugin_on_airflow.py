@@ -9,13 +9,12 @@ from __future__ import annotations
 import secrets
 from collections.abc import Iterator
 
-import httpx
 import pytest
 
-from acme_erp_integration.definition import ACME_ERP
-from integration_platform.integrations.instances import Instance, InstanceStore
+from integration_platform.integrations.instances import InstanceStore
 from integration_platform.plugins.plugin import PLUGIN_NAME
 from integration_platform.registry import integrations
+from tests.support.instance_files import acme_erp_instance_file
 from tests.support.stack import StackHandle
 
 pytestmark = pytest.mark.slow
@@ -23,35 +22,12 @@ HTML = {"Accept": "text/html"}
 EVIL_CUSTOMER = '<img src=x onerror="alert(1)"> & Sons'
 
 
-def _client(stack: StackHandle, user: str | None = None) -> httpx.Client:
-    headers = {}
-    if user is not None:
-        headers["Authorization"] = f"Bearer {stack.stack.rest(user).token()}"
-    return httpx.Client(base_url=stack.stack.airflow_url, headers=headers, timeout=60)
-
-
 @pytest.fixture
 def listed_instance(stack: StackHandle) -> Iterator[str]:
     """An instance file whose customer name is HTML; removed again afterwards."""
     instance_id = f"ui-{secrets.token_hex(3)}"
-    store = InstanceStore(stack.stack.instances_dir, integrations())
-    store.save(
-        Instance(
-            id=instance_id,
-            integration=ACME_ERP.slug,
-            customer=EVIL_CUSTOMER,
-            generation=1,
-            config={"progix_tenant": "progix-one"},
-            connections={
-                "acme_connection": f"acme_erp__{instance_id}",
-                "progix_connection": f"progix__{instance_id}",
-            },
-        )
-    )
-    try:
+    with acme_erp_instance_file(stack.stack.instances_dir, instance_id, EVIL_CUSTOMER):
         yield instance_id
-    finally:
-        store.delete(instance_id)
 
 
 def test_plugin_is_registered_once_with_its_nav_entry(stack: StackHandle) -> None:
@@ -70,21 +46,21 @@ def test_plugin_is_registered_once_with_its_nav_entry(stack: StackHandle) -> Non
 
 
 def test_unauthenticated_browsers_go_to_the_login_page(stack: StackHandle) -> None:
-    with _client(stack) as client:
+    with stack.airflow_http() as client:
         response = client.get("/integrations/", headers=HTML)
     assert response.status_code == 303
     assert response.headers["location"].startswith("/auth/login?next=")
 
 
 def test_unauthenticated_scripts_get_401(stack: StackHandle) -> None:
-    with _client(stack) as client:
+    with stack.airflow_http() as client:
         assert client.get("/integrations/").status_code == 401
         assert client.post("/integrations/instances/x/pause").status_code == 401
 
 
 def test_the_ui_session_cookie_is_accepted(stack: StackHandle) -> None:
     token = stack.stack.rest("viewer").token()
-    with _client(stack) as client:
+    with stack.airflow_http() as client:
         client.cookies.set("_token", token)
         response = client.get("/integrations/", headers=HTML)
     assert response.status_code == 200
@@ -97,7 +73,7 @@ def test_viewer_may_look_but_gets_403_on_mutating_actions(
     path = f"/integrations/instances/{listed_instance}"
     store = InstanceStore(stack.stack.instances_dir, integrations())
     before = store.path_for(listed_instance).read_text()
-    with _client(stack, "viewer") as client:
+    with stack.airflow_http("viewer") as client:
         assert client.get(path, headers=HTML).status_code == 200
         for action in ("pause", "resume", "redeploy", "remove"):
             response = client.post(
@@ -110,7 +86,7 @@ def test_viewer_may_look_but_gets_403_on_mutating_actions(
 
 
 def test_role_user_may_trigger_but_not_deploy(stack: StackHandle) -> None:
-    with _client(stack, "relay") as client:
+    with stack.airflow_http("relay") as client:
         response = client.get("/integrations/new", headers=HTML)
     assert response.status_code == 403
     assert "may not manage Airflow connections" in response.text
@@ -119,7 +95,7 @@ def test_role_user_may_trigger_but_not_deploy(stack: StackHandle) -> None:
 def test_html_in_names_is_escaped_on_the_real_server(
     stack: StackHandle, listed_instance: str
 ) -> None:
-    with _client(stack, "viewer") as client:
+    with stack.airflow_http("viewer") as client:
         pages = [
             client.get("/integrations/", headers=HTML).text,
             client.get(f"/integrations/instances/{listed_instance}", headers=HTML).text,

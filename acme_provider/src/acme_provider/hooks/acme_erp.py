@@ -7,12 +7,9 @@ errors are typed exceptions (`acme_provider.exceptions`) and unknown extras are 
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, cast
-from urllib.parse import quote
 
 import requests
 from airflow.sdk import BaseHook
@@ -24,9 +21,6 @@ from acme_provider.exceptions import (
     AcmeAuthError,
     AcmeConnectionConfigError,
     AcmeNotFound,
-    AcmeRateLimited,
-    AcmeServerError,
-    acme_error_for_status,
 )
 from acme_provider.hooks.acme_api import (
     DEFAULT_CONN_NAME,
@@ -37,69 +31,28 @@ from acme_provider.hooks.acme_api import (
     WebhookSubscription,
 )
 from acme_provider.hooks.acme_connection import CONN_TYPE, AcmeConnectionSettings
-from acme_provider.hooks.retry import (
-    RetryPolicy,
-    build_retrying,
-    log_retries,
-    parse_retry_after,
+from acme_provider.hooks.acme_http import IDEMPOTENT_METHODS, is_retryable, send
+from acme_provider.hooks.acme_records import (
+    RecordBatch,
+    chunks,
+    record_path,
+    resource_key,
+    resource_path,
+    timestamp,
+    unique_ids,
+    webhook_path,
 )
+from acme_provider.hooks.retry import RetryPolicy
 
-IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "PATCH", "DELETE"})
-"""PATCH carries absolute values in this API, so repeating it lands in the same state."""
-
-_RESOURCE_PATHS: dict[str, str] = {"customers": "/v1/customers", "inventory": "/v1/inventory"}
-_RESOURCE_KEYS: dict[str, str] = {"customers": "id", "inventory": "sku"}
-
-log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class RecordBatch:
-    """Records fetched in one request, plus the requested ids Acme no longer has."""
-
-    records: list[AcmeRecord]
-    missing: list[str] = field(default_factory=list)
-
-
-def is_retryable(error: BaseException, *, idempotent: bool) -> bool:
-    """Whether repeating the request may succeed and cannot do harm.
-
-    A 429 is retried for every method: the rate limiter rejected the request before it ran.
-    Connection errors, timeouts and 5xx may hide a request that *did* run, so they are retried
-    only when repeating it is harmless (idempotent methods).
-    """
-    if isinstance(error, AcmeRateLimited):
-        return True
-    if not idempotent:
-        return False
-    return isinstance(error, AcmeServerError | requests.ConnectionError | requests.Timeout)
-
-
-def resource_key(resource: Resource) -> str:
-    """The field identifying a record of `resource` (`id` for customers, `sku` for items)."""
-    return _RESOURCE_KEYS[_check_resource(resource)]
-
-
-def _check_resource(resource: str) -> str:
-    if resource not in _RESOURCE_PATHS:
-        raise ValueError(f"resource must be one of {sorted(_RESOURCE_PATHS)}, got {resource!r}")
-    return resource
-
-
-def _timestamp(value: datetime | str | None) -> str | None:
-    if value is None or isinstance(value, str):
-        return value
-    return value.isoformat()
-
-
-def _chunks(items: Sequence[str], size: int) -> Iterator[list[str]]:
-    for start in range(0, len(items), size):
-        yield list(items[start : start + size])
-
-
-def unique_ids(ids: Iterable[Any]) -> list[str]:
-    """Ids as strings, first occurrence kept, blanks dropped."""
-    return list(dict.fromkeys(str(i) for i in ids if i is not None and str(i) != ""))
+# The hook's public names, wherever they are defined: this module's import path is the API.
+__all__ = [
+    "IDEMPOTENT_METHODS",
+    "AcmeErpHook",
+    "RecordBatch",
+    "is_retryable",
+    "resource_key",
+    "unique_ids",
+]
 
 
 class AcmeErpHook(BaseHook):
@@ -202,30 +155,16 @@ class AcmeErpHook(BaseHook):
     ) -> Any:
         """Send one API request (with retries); return the decoded JSON body (None if empty)."""
         settings = self.settings
-        session = self.get_conn()
-        url = settings.base_url + path
-        idempotent = method in IDEMPOTENT_METHODS
-
-        def send() -> Any:
-            response = session.request(
-                method, url, params=params, json=json, timeout=settings.timeout
-            )
-            log.debug("Acme ERP %s %s -> HTTP %s", method, path, response.status_code)
-            if response.status_code >= 400:
-                raise _api_error(response, method, path)
-            if response.status_code == 204 or not response.content:
-                return None
-            return response.json()
-
-        if not retry:
-            return send()
-        policy = self.retry_policy
-        retrying = build_retrying(
-            policy,
-            lambda error: is_retryable(error, idempotent=idempotent),
-            before_sleep=log_retries(log, f"Acme ERP {method} {path}", policy.max_attempts),
+        return send(
+            self.get_conn(),
+            settings.base_url,
+            method,
+            path,
+            timeout=settings.timeout,
+            policy=self.retry_policy if retry else None,
+            params=params,
+            json=json,
         )
-        return retrying(send)
 
     def _iter_pages(self, path: str, params: Mapping[str, Any]) -> Iterator[list[AcmeRecord]]:
         cursor: str | None = None
@@ -240,15 +179,14 @@ class AcmeErpHook(BaseHook):
     # -- records (customers and inventory, one implementation) --------------------------------
 
     def get_record(self, resource: Resource, key: str) -> AcmeRecord:
-        path = f"{_RESOURCE_PATHS[_check_resource(resource)]}/{quote(str(key), safe='')}"
-        return cast(AcmeRecord, self._request("GET", path))
+        return cast(AcmeRecord, self._request("GET", record_path(resource, key)))
 
     def create_record(self, resource: Resource, fields: Mapping[str, Any]) -> AcmeRecord:
-        path = _RESOURCE_PATHS[_check_resource(resource)]
+        path = resource_path(resource)
         return cast(AcmeRecord, self._request("POST", path, json=dict(fields)))
 
     def update_record(self, resource: Resource, key: str, fields: Mapping[str, Any]) -> AcmeRecord:
-        path = f"{_RESOURCE_PATHS[_check_resource(resource)]}/{quote(str(key), safe='')}"
+        path = record_path(resource, key)
         return cast(AcmeRecord, self._request("PATCH", path, json=dict(fields)))
 
     def iter_record_pages(
@@ -267,8 +205,8 @@ class AcmeErpHook(BaseHook):
             raise ValueError(f"page_size must be at least 1, got {page_size}")
         params: dict[str, Any] = {"limit": page_size}
         if updated_since is not None:
-            params["updated_since"] = _timestamp(updated_since)
-        yield from self._iter_pages(_RESOURCE_PATHS[_check_resource(resource)], params)
+            params["updated_since"] = timestamp(updated_since)
+        yield from self._iter_pages(resource_path(resource), params)
 
     def iter_records(
         self,
@@ -289,8 +227,8 @@ class AcmeErpHook(BaseHook):
         if not 1 <= batch_size <= MAX_IDS_PER_REQUEST:
             raise ValueError(f"batch_size must be between 1 and {MAX_IDS_PER_REQUEST}")
         key_field = resource_key(resource)
-        path = _RESOURCE_PATHS[resource]
-        for chunk in _chunks(unique_ids(keys), batch_size):
+        path = resource_path(resource)
+        for chunk in chunks(unique_ids(keys), batch_size):
             records: list[AcmeRecord] = []
             for page in self._iter_pages(path, {"ids": ",".join(chunk), "limit": len(chunk)}):
                 records.extend(page)
@@ -374,7 +312,7 @@ class AcmeErpHook(BaseHook):
         return list(self.iter_webhooks())
 
     def get_webhook(self, webhook_id: str) -> WebhookSubscription:
-        return cast(WebhookSubscription, self._request("GET", _webhook_path(webhook_id)))
+        return cast(WebhookSubscription, self._request("GET", webhook_path(webhook_id)))
 
     def create_webhook(
         self,
@@ -394,34 +332,15 @@ class AcmeErpHook(BaseHook):
     def update_webhook(self, webhook_id: str, **fields: Any) -> WebhookSubscription:
         """PATCH the given fields (`url`, `events`, `secret`, `metadata`, `enabled`)."""
         return cast(
-            WebhookSubscription, self._request("PATCH", _webhook_path(webhook_id), json=fields)
+            WebhookSubscription, self._request("PATCH", webhook_path(webhook_id), json=fields)
         )
 
     def delete_webhook(self, webhook_id: str, *, missing_ok: bool = False) -> bool:
         """Delete a subscription; with `missing_ok`, an already deleted one returns False."""
         try:
-            self._request("DELETE", _webhook_path(webhook_id))
+            self._request("DELETE", webhook_path(webhook_id))
         except AcmeNotFound:
             if missing_ok:
                 return False
             raise
         return True
-
-
-def _webhook_path(webhook_id: str) -> str:
-    return f"/v1/webhooks/{quote(str(webhook_id), safe='')}"
-
-
-def _api_error(response: requests.Response, method: str, path: str) -> AcmeApiError:
-    try:
-        body: Any = response.json()
-    except ValueError:
-        body = response.text[:1000]
-    error_class = acme_error_for_status(response.status_code)
-    return error_class(
-        response.status_code,
-        body,
-        method=method,
-        path=path,
-        retry_after=parse_retry_after(response.headers.get("Retry-After")),
-    )

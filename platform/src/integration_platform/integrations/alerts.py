@@ -29,6 +29,42 @@ ALERT_WINDOW_MINUTES = "alert_window_minutes"
 INIT_DEADLINE_MINUTES = "initialization_deadline_minutes"
 
 
+# The Alerts page's variables, in order: key, label, kind, help (defaults: `alerts_page`'s).
+_ALERT_VARIABLES = (
+    (ALERT_EMAILS, "Alert emails", VariableKind.LIST, "Addresses that get failure emails."),
+    (
+        ALERT_SMTP_CONNECTION,
+        "SMTP connection",
+        VariableKind.STRING,
+        "Airflow SMTP connection id used for the emails.",
+    ),
+    (
+        ALERT_SLACK_CONNECTION,
+        "Slack webhook connection",
+        VariableKind.STRING,
+        "Airflow Slack incoming-webhook connection id (empty: no Slack).",
+    ),
+    (
+        ALERT_WEBHOOK_CONNECTION,
+        "Alert webhook connection",
+        VariableKind.STRING,
+        "Airflow HTTP connection: host = URL, password = whsec_ signing secret (empty: none).",
+    ),
+    (
+        ALERT_WINDOW_MINUTES,
+        "Group repeated failures (minutes)",
+        VariableKind.NUMBER,
+        "Failures of one flow inside this window are sent as one alert.",
+    ),
+    (
+        INIT_DEADLINE_MINUTES,
+        "Initialization deadline (minutes)",
+        VariableKind.NUMBER,
+        "Alert when a deploy's Initialization runs longer than this.",
+    ),
+)
+
+
 def alerts_page(
     *,
     emails: Sequence[str] = (),
@@ -39,60 +75,22 @@ def alerts_page(
     initialization_deadline_minutes: int = 15,
 ) -> ConfigPage:
     """The wizard's Alerts page; its defaults are the integration's own destinations."""
-
-    def optional(
-        key: str, label: str, kind: VariableKind, default: Any, help: str
-    ) -> ConfigVariable:
-        return ConfigVariable(
-            key=key, label=label, kind=kind, help=help, required=False, default=default
-        )
-
+    defaults: dict[str, Any] = {
+        ALERT_EMAILS: list(emails),
+        ALERT_SMTP_CONNECTION: smtp_connection,
+        ALERT_SLACK_CONNECTION: slack_connection,
+        ALERT_WEBHOOK_CONNECTION: webhook_connection,
+        ALERT_WINDOW_MINUTES: window_minutes,
+        INIT_DEADLINE_MINUTES: initialization_deadline_minutes,
+    }
     return ConfigPage(
         title="Alerts",
         description="Who hears about failed runs, failed deploys and removals, and slow deploys.",
-        variables=(
-            optional(
-                ALERT_EMAILS,
-                "Alert emails",
-                VariableKind.LIST,
-                list(emails),
-                "Addresses that get failure emails.",
-            ),
-            optional(
-                ALERT_SMTP_CONNECTION,
-                "SMTP connection",
-                VariableKind.STRING,
-                smtp_connection,
-                "Airflow SMTP connection id used for the emails.",
-            ),
-            optional(
-                ALERT_SLACK_CONNECTION,
-                "Slack webhook connection",
-                VariableKind.STRING,
-                slack_connection,
-                "Airflow Slack incoming-webhook connection id (empty: no Slack).",
-            ),
-            optional(
-                ALERT_WEBHOOK_CONNECTION,
-                "Alert webhook connection",
-                VariableKind.STRING,
-                webhook_connection,
-                "Airflow HTTP connection: host = URL, password = whsec_ signing secret (empty: none).",
-            ),
-            optional(
-                ALERT_WINDOW_MINUTES,
-                "Group repeated failures (minutes)",
-                VariableKind.NUMBER,
-                window_minutes,
-                "Failures of one flow inside this window are sent as one alert.",
-            ),
-            optional(
-                INIT_DEADLINE_MINUTES,
-                "Initialization deadline (minutes)",
-                VariableKind.NUMBER,
-                initialization_deadline_minutes,
-                "Alert when a deploy's Initialization runs longer than this.",
-            ),
+        variables=tuple(
+            ConfigVariable(
+                key=key, label=label, kind=kind, help=hint, required=False, default=defaults[key]
+            )
+            for key, label, kind, hint in _ALERT_VARIABLES
         ),
     )
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -11,39 +11,59 @@ from integration_platform.lifecycle.cli_output import out, print_json
 from integration_platform.lifecycle.replay import ReplayReport, parse_since
 from integration_platform.lifecycle.service import InstanceService
 
+InstanceArg = Annotated[str, typer.Argument(help="Instance id")]
+FlowOption = Annotated[
+    str | None, typer.Option(help="Only this flow (default: every webhook and scheduled flow)")
+]
+StateOption = Annotated[str, typer.Option(help="Runs in this state: failed or success")]
+
+
+def _time_bound(side: str) -> Any:
+    return Annotated[
+        str | None, typer.Option(help=f"Only runs {side} this time: ISO timestamp or 30m / 6h / 2d")
+    ]
+
+
+def _event_filter(what: str) -> Any:
+    return Annotated[
+        str | None, typer.Option(help=f"Webhook flows: only runs with an event {what}")
+    ]
+
+
+Since = _time_bound("after")
+Until = _time_bound("before")
+EventType = _event_filter("of this type")
+ObjectId = _event_filter("for this object")
+ModeOption = Annotated[
+    str,
+    typer.Option(
+        help="tasks: clear the runs (failed runs re-run their failed tasks); events: send "
+        "their original events again as new replay__ runs (webhook flows)"
+    ),
+]
+BatchSize = Annotated[int, typer.Option(help="--mode events: events per new run")]
+MaxRuns = Annotated[int, typer.Option(help="Refuse when more runs than this match")]
+Wait = Annotated[bool, typer.Option("--wait", help="Wait for each re-run to finish")]
+DryRun = Annotated[bool, typer.Option("--dry-run", help="List what would be re-run")]
+Timeout = Annotated[float | None, typer.Option(help="Seconds to wait per run")]
+
 
 @app.command()
 def replay(
     ctx: typer.Context,
-    instance: Annotated[str, typer.Argument(help="Instance id")],
-    flow: Annotated[
-        str | None, typer.Option(help="Only this flow (default: every webhook and scheduled flow)")
-    ] = None,
-    state: Annotated[str, typer.Option(help="Runs in this state: failed or success")] = "failed",
-    since: Annotated[
-        str | None, typer.Option(help="Only runs after this time: ISO timestamp or 30m / 6h / 2d")
-    ] = None,
-    until: Annotated[
-        str | None, typer.Option(help="Only runs before this time: ISO timestamp or 30m / 6h / 2d")
-    ] = None,
-    event_type: Annotated[
-        str | None, typer.Option(help="Webhook flows: only runs with an event of this type")
-    ] = None,
-    object_id: Annotated[
-        str | None, typer.Option(help="Webhook flows: only runs with an event for this object")
-    ] = None,
-    mode: Annotated[
-        str,
-        typer.Option(
-            help="tasks: clear the runs (failed runs re-run their failed tasks); events: send "
-            "their original events again as new replay__ runs (webhook flows)"
-        ),
-    ] = "tasks",
-    batch_size: Annotated[int, typer.Option(help="--mode events: events per new run")] = 100,
-    max_runs: Annotated[int, typer.Option(help="Refuse when more runs than this match")] = 500,
-    wait: Annotated[bool, typer.Option("--wait", help="Wait for each re-run to finish")] = False,
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="List what would be re-run")] = False,
-    timeout: Annotated[float | None, typer.Option(help="Seconds to wait per run")] = None,
+    instance: InstanceArg,
+    flow: FlowOption = None,
+    state: StateOption = "failed",
+    since: Since = None,
+    until: Until = None,
+    event_type: EventType = None,
+    object_id: ObjectId = None,
+    mode: ModeOption = "tasks",
+    batch_size: BatchSize = 100,
+    max_runs: MaxRuns = 500,
+    wait: Wait = False,
+    dry_run: DryRun = False,
+    timeout: Timeout = None,
 ) -> None:
     """Re-run INSTANCE's runs that match the filters: clear them in Airflow, or re-send their
     events as new runs linked (conf `replay_of`, run note) to the runs they replay."""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import httpx
 import pytest
 
 from tests.platform.plugins.test_trust_boundaries import Listener
@@ -12,19 +11,12 @@ pytestmark = pytest.mark.slow
 API = "/integrations/api/v1"
 
 
-def _client(stack: StackHandle, user: str | None = None) -> httpx.Client:
-    headers = {}
-    if user is not None:
-        headers["Authorization"] = f"Bearer {stack.stack.rest(user).token()}"
-    return httpx.Client(base_url=stack.stack.airflow_url, headers=headers, timeout=60)
-
-
 def test_the_api_needs_airflows_token_and_serves_its_openapi(stack: StackHandle) -> None:
-    with _client(stack) as anonymous:
+    with stack.airflow_http() as anonymous:
         assert anonymous.get(f"{API}/instances").status_code == 401
         document = anonymous.get(f"{API}/openapi.json").json()
     assert "/instances/{instance_id}" in document["paths"]
-    with _client(stack, "viewer") as viewer:
+    with stack.airflow_http("viewer") as viewer:
         slugs = [i["slug"] for i in viewer.get(f"{API}/integrations").json()]
         assert "acme-erp" in slugs
         assert viewer.get(f"{API}/instances").status_code == 200
@@ -39,14 +31,14 @@ def test_validate_only_on_the_real_server(stack: StackHandle) -> None:
             "progix_connection": {"host": stack.stack.progix_url, "password": "k" * 12},
         },
     }
-    with _client(stack, "admin") as admin:
+    with stack.airflow_http("admin") as admin:
         response = admin.put(f"{API}/instances/api-shop?validate_only=true", json=body)
     assert response.status_code == 200, response.text
     assert response.json()["valid"] is True
 
 
 def test_a_cookie_post_without_origin_is_refused(stack: StackHandle) -> None:
-    with _client(stack) as client:
+    with stack.airflow_http() as client:
         client.cookies.set("_token", stack.stack.rest("admin").token())
         response = client.post(f"{API}/instances/no-such/pause")
     assert response.status_code == 403
@@ -56,7 +48,7 @@ def test_a_cookie_post_without_origin_is_refused(stack: StackHandle) -> None:
 def test_a_forged_host_header_reaches_nothing(stack: StackHandle) -> None:
     canary = Listener()
     try:
-        with _client(stack, "admin") as admin:
+        with stack.airflow_http("admin") as admin:
             host = {"Host": f"127.0.0.1:{canary.port}", "Accept": "text/html"}
             for path in ("/integrations/", f"{API}/instances"):
                 assert admin.get(path, headers=host).status_code < 500, path
