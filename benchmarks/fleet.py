@@ -17,18 +17,10 @@ object, the baseline's figures beside ours.
 from __future__ import annotations
 
 import argparse
-import json
-import os
+from typing import Any
 
 from flow_phase import Phase, ratio, run_phase
-from flow_support import (
-    deploy_instances,
-    instance_id,
-    percentiles,
-    seed_records,
-    start_stack,
-    tenant,
-)
+from flow_support import deployed_stack, instance_id, percentiles, print_output, tenant
 
 
 def main() -> None:
@@ -41,10 +33,7 @@ def main() -> None:
     args = parser.parse_args()
 
     tenants = [tenant(i) for i in range(args.instances)]
-    stack = start_stack(args.instances, {})
-    with stack:
-        records = seed_records(stack)
-        deploy_seconds = deploy_instances(stack, args.instances)
+    with deployed_stack(args.instances) as (stack, records, deploy_seconds):
         results = {}
         for mode in ("adaptive", "fixed"):  # ours first: the baseline leaves a backlog
             phase = Phase(mode, args.rate, args.duration, args.probe_every, args.drain_timeout)
@@ -56,53 +45,51 @@ def main() -> None:
             results[mode] = result
 
     ours, base = results["adaptive"], results["fixed"]
-    routes = 2 * args.instances
-    summary = {
-        "p50_s": ours["freshness_s"]["p50"],
-        "baseline_p50_s": base["freshness_s"]["p50"],
-        "p90_s": ours["freshness_s"]["p90"],
-        "baseline_p90_s": base["freshness_s"]["p90"],
-        "max_s": ours["freshness_s"]["max"],
-        "baseline_max_s": base["freshness_s"]["max"],
-        "runs_requested_per_s": ours["runs_requested_per_s"],
-        "baseline_runs_requested_per_s": base["runs_requested_per_s"],
-        "runs_finished_per_s": ours["runs_finished_per_s"],
-        "baseline_runs_finished_per_s": base["runs_finished_per_s"],
-        "events_per_run": ours["events_per_run"],
-        "baseline_events_per_run": base["events_per_run"],
-        "peak_queued": ours["peak_queued_runs"],
-        "baseline_peak_queued": base["peak_queued_runs"],
-        "peak_queued_per_route": ours["peak_queued_runs_per_route"],
-        "baseline_peak_queued_per_route": base["peak_queued_runs_per_route"],
-        "drained_after_s": ours["drained_after_s"],
-        "baseline_drained_after_s": base["drained_after_s"],  # None: not within the timeout
-        "p90_times_better": ratio(base["freshness_s"]["p90"], ours["freshness_s"]["p90"]),
-        "peak_queued_times_better": ratio(base["peak_queued_runs"], ours["peak_queued_runs"]),
-        "drain_times_better": ratio(
-            base["drained_after_s"] or args.drain_timeout, ours["drained_after_s"]
-        ),
-    }
-    goals = {
-        "p90_le_20s": (ours["freshness_s"]["p90"] or 999) <= 20,
-        "peak_queued_le_2_per_route": ours["peak_queued_runs_per_route"] <= 2,
-        "drained_le_30s": (ours["drained_after_s"] or 999) <= 30,
-    }
     output = {
-        "summary": summary,
-        "goals": goals,
+        "summary": summarise(ours, base, args.drain_timeout),
+        "goals": {
+            "p90_le_20s": (ours["freshness_s"]["p90"] or 999) <= 20,
+            "peak_queued_le_2_per_route": ours["peak_queued_runs_per_route"] <= 2,
+            "drained_le_30s": (ours["drained_after_s"] or 999) <= 30,
+        },
         "adaptive": ours,
         "fixed": base,
         "instances": args.instances,
-        "routes": routes,
+        "routes": 2 * args.instances,
         "offered_changes_per_s": args.rate,
         "duration_s": args.duration,
-        "deploy_seconds": round(deploy_seconds, 1),
-        "cpus": os.cpu_count(),
-        "load_avg_1m": round(os.getloadavg()[0], 2),
-        "airflow_parallelism": stack.options.airflow_parallelism,
     }
-    print(json.dumps(output, indent=2))
-    print(json.dumps(output))
+    print_output(output, stack, deploy_seconds)
+
+
+def summarise(ours: dict[str, Any], base: dict[str, Any], drain_timeout: float) -> dict[str, Any]:
+    """Our figures beside the fixed-window baseline's, and how many times better."""
+    summary: dict[str, Any] = {}
+    for key, path in (
+        ("p50_s", ("freshness_s", "p50")),
+        ("p90_s", ("freshness_s", "p90")),
+        ("max_s", ("freshness_s", "max")),
+        ("runs_requested_per_s", ("runs_requested_per_s",)),
+        ("runs_finished_per_s", ("runs_finished_per_s",)),
+        ("events_per_run", ("events_per_run",)),
+        ("peak_queued", ("peak_queued_runs",)),
+        ("peak_queued_per_route", ("peak_queued_runs_per_route",)),
+        ("drained_after_s", ("drained_after_s",)),  # baseline None: not within the timeout
+    ):
+        summary[key] = _at(ours, path)
+        summary[f"baseline_{key}"] = _at(base, path)
+    summary["p90_times_better"] = ratio(base["freshness_s"]["p90"], ours["freshness_s"]["p90"])
+    summary["peak_queued_times_better"] = ratio(base["peak_queued_runs"], ours["peak_queued_runs"])
+    summary["drain_times_better"] = ratio(
+        base["drained_after_s"] or drain_timeout, ours["drained_after_s"]
+    )
+    return summary
+
+
+def _at(result: dict[str, Any], path: tuple[str, ...]) -> Any:
+    for key in path:
+        result = result[key]
+    return result
 
 
 if __name__ == "__main__":

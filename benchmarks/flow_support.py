@@ -12,13 +12,16 @@ from __future__ import annotations
 
 import concurrent.futures
 import itertools
+import json
+import os
 import random
 import statistics
 import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -36,6 +39,8 @@ REPO = Path(__file__).resolve().parents[1]
 ACCOUNT = "bench-acme"
 POOL = 60  # customers and items changed by the load (the probe customer is extra; <= 99)
 WEBHOOK_DAG_SUFFIXES = tuple(f"__{f.slug.replace('-', '_')}" for f in ACME_ERP.flows if f.events)
+Records = tuple[list[str], list[str], str]
+"""The load's customers and items, and the probe customer (see `seed_records`)."""
 
 
 def log(message: str) -> None:
@@ -73,7 +78,7 @@ def acme(stack: Stack) -> httpx.Client:
     return httpx.Client(base_url=stack.acme_url, headers=headers, timeout=30)
 
 
-def seed_records(stack: Stack) -> tuple[list[str], list[str], str]:
+def seed_records(stack: Stack) -> Records:
     """Customers and items for the load, and the probe customer (before any deploy, so
     their creation sends no events)."""
     with acme(stack) as client:
@@ -130,6 +135,29 @@ def deploy_instances(stack: Stack, count: int) -> float:
     finally:
         service.close()
     return time.monotonic() - started
+
+
+@contextmanager
+def deployed_stack(instances: int) -> Iterator[tuple[Stack, Records, float]]:
+    """What every flow benchmark starts from: the stack running, the records seeded, then
+    `instances` deployed; yields the stack, the records and the seconds deploying took."""
+    stack = start_stack(instances, {})
+    with stack:
+        records = seed_records(stack)
+        yield stack, records, deploy_instances(stack, instances)
+
+
+def print_output(output: dict[str, Any], stack: Stack, deploy_seconds: float) -> None:
+    """The result with the machine's figures (other work on it skews every number), indented
+    and then as the last line."""
+    output.update(
+        deploy_seconds=round(deploy_seconds, 1),
+        cpus=os.cpu_count(),
+        load_avg_1m=round(os.getloadavg()[0], 2),
+        airflow_parallelism=stack.options.airflow_parallelism,
+    )
+    print(json.dumps(output, indent=2))
+    print(json.dumps(output))
 
 
 @dataclass

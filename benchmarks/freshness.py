@@ -17,11 +17,10 @@ the time to drain. Last line: one JSON object, the baseline's figures beside our
 from __future__ import annotations
 
 import argparse
-import json
-import os
+from typing import Any
 
 from flow_phase import Phase, fail_leftover_runs, ratio, run_phase
-from flow_support import deploy_instances, log, seed_records, start_stack, tenant
+from flow_support import deployed_stack, log, print_output, tenant
 
 
 def main() -> None:
@@ -33,10 +32,7 @@ def main() -> None:
     args = parser.parse_args()
     rates = [float(r) for r in args.rates.split(",")]
 
-    stack = start_stack(1, {})
-    with stack:
-        records = seed_records(stack)
-        deploy_seconds = deploy_instances(stack, 1)
+    with deployed_stack(1) as (stack, records, deploy_seconds):
         results: dict[str, dict[str, dict]] = {"adaptive": {}, "fixed": {}}
         for mode in ("adaptive", "fixed"):  # ours first: the baseline may leave a backlog
             for rate in rates:
@@ -46,26 +42,9 @@ def main() -> None:
                 if result["drained_after_s"] is None:
                     log(f"failed {fail_leftover_runs(stack)} runs left queued")
 
-    summary = {}
-    for key, ours in results["adaptive"].items():
-        base = results["fixed"][key]
-        summary[key] = {
-            "p50_s": ours["freshness_s"]["p50"],
-            "baseline_p50_s": base["freshness_s"]["p50"],
-            "p90_s": ours["freshness_s"]["p90"],
-            "baseline_p90_s": base["freshness_s"]["p90"],
-            "max_s": ours["freshness_s"]["max"],
-            "baseline_max_s": base["freshness_s"]["max"],
-            "p50_times_better": ratio(base["freshness_s"]["p50"], ours["freshness_s"]["p50"]),
-            "runs_per_s": ours["runs_requested_per_s"],
-            "baseline_runs_per_s": base["runs_requested_per_s"],
-            "events_per_run": ours["events_per_run"],
-            "baseline_events_per_run": base["events_per_run"],
-            "peak_queued": ours["peak_queued_runs"],
-            "baseline_peak_queued": base["peak_queued_runs"],
-            "drained_after_s": ours["drained_after_s"],
-            "baseline_drained_after_s": base["drained_after_s"],
-        }
+    summary = {
+        key: summarise(ours, results["fixed"][key]) for key, ours in results["adaptive"].items()
+    }
     low, high = f"{min(rates):g}", f"{max(rates):g}"
     goals = {
         "low_load_p50_le_1s": (summary[low]["p50_s"] or 99) <= 1.0,
@@ -78,13 +57,29 @@ def main() -> None:
         "adaptive": results["adaptive"],
         "fixed": results["fixed"],
         "duration_s": args.duration,
-        "deploy_seconds": round(deploy_seconds, 1),
-        "cpus": os.cpu_count(),
-        "load_avg_1m": round(os.getloadavg()[0], 2),
-        "airflow_parallelism": stack.options.airflow_parallelism,
     }
-    print(json.dumps(output, indent=2))
-    print(json.dumps(output))
+    print_output(output, stack, deploy_seconds)
+
+
+def summarise(ours: dict[str, Any], base: dict[str, Any]) -> dict[str, Any]:
+    """One rate's figures beside the fixed-window baseline's."""
+    return {
+        "p50_s": ours["freshness_s"]["p50"],
+        "baseline_p50_s": base["freshness_s"]["p50"],
+        "p90_s": ours["freshness_s"]["p90"],
+        "baseline_p90_s": base["freshness_s"]["p90"],
+        "max_s": ours["freshness_s"]["max"],
+        "baseline_max_s": base["freshness_s"]["max"],
+        "p50_times_better": ratio(base["freshness_s"]["p50"], ours["freshness_s"]["p50"]),
+        "runs_per_s": ours["runs_requested_per_s"],
+        "baseline_runs_per_s": base["runs_requested_per_s"],
+        "events_per_run": ours["events_per_run"],
+        "baseline_events_per_run": base["events_per_run"],
+        "peak_queued": ours["peak_queued_runs"],
+        "baseline_peak_queued": base["peak_queued_runs"],
+        "drained_after_s": ours["drained_after_s"],
+        "baseline_drained_after_s": base["drained_after_s"],
+    }
 
 
 if __name__ == "__main__":

@@ -23,9 +23,9 @@ accepted events/s and acknowledgement latency for:
 The stub Airflow (`webhook_relay.testing.stub_airflow`) answers like Airflow 3.3's REST API
 with 30-60 ms per trigger and 4 triggers at a time, close to the ~70 triggers/s a
 standalone Airflow sustained on this machine (AIRFLOW-NOTES.md). The relay dispatches to the
-same stub, which gives DAG runs per 1,000 events. The load generator is a small asyncio
+same stub, which gives DAG runs per 1,000 events. The load generator (`ingest_load`) is a small asyncio
 HTTP/1.1 client (wrk may not be installed); ceiling and relay share it, so their ratio is
-fair. The saturated measurements run in alternating rounds and each ratio to the ceiling
+fair; the baselines are in `ingest_targets`, the rounds in `ingest_rounds`. The saturated measurements run in alternating rounds and each ratio to the ceiling
 is a median of per-round ratios, because this machine's speed drifts within a minute.
 Last line: one JSON object.
 
@@ -36,442 +36,41 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import itertools
 import json
 import os
-import statistics
 import sys
 import tempfile
-import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import httpx
-from fastapi import FastAPI, HTTPException, Request
+from ingest_load import Result, closed_loop, open_loop
+from ingest_rounds import (
+    Processes,
+    Target,
+    measure_rounds,
+    median_round,
+    per_round_ratio,
+    start_baselines,
+    start_relay,
+    wait_drained,
+)
+from ingest_targets import ADMIN_TOKEN, FIXED_SECRET, KINDS, SECRETS_KEY, serve_baseline
 
-from sandbox.processes import ManagedProcess, free_port
-from webhook_relay.routes import Route
-from webhook_relay.signatures import SignatureError, new_secret, secret_to_key, sign, verify
+from sandbox.processes import free_port
 
-ROUTE = "acme-erp/bench-shop/sync-customer-data"
-ADMIN_TOKEN = "bench-admin-token"
-SECRETS_KEY = "eKgnxD6kUqJ0wJxjDGWqB0jv6sVqv-o6ZTeFJ5CP5xM="  # benchmark stores only
-# The route secret each target verifies with (relays: read from their registry at start).
-FIXED_SECRET = new_secret()
-TARGET_SECRETS: dict[int, str] = {}
 STUB_LATENCY_MS = "30-60"
 STUB_CAPACITY = 4
-BODY_SIZE = 1024
-
-
-# --- servers started as subprocesses of this script ---------------------------------------
-
-
-def bare_app():
-    async def app(scope, receive, send):
-        if scope["type"] != "http":
-            return
-        while (await receive()).get("more_body"):
-            pass
-        await send(
-            {"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"0")]}
-        )
-        await send({"type": "http.response.body", "body": b""})
-
-    return app
-
-
-def naive_app(airflow_url: str, secret: str):
-    """The obvious relay: verify, then trigger one DAG run per request, then answer."""
-    app = FastAPI()
-    client = httpx.AsyncClient(base_url=airflow_url, limits=httpx.Limits(max_connections=64))
-    token: dict[str, str] = {}
-
-    @app.post("/hooks/{integration}/{instance}/{flow}")
-    async def hook(integration: str, instance: str, flow: str, request: Request):
-        route = Route(integration, instance, flow)
-        raw = await request.body()
-        headers = request.headers
-        try:
-            verify(
-                [secret_to_key(secret)],
-                headers["webhook-id"],
-                headers["webhook-timestamp"],
-                headers["webhook-signature"],
-                raw,
-            )
-        except (KeyError, SignatureError):
-            raise HTTPException(401, "invalid signature") from None
-        event = json.loads(raw)
-        if "t" not in token:
-            r = await client.post("/auth/token", json={"username": "admin", "password": "admin"})
-            token["t"] = r.json()["access_token"]
-        response = await client.post(
-            f"/api/v2/dags/{route.dag_id}/dagRuns",
-            json={
-                "dag_run_id": f"naive__{headers['webhook-id']}",
-                "logical_date": None,
-                "conf": {"events": [{k: event.get(k) for k in ("id", "type", "object_id")}]},
-            },
-            headers={"Authorization": f"Bearer {token['t']}"},
-        )
-        if response.status_code not in (200, 409):
-            raise HTTPException(502, "airflow failed")
-        return {"status": "accepted"}
-
-    return app
-
-
-class MemoryWriter:
-    """Remembers keys instead of storing rows: what ingest costs without durability."""
-
-    def __init__(self) -> None:
-        self.seen: set[tuple[str, str]] = set()
-
-    async def start(self) -> None: ...
-
-    async def stop(self) -> None: ...
-
-    async def write(self, row: dict[str, Any]) -> bool:
-        key = (row["route"], row["webhook_id"])
-        is_new = key not in self.seen
-        self.seen.add(key)
-        return is_new
-
-
-class FixedRoutes:
-    """A route table in memory: one dict lookup, like the old derived-key cache."""
-
-    def __init__(self, secret: str) -> None:
-        from webhook_relay.store.routes_repo import RouteEntry
-
-        self.entries = {ROUTE: RouteEntry(active=True, keys=((secret_to_key(secret), None),))}
-
-    def cached(self, route: str):
-        return self.entries.get(route)
-
-    async def load(self, route: str):
-        return self.entries.get(route)
-
-
-def unstored_app(kind: str, secret: str):
-    """The relay's own ingest handler (route, registry, headers, signature, JSON, metrics,
-    answer) with `MemoryWriter`: the gap between this and the ceiling is request handling,
-    the gap between this and the relay is the durable write. `kind` picks the route lookup:
-    fixed in memory, the registry (cached), or the registry with its cache off."""
-    from webhook_relay.ingest import IngestHandler
-    from webhook_relay.registry import MISS, RouteRegistry
-    from webhook_relay.secretbox import SecretBox
-    from webhook_relay.settings import RelaySettings
-    from webhook_relay.store.engine import create_store_engine
-    from webhook_relay.store.repository import Store
-    from webhook_relay.store.routes_repo import RouteRepository
-
-    settings = RelaySettings()
-    if kind == "unstored":
-        return IngestHandler(settings, MemoryWriter(), FixedRoutes(secret))  # type: ignore[arg-type]
-    store = Store(create_store_engine(settings.resolved_database_url))
-    registry = RouteRegistry(RouteRepository(store, SecretBox.from_settings(settings)))
-    if kind == "unstored-uncached":
-        registry.cached = lambda route: MISS  # type: ignore[method-assign]
-    return IngestHandler(settings, MemoryWriter(), registry)
-
-
-def prepare_registry_store(database_url: str) -> str:
-    """A migrated SQLite store with ROUTE registered; returns the route's secret."""
-    from webhook_relay.secretbox import SecretBox
-    from webhook_relay.store.engine import create_store_engine
-    from webhook_relay.store.migrate import upgrade_to_head
-    from webhook_relay.store.repository import Store
-    from webhook_relay.store.routes_repo import RouteRepository
-
-    engine = create_store_engine(database_url)
-    upgrade_to_head(engine)
-    repo = RouteRepository(Store(engine), SecretBox([SECRETS_KEY]))
-    repo.register([Route.parse(ROUTE)], time.time())
-    secret = repo.current_secret(ROUTE)["secret"]
-    engine.dispose()
-    return secret
-
-
-def register_route(relay_port: int) -> str:
-    """Register ROUTE in a running relay through its admin API; returns its secret."""
-    base = f"http://127.0.0.1:{relay_port}/admin/routes/{ROUTE}"
-    headers = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
-    httpx.put(base, headers=headers, timeout=30).raise_for_status()
-    return httpx.get(f"{base}/secret", headers=headers, timeout=30).json()["secret"]
-
-
-def serve_baseline(kind: str, port: int, airflow_url: str, secret: str) -> None:
-    import uvicorn
-
-    if kind == "bare":
-        app = bare_app()
-    elif kind.startswith("unstored"):
-        app = unstored_app(kind, secret)
-    else:
-        app = naive_app(airflow_url, secret)
-    uvicorn.run(
-        app,
-        host="127.0.0.1",
-        port=port,
-        loop="uvloop",
-        http="httptools",
-        access_log=False,
-        log_level="warning",
-        backlog=4096,
-    )
-
-
-# --- load generator ----------------------------------------------------------------------
-
-
-class Deliveries:
-    """Signed ~1 KB requests with unique webhook ids (a fresh signature each time)."""
-
-    def __init__(self, host: str, port: int, tag: str) -> None:
-        self.key = secret_to_key(TARGET_SECRETS.get(port, FIXED_SECRET))
-        self.head = f"POST /hooks/{ROUTE} HTTP/1.1\r\nHost: {host}:{port}\r\n"
-        self.counter = itertools.count()
-        self.tag = tag
-        template = {
-            "id": "",
-            "type": "customer.updated",
-            "object_id": "cust-000000",
-            "occurred_at": "2026-11-28T00:00:00Z",
-            "account_id": "acct-bench",
-            "padding": "",
-        }
-        base = len(json.dumps(template, separators=(",", ":")))
-        self.padding = "x" * (BODY_SIZE - base - 24)
-
-    def next(self) -> bytes:
-        n = next(self.counter)
-        msg_id = f"msg_{self.tag}_{n:09d}"
-        body = json.dumps(
-            {
-                "id": msg_id,
-                "type": "customer.updated",
-                "object_id": f"cust-{n % 100000:06d}",
-                "occurred_at": "2026-11-28T00:00:00Z",
-                "account_id": "acct-bench",
-                "padding": self.padding,
-            },
-            separators=(",", ":"),
-        ).encode()
-        ts = int(time.time())
-        signature = sign(self.key, msg_id, ts, body)
-        headers = (
-            f"{self.head}Content-Type: application/json\r\nContent-Length: {len(body)}\r\n"
-            f"webhook-id: {msg_id}\r\nwebhook-timestamp: {ts}\r\n"
-            f"webhook-signature: {signature}\r\n\r\n"
-        )
-        return headers.encode() + body
-
-
-async def _exchange(reader, writer, request: bytes) -> int:
-    writer.write(request)
-    head = await reader.readuntil(b"\r\n\r\n")
-    status = int(head[9:12])
-    length = 0
-    for line in head.split(b"\r\n"):
-        if line[:15].lower() == b"content-length:":
-            length = int(line[15:])
-    if length:
-        await reader.readexactly(length)
-    return status
-
-
-class Result:
-    def __init__(self) -> None:
-        self.latencies: list[float] = []
-        self.ok = 0
-        self.errors = 0
-        self.elapsed = 0.0
-
-    def summary(self) -> dict[str, float]:
-        lat = sorted(self.latencies) or [0.0]
-
-        def pct(p: float) -> float:
-            return round(lat[min(len(lat) - 1, int(len(lat) * p))] * 1000, 2)
-
-        return {
-            "accepted_per_s": round(self.ok / self.elapsed, 1) if self.elapsed else 0.0,
-            "errors": self.errors,
-            "p50_ms": pct(0.50),
-            "p99_ms": pct(0.99),
-            "mean_ms": round(statistics.fmean(lat) * 1000, 2),
-        }
-
-
-async def closed_loop(port: int, connections: int, duration: float, tag: str) -> Result:
-    """Each connection sends the next request as soon as the previous one is answered."""
-    deliveries = Deliveries("127.0.0.1", port, tag)
-    result = Result()
-    stop_at = time.perf_counter() + duration
-
-    async def worker() -> None:
-        reader, writer = await asyncio.open_connection("127.0.0.1", port)
-        try:
-            while time.perf_counter() < stop_at:
-                request = deliveries.next()
-                started = time.perf_counter()
-                status = await _exchange(reader, writer, request)
-                result.latencies.append(time.perf_counter() - started)
-                if status == 200:
-                    result.ok += 1
-                else:
-                    result.errors += 1
-        finally:
-            writer.close()
-
-    started = time.perf_counter()
-    await asyncio.gather(*(worker() for _ in range(connections)))
-    result.elapsed = time.perf_counter() - started
-    return result
-
-
-async def open_loop(port: int, rate: float, duration: float, tag: str, pool: int = 64) -> Result:
-    """Requests start on a fixed schedule; latency counts from the scheduled time, so a slow
-    answer is not hidden by the generator waiting for it (no coordinated omission)."""
-    deliveries = Deliveries("127.0.0.1", port, tag)
-    result = Result()
-    idle: asyncio.Queue = asyncio.Queue()
-    for _ in range(pool):
-        idle.put_nowait(await asyncio.open_connection("127.0.0.1", port))
-
-    async def one(scheduled: float) -> None:
-        reader, writer = await idle.get()
-        try:
-            status = await _exchange(reader, writer, deliveries.next())
-        finally:
-            idle.put_nowait((reader, writer))
-        result.latencies.append(time.perf_counter() - scheduled)
-        if status == 200:
-            result.ok += 1
-        else:
-            result.errors += 1
-
-    start = time.perf_counter()
-    tasks = []
-    for i in range(int(rate * duration)):
-        scheduled = start + i / rate
-        delay = scheduled - time.perf_counter()
-        if delay > 0:
-            await asyncio.sleep(delay)
-        tasks.append(asyncio.create_task(one(scheduled)))
-    await asyncio.gather(*tasks)
-    result.elapsed = time.perf_counter() - start
-    while not idle.empty():
-        idle.get_nowait()[1].close()
-    return result
-
-
-# --- orchestration -----------------------------------------------------------------------
-
-
-def start(name: str, argv: list[str], port: int, workdir: Path, env: dict[str, str]):
-    return ManagedProcess(
-        name,
-        argv,
-        log_path=workdir / f"{name}.log",
-        env=env,
-        ready_url=f"http://127.0.0.1:{port}/healthz" if name.startswith("relay") else None,
-        ready_timeout=90,
-    ).start()
-
-
-def wait_port(port: int, timeout: float = 60.0) -> None:
-    import socket
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with socket.socket() as sock:
-            if sock.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.1)
-    raise RuntimeError(f"nothing listening on {port}")
-
-
-def wait_drained(relay_port: int, timeout: float) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    stats: dict[str, Any] = {}
-    while time.monotonic() < deadline:
-        stats = httpx.get(
-            f"http://127.0.0.1:{relay_port}/admin/stats",
-            headers={"Authorization": f"Bearer {ADMIN_TOKEN}"},
-            timeout=10,
-        ).json()
-        if stats["queue_depth"] == 0:
-            break
-        time.sleep(0.5)
-    return stats
-
-
-def measure_rounds(
-    targets: dict[str, int], args: argparse.Namespace, after: dict[str, Callable[[], object]]
-) -> dict[str, list[Result]]:
-    """Saturate each target in turn, `args.rounds` times over. This machine's speed drifts
-    by tens of percent within a minute (shared VM), so the ceiling and the relay are
-    measured in alternation and compared round by round rather than once each."""
-    rounds: dict[str, list[Result]] = {name: [] for name in targets}
-    for n in range(args.rounds):
-        for name, port in targets.items():
-            asyncio.run(closed_loop(port, args.connections, 1.0, f"warmup-{name}-{n}"))
-            result = asyncio.run(closed_loop(port, args.connections, args.duration, f"{name}-{n}"))
-            rounds[name].append(result)
-            if name in after:
-                after[name]()  # e.g. let the dispatcher drain, so the next round starts idle
-    return rounds
-
-
-def median_round(results: list[Result]) -> dict[str, Any]:
-    """The round with the median throughput, every round's throughput, and the errors of
-    all rounds."""
-    summaries = sorted((r.summary() for r in results), key=lambda s: s["accepted_per_s"])
+BASELINES = {  # measured name: `--serve` kind
+    "ceiling": "bare",
+    "handler_without_store": "unstored",
+    "handler_registry_cached": "unstored-registry",
+    "handler_registry_uncached": "unstored-uncached",
+}
+
+
+def relay_env(workdir: Path, airflow_url: str, args: argparse.Namespace) -> dict[str, str]:
     return {
-        **summaries[len(summaries) // 2],
-        "errors": sum(r.errors for r in results),
-        "rounds_per_s": [r.summary()["accepted_per_s"] for r in results],
-    }
-
-
-def per_round_ratio(numerator: list[Result], denominator: list[Result]) -> float:
-    ratios = [
-        a.summary()["accepted_per_s"] / max(1.0, b.summary()["accepted_per_s"])
-        for a, b in zip(numerator, denominator, strict=True)
-    ]
-    return round(statistics.median(ratios), 3)
-
-
-def start_baselines(
-    me: str, workdir: Path, env: dict[str, str], ports: dict[str, int]
-) -> list[ManagedProcess]:
-    """The in-process baselines; the registry ones share a store with ROUTE registered."""
-    registry_url = f"sqlite:///{workdir / 'registry' / 'relay.db'}"
-    registry_secret = prepare_registry_store(registry_url)
-    started = []
-    for kind, port in ports.items():
-        argv = [sys.executable, me, "--serve", kind, "--port", str(port)]
-        secret = FIXED_SECRET if kind in ("bare", "unstored") else registry_secret
-        TARGET_SECRETS[port] = secret
-        child_env = {**env, "RELAY_DATABASE_URL": registry_url, "BENCH_ROUTE_SECRET": secret}
-        started.append(start(kind, argv, 0, workdir, child_env))
-        wait_port(port)
-    return started
-
-
-def run(args: argparse.Namespace) -> dict[str, Any]:
-    load_start = round(os.getloadavg()[0], 2)
-    python = sys.executable
-    me = str(Path(__file__).resolve())
-    workdir = Path(tempfile.mkdtemp(prefix="relay-bench-"))
-    ports = [free_port() for _ in range(9)]
-    stub_port, relay_port, ingest_only_port, bare_port, naive_port, unstored_port = ports[:6]
-    registry_port, uncached_port, pruning_port = ports[6:]
-    airflow_url = f"http://127.0.0.1:{stub_port}"
-    env = {
         "RELAY_STATE_DIR": str(workdir),
         "RELAY_SECRETS_KEYS": SECRETS_KEY,
         "RELAY_AIRFLOW_URL": airflow_url,
@@ -480,83 +79,99 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "RELAY_ADMIN_TOKEN": ADMIN_TOKEN,
         "RELAY_SQLITE_SYNCHRONOUS": args.sqlite_synchronous,
     }
-    stub_argv = [python, "-m", "webhook_relay.testing.stub_airflow", "--port", str(stub_port)]
-    stub_argv += ["--latency-ms", STUB_LATENCY_MS, "--capacity", str(STUB_CAPACITY)]
-    relay_argv = [python, "-m", "webhook_relay.cli", "serve", "--port"]
-    out: dict[str, Any] = {}
-    processes = []
+
+
+def start_targets(processes: Processes, env: dict[str, str]) -> dict[str, Target]:
+    """Baselines and relays, in the order each round measures them."""
+    script = str(Path(__file__).resolve())
+    kinds = {kind: free_port() for kind in BASELINES.values()}
+    baselines = start_baselines(processes, script, env, kinds)
+    workdir = processes.workdir
+    ingest_only = {**env, "RELAY_STATE_DIR": str(workdir / "ingest-only")}
+    pruning = {
+        **env,
+        "RELAY_STATE_DIR": str(workdir / "pruning"),
+        "RELAY_PRUNE_INTERVAL_SECONDS": "0.05",
+        "RELAY_RETENTION_PAYLOAD_DAYS": str(1 / 86400),
+        "RELAY_RETENTION_DEDUP_DAYS": str(2 / 86400),
+    }
+    relays = {  # started in this order, as before the split
+        "relay_ingest_only": ("relay-ingest-only", ingest_only, ("--no-dispatcher",)),
+        "relay_saturated": ("relay", env, ()),
+        "relay_with_pruning": ("relay-pruning", pruning, ()),
+    }
+    targets = {name: baselines[kind] for name, kind in BASELINES.items()}
+    for name, (process, relay_env_, flags) in relays.items():
+        targets[name] = start_relay(processes, process, free_port(), relay_env_, *flags)
+    return targets
+
+
+def measure(
+    processes: Processes, targets: dict[str, Target], env: dict[str, str], args: argparse.Namespace
+) -> tuple[dict[str, list[Result]], dict[str, Any]]:
+    """The saturated rounds, then the relay at a fixed rate and what it dispatched, then the
+    naive relay (last: it leaves triggers behind in the stub)."""
+    relay, pruning = targets["relay_saturated"], targets["relay_with_pruning"]
+    rounds = measure_rounds(
+        targets,
+        args,
+        after={  # let the dispatcher drain, so the next round starts idle
+            "relay_saturated": lambda: wait_drained(relay.port, 120),
+            "relay_with_pruning": lambda: wait_drained(pruning.port, 120),
+        },
+    )
+    out: dict[str, Any] = {"pruning_store": wait_drained(pruning.port, 120)["events"]}
+    out.update({name: median_round(results) for name, results in rounds.items()})
+    paced = open_loop(relay.port, relay.secret, args.rate, args.duration, "paced")
+    out["relay_at_rate"] = asyncio.run(paced).summary()
+    stats = wait_drained(relay.port, 120)
+    summary = httpx.get(f"{env['RELAY_AIRFLOW_URL']}/_stub/summary", timeout=30).json()
+    out["relay_dispatch"] = {"queue_depth_after": stats["queue_depth"], **summary}
+
+    port = free_port()
+    argv = [sys.executable, str(Path(__file__).resolve()), "--serve", "naive", "--port", str(port)]
+    argv += ["--airflow-url", env["RELAY_AIRFLOW_URL"]]
+    processes.start("naive", argv, port, {**env, "BENCH_ROUTE_SECRET": FIXED_SECRET})
+    naive = closed_loop(port, FIXED_SECRET, args.connections, args.duration, "naive")
+    out["naive"] = asyncio.run(naive).summary()
+    return rounds, out
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    load_start = round(os.getloadavg()[0], 2)
+    workdir = Path(tempfile.mkdtemp(prefix="relay-bench-"))
+    stub_port = free_port()
+    env = relay_env(workdir, f"http://127.0.0.1:{stub_port}", args)
+    stub_argv = [sys.executable, "-m", "webhook_relay.testing.stub_airflow"]
+    stub_argv += ["--port", str(stub_port), "--latency-ms", STUB_LATENCY_MS]
+    stub_argv += ["--capacity", str(STUB_CAPACITY)]
+    processes = Processes(workdir)
     try:
-        processes.append(start("stub-airflow", stub_argv, stub_port, workdir, env))
-        wait_port(stub_port)
-        processes += start_baselines(
-            me,
-            workdir,
-            env,
-            {
-                "bare": bare_port,
-                "unstored": unstored_port,
-                "unstored-registry": registry_port,
-                "unstored-uncached": uncached_port,
-            },
-        )
-        ingest_only_env = {**env, "RELAY_STATE_DIR": str(workdir / "ingest-only")}
-        ingest_only_argv = [*relay_argv, str(ingest_only_port), "--no-dispatcher"]
-        processes.append(
-            start("relay-ingest-only", ingest_only_argv, ingest_only_port, workdir, ingest_only_env)
-        )
-        processes.append(start("relay", [*relay_argv, str(relay_port)], relay_port, workdir, env))
-        pruning_env = {
-            **env,
-            "RELAY_STATE_DIR": str(workdir / "pruning"),
-            "RELAY_PRUNE_INTERVAL_SECONDS": "0.05",
-            "RELAY_RETENTION_PAYLOAD_DAYS": str(1 / 86400),
-            "RELAY_RETENTION_DEDUP_DAYS": str(2 / 86400),
-        }
-        pruning_argv = [*relay_argv, str(pruning_port)]
-        processes.append(start("relay-pruning", pruning_argv, pruning_port, workdir, pruning_env))
-        for port in (ingest_only_port, relay_port, pruning_port):
-            TARGET_SECRETS[port] = register_route(port)
-
-        rounds = measure_rounds(
-            {
-                "ceiling": bare_port,
-                "handler_without_store": unstored_port,
-                "handler_registry_cached": registry_port,
-                "handler_registry_uncached": uncached_port,
-                "relay_ingest_only": ingest_only_port,
-                "relay_saturated": relay_port,
-                "relay_with_pruning": pruning_port,
-            },
-            args,
-            after={
-                "relay_saturated": lambda: wait_drained(relay_port, 120),
-                "relay_with_pruning": lambda: wait_drained(pruning_port, 120),
-            },
-        )
-        out["pruning_store"] = wait_drained(pruning_port, 120)["events"]
-        out.update({name: median_round(results) for name, results in rounds.items()})
-        paced = asyncio.run(open_loop(relay_port, args.rate, args.duration, "paced"))
-        out["relay_at_rate"] = paced.summary()
-        stats = wait_drained(relay_port, 120)
-        summary = httpx.get(f"{airflow_url}/_stub/summary", timeout=30).json()
-        out["relay_dispatch"] = {"queue_depth_after": stats["queue_depth"], **summary}
-
-        naive_argv = [python, me, "--serve", "naive", "--port", str(naive_port)]
-        naive_argv += ["--airflow-url", airflow_url]
-        TARGET_SECRETS[naive_port] = FIXED_SECRET
-        naive_env = {**env, "BENCH_ROUTE_SECRET": FIXED_SECRET}
-        processes.append(start("naive", naive_argv, naive_port, workdir, naive_env))
-        wait_port(naive_port)
-        naive = asyncio.run(closed_loop(naive_port, args.connections, args.duration, "naive"))
-        out["naive"] = naive.summary()
+        processes.start("stub-airflow", stub_argv, stub_port, env)
+        targets = start_targets(processes, env)
+        rounds, out = measure(processes, targets, env, args)
     finally:
-        for process in reversed(processes):
-            process.stop()
-
-    accepted = out["relay_saturated"]["accepted_per_s"]
-    dispatched = out["relay_dispatch"]
+        processes.stop()
     return {
-        "accepted_per_s": accepted,
+        **headline(rounds, out, args),
+        **stages(rounds, out),
+        "connections": args.connections,
+        "duration_s": args.duration,
+        "rounds": args.rounds,
+        "cpus": os.cpu_count(),
+        # Other work on the machine skews every figure: shown so runs can be compared.
+        "load_avg_1m": {"start": load_start, "end": round(os.getloadavg()[0], 2)},
+        "stub_airflow": {"latency_ms": STUB_LATENCY_MS, "capacity": STUB_CAPACITY},
+        "logs": str(workdir),
+    }
+
+
+def headline(
+    rounds: dict[str, list[Result]], out: dict[str, Any], args: argparse.Namespace
+) -> dict[str, Any]:
+    """The relay as served: throughput, latency, and what dispatching and pruning cost it."""
+    return {
+        "accepted_per_s": out["relay_saturated"]["accepted_per_s"],
         "p50_ms": out["relay_at_rate"]["p50_ms"],
         "p99_ms": out["relay_at_rate"]["p99_ms"],
         "offered_per_s": args.rate,
@@ -576,10 +191,15 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             rounds["relay_saturated"], rounds["relay_ingest_only"]
         ),
         "batch_mode": "adaptive",
-        "ceiling_per_s": out["ceiling"]["accepted_per_s"],
-        "handler_without_store_per_s": out["handler_without_store"]["accepted_per_s"],
-        "handler_registry_cached_per_s": out["handler_registry_cached"]["accepted_per_s"],
-        "handler_registry_uncached_per_s": out["handler_registry_uncached"]["accepted_per_s"],
+    }
+
+
+def stages(rounds: dict[str, list[Result]], out: dict[str, Any]) -> dict[str, Any]:
+    """Where the gap to the ceiling goes, the registry's cost, the naive relay, the rounds."""
+    dispatched = out["relay_dispatch"]
+    by_stage = ("handler_without_store", "handler_registry_cached", "relay_ingest_only")
+    return {
+        **{f"{name}_per_s": out[name]["accepted_per_s"] for name in BASELINES},
         # The registry's cost on the hot path: cached lookups against a fixed route table,
         # per round, side by side (1.0 = no drop).
         "registry_cached_vs_fixed": per_round_ratio(
@@ -598,24 +218,12 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "ratio_to_ceiling": per_round_ratio(rounds["relay_saturated"], rounds["ceiling"]),
         "ratio_to_ceiling_by_stage": {
             name: per_round_ratio(rounds[name], rounds["ceiling"])
-            for name in (
-                "handler_without_store",
-                "handler_registry_cached",
-                "relay_ingest_only",
-                "relay_saturated",
-                "relay_with_pruning",
-            )
+            for name in (*by_stage, "relay_saturated", "relay_with_pruning")
         },
         "rounds_per_s": {name: out[name]["rounds_per_s"] for name in rounds},
-        "speedup_vs_naive": round(accepted / max(1.0, out["naive"]["accepted_per_s"]), 1),
-        "connections": args.connections,
-        "duration_s": args.duration,
-        "rounds": args.rounds,
-        "cpus": os.cpu_count(),
-        # Other work on the machine skews every figure: shown so runs can be compared.
-        "load_avg_1m": {"start": load_start, "end": round(os.getloadavg()[0], 2)},
-        "stub_airflow": {"latency_ms": STUB_LATENCY_MS, "capacity": STUB_CAPACITY},
-        "logs": str(workdir),
+        "speedup_vs_naive": round(
+            out["relay_saturated"]["accepted_per_s"] / max(1.0, out["naive"]["accepted_per_s"]), 1
+        ),
     }
 
 
@@ -628,11 +236,7 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--rate", type=float, default=500.0, help="offered events/s for latency")
     parser.add_argument("--sqlite-synchronous", default="FULL", choices=["FULL", "NORMAL"])
-    parser.add_argument(
-        "--serve",
-        choices=["bare", "unstored", "unstored-registry", "unstored-uncached", "naive"],
-        help=argparse.SUPPRESS,
-    )
+    parser.add_argument("--serve", choices=KINDS, help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--airflow-url", help=argparse.SUPPRESS)
     args = parser.parse_args()

@@ -6,9 +6,6 @@ A thin shell over `service.InstanceService`: parse flags, show progress, print r
 
 from __future__ import annotations
 
-import dataclasses
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -17,6 +14,8 @@ from rich.table import Table
 from rich.text import Text
 
 from integration_platform.integrations.model import Integration
+from integration_platform.lifecycle.cli_context import CliContext as _Context
+from integration_platform.lifecycle.cli_context import airflow_password
 from integration_platform.lifecycle.cli_output import (
     TerminalPrompter,
     err,
@@ -27,7 +26,7 @@ from integration_platform.lifecycle.cli_output import (
     print_webhooks,
     styled,
 )
-from integration_platform.lifecycle.errors import ExitCode, InvalidRequest, LifecycleError
+from integration_platform.lifecycle.errors import ExitCode, InvalidRequest
 from integration_platform.lifecycle.interactive import walk_wizard
 from integration_platform.lifecycle.request import load_request_file
 from integration_platform.lifecycle.samples import load_payload_file
@@ -62,88 +61,6 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     rich_markup_mode="markdown",
 )
-
-
-@dataclasses.dataclass
-class _Context:
-    """Per-invocation state (typer's `ctx.obj`): settings, output mode, the lazy service."""
-
-    settings: LifecycleSettings
-    as_json: bool
-    integration: str | None = None
-    _service: InstanceService | None = None
-
-    @property
-    def service(self) -> InstanceService:
-        if self._service is None:
-            try:
-                service = InstanceService(self.settings, integration=self.integration)
-                service.integration  # noqa: B018 - resolve now: an unknown name is bad input
-                self._service = service
-            except KeyError as error:
-                err.print(styled("error:", "red", f" {error.args[0]}"), highlight=False)
-                raise typer.Exit(ExitCode.BAD_INPUT) from None
-        return self._service
-
-    def with_run_timeout(self, timeout: float | None) -> None:
-        if timeout is not None:
-            self.settings = dataclasses.replace(self.settings, run_timeout=timeout)
-
-    def run(self, action: Callable[[InstanceService], Any]) -> Any:
-        """Call the service; a `LifecycleError` becomes a message and its exit code."""
-        try:
-            return action(self.service)
-        except LifecycleError as error:
-            raise self.fail(error) from None
-        finally:
-            if self._service is not None:
-                self._service.close()
-
-    @contextmanager
-    def progress(self, message: str) -> Iterator[Callable[[str], None]]:
-        """Progress lines on stderr (never stdout), under a spinner on a terminal."""
-        if self.as_json or not err.is_terminal:
-            yield lambda line: err.print(f"  {line}", highlight=False)
-            return
-        with err.status(message) as status:
-
-            def report(line: str) -> None:
-                err.print(f"  {line}", highlight=False)
-                status.update(line)
-
-            yield report
-
-    def fail(self, error: LifecycleError) -> typer.Exit:
-        if self.as_json:
-            payload = {
-                "error": type(error).__name__,
-                "message": str(error),
-                "exit_code": int(error.exit_code),
-            }
-            if isinstance(error, InvalidRequest):
-                payload["fields"] = [{"field": e.field, "reason": e.reason} for e in error.errors]
-            print_json(payload)
-        elif isinstance(error, InvalidRequest) and len(error.errors) > 1:
-            err.print(styled("error:", "red", f" {error.source}:"), highlight=False)
-            for item in error.errors:
-                err.print(f"  - {item.field}: {item.reason}", highlight=False, soft_wrap=True)
-        else:
-            err.print(styled("error:", "red", f" {error}"), highlight=False, soft_wrap=True)
-        return typer.Exit(int(error.exit_code))
-
-
-def _airflow_password(path: Path | None, ask: bool) -> str | None:
-    """The password from a file (its first line) or a hidden prompt; None: the env var's."""
-    if path is not None:
-        try:
-            lines = path.read_text(encoding="utf-8").splitlines()
-        except OSError as error:
-            err.print(styled("error:", "red", f" --airflow-password-file {path}: {error.strerror}"))
-            raise typer.Exit(int(ExitCode.BAD_INPUT)) from None
-        return lines[0].strip() if lines else ""
-    if ask:
-        return typer.prompt("Airflow password", hide_input=True)
-    return None
 
 
 @app.callback()
@@ -185,12 +102,17 @@ def _main(
         ),
     ] = None,
 ) -> None:
-    settings = LifecycleSettings.from_env(
-        airflow_url=airflow_url,
-        airflow_username=airflow_username,
-        airflow_password=_airflow_password(airflow_password_file, ask_airflow_password),
-        instances_dir=instances_dir,
-    )
+    password = airflow_password(airflow_password_file, ask_airflow_password)
+    try:
+        settings = LifecycleSettings.from_env(
+            airflow_url=airflow_url,
+            airflow_username=airflow_username,
+            airflow_password=password,
+            instances_dir=instances_dir,
+        )
+    except InvalidRequest as error:  # a setting from the environment
+        err.print(styled("error:", "red", f" {error}"), highlight=False)
+        raise typer.Exit(int(error.exit_code)) from None
     ctx.obj = _Context(settings=settings, as_json=as_json, integration=integration)
 
 
@@ -411,4 +333,4 @@ def main(*, integration: str | None = None, prog_name: str | None = None) -> Non
 
 
 # Commands defined in their own modules register on `app` when imported.
-from integration_platform.lifecycle import cli_replay, cli_rotate  # noqa: E402,F401
+from integration_platform.lifecycle import cli_bulk, cli_replay, cli_rotate  # noqa: E402,F401

@@ -6,7 +6,8 @@ from typing import Annotated, Any
 
 import typer
 
-from integration_platform.lifecycle.cli import _Context, app
+from integration_platform.lifecycle.cli import app
+from integration_platform.lifecycle.cli_context import CliContext
 from integration_platform.lifecycle.cli_output import out, print_json
 from integration_platform.lifecycle.replay import ReplayReport, parse_since
 from integration_platform.lifecycle.service import InstanceService
@@ -67,7 +68,7 @@ def replay(
 ) -> None:
     """Re-run INSTANCE's runs that match the filters: clear them in Airflow, or re-send their
     events as new runs linked (conf `replay_of`, run note) to the runs they replay."""
-    app_state: _Context = ctx.obj
+    app_state: CliContext = ctx.obj
     app_state.with_run_timeout(timeout)
 
     def action(service: InstanceService) -> ReplayReport:

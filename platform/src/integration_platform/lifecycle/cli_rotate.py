@@ -6,7 +6,8 @@ from typing import Annotated
 
 import typer
 
-from integration_platform.lifecycle.cli import _Context, app
+from integration_platform.lifecycle.cli import app
+from integration_platform.lifecycle.cli_context import CliContext
 from integration_platform.lifecycle.cli_output import err, out, print_json, styled
 from integration_platform.lifecycle.errors import ExitCode
 from integration_platform.lifecycle.results import DeployResult
@@ -28,7 +29,7 @@ def rotate(
 ) -> None:
     """Rotate the webhook secrets of INSTANCE (or --all): the relay issues new ones, the old
     ones verify during the overlap, Initialization gives Acme the new ones."""
-    state: _Context = ctx.obj
+    state: CliContext = ctx.obj
     state.with_run_timeout(timeout)
     if (instance is None) == (not all_instances):
         err.print(styled("error:", "red", " give exactly one of INSTANCE or --all"))

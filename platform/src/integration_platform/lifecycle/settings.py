@@ -13,13 +13,16 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from integration_platform.integrations.config import FieldError
 from integration_platform.integrations.instances import INSTANCES_DIR_ENV
+from integration_platform.lifecycle.errors import InvalidRequest
 
 AIRFLOW_URL_ENV = "INTEGRATION_AIRFLOW_URL"
 AIRFLOW_USERNAME_ENV = "INTEGRATION_AIRFLOW_USERNAME"
 AIRFLOW_PASSWORD_ENV = "INTEGRATION_AIRFLOW_PASSWORD"  # noqa: S105 - an env var name
 RELAY_URL_ENV = "INTEGRATION_RELAY_URL"
 RELAY_TOKEN_ENV = "INTEGRATION_RELAY_REGISTRAR_TOKEN"  # noqa: S105 - an env var name
+BULK_CONCURRENCY_ENV = "INTEGRATION_BULK_CONCURRENCY"
 DEFAULT_AIRFLOW_URL = "http://127.0.0.1:8080"
 DEFAULT_INSTANCES_DIR = Path("dags/instances")
 
@@ -37,6 +40,7 @@ class LifecycleSettings:
     relay_url: str = ""
     relay_registrar_token: str = field(default="", repr=False)
     drain_timeout: float = 60.0  # remove: how long running runs may finish before failing them
+    bulk_concurrency: int = 4  # bulk deploy: deploys at once (each parses DAGs, runs a flow)
 
     @classmethod
     def from_env(
@@ -51,5 +55,16 @@ class LifecycleSettings:
             instances_dir=Path(env.get(INSTANCES_DIR_ENV) or DEFAULT_INSTANCES_DIR),
             relay_url=(env.get(RELAY_URL_ENV) or "").rstrip("/"),
             relay_registrar_token=env.get(RELAY_TOKEN_ENV) or "",
+            bulk_concurrency=_whole_number(env, BULK_CONCURRENCY_ENV, 4),
         )
         return replace(settings, **{k: v for k, v in overrides.items() if v is not None})
+
+
+def _whole_number(env: Mapping[str, str], name: str, default: int) -> int:
+    """A positive whole number from the environment; `InvalidRequest` naming the variable."""
+    raw = (env.get(name) or "").strip()
+    if not raw:
+        return default
+    if not raw.isdigit() or int(raw) < 1:
+        raise InvalidRequest("environment", [FieldError(name, "must be a whole number >= 1")])
+    return int(raw)

@@ -29,7 +29,7 @@ Authenticate as with Airflow's REST API: `POST /auth/token` on Airflow, then
 reading needs read access to the instance's DAGs, pause/resume/test/replay need the right
 to trigger DAG runs, deploy/redeploy/remove also need to manage connections.
 
-Deploy, redeploy, remove, test and replay answer `202` with an operation: poll
+Deploy, redeploy, remove, test, replay and bulk deploy answer `202` with an operation: poll
 `GET /operations/{id}` until its `status` is `succeeded` or `failed`.
 """
 
@@ -76,5 +76,6 @@ def create_api() -> FastAPI:
     api.add_exception_handler(OperationRunning, _lifecycle_error)
     api.include_router(routes.catalog)
     api.include_router(routes.instances)
+    api.include_router(routes.bulk)
     api.include_router(routes.operations)
     return api

@@ -1,9 +1,10 @@
-"""Long API operations (deploy, redeploy, remove, test, replay) as resources to poll.
+"""Long API operations (deploy, redeploy, remove, test, replay, bulk deploy) as resources to poll.
 
 Each runs one lifecycle service call in a thread of this API-server process, like the UI's
 jobs; its progress lines, outcome and result stay readable (to the user who started it) until
 the oldest finished operations are dropped. One running operation per instance: a second
-answers 409 at once instead of queueing behind the instance lock.
+answers 409 at once instead of queueing behind the instance lock. A bulk deploy covers each
+instance it names, so it and a single operation on one of them never run at once either.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from integration_platform.lifecycle.errors import LifecycleError
 
 log = logging.getLogger(__name__)
 
-OperationKind = Literal["deploy", "redeploy", "remove", "test", "replay"]
+OperationKind = Literal["deploy", "redeploy", "remove", "test", "replay", "bulk-deploy"]
 OperationStatus = Literal["running", "succeeded", "failed"]
 Result = tuple[bool, str, dict[str, Any]]  # (succeeded, message, result document)
 Work = Callable[[Callable[[str], None]], Result]
@@ -44,13 +45,18 @@ class Operation:
     result: dict[str, Any] | None = None
     created_at: datetime = field(default_factory=_now)
     finished_at: datetime | None = None
+    covers: frozenset[str] = frozenset()
+    """The instances the operation acts on: its own, or a bulk deploy's."""
 
 
 class OperationRunning(Exception):
     def __init__(self, operation: Operation) -> None:
         self.operation = operation
+        what = (
+            repr(operation.instance) if operation.instance else ", ".join(sorted(operation.covers))
+        )
         super().__init__(
-            f"operation {operation.id} ({operation.kind}) of {operation.instance!r} is still "
+            f"operation {operation.id} ({operation.kind}) of {what} is still "
             "running; poll it and try again when it has finished"
         )
 
@@ -67,12 +73,24 @@ class OperationRegistry:
             op = self._ops.get(operation_id)
             return op if op is not None and op.owner == owner else None
 
-    def start(self, kind: OperationKind, instance: str, owner: str, work: Work) -> Operation:
+    def start(
+        self,
+        kind: OperationKind,
+        instance: str,
+        owner: str,
+        work: Work,
+        covers: frozenset[str] | None = None,
+    ) -> Operation:
+        """Run `work` in a thread; `OperationRunning` if an instance it `covers` (by default
+        just `instance`) is in a running operation."""
+        covers = frozenset({instance}) if covers is None else covers
         with self._lock:
             for op in self._ops.values():
-                if op.instance == instance and op.status == "running":
+                if op.status == "running" and op.covers & covers:
                     raise OperationRunning(op)
-            op = Operation(id=uuid.uuid4().hex, kind=kind, instance=instance, owner=owner)
+            op = Operation(
+                id=uuid.uuid4().hex, kind=kind, instance=instance, owner=owner, covers=covers
+            )
             self._ops[op.id] = op
             self._drop_old()
         threading.Thread(

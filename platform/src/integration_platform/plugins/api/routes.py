@@ -7,6 +7,7 @@ the UI's jobs), acting as the caller with their own Airflow token.
 from __future__ import annotations
 
 from contextlib import closing
+from dataclasses import replace
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Path, Query, Request, Response, status
@@ -14,6 +15,7 @@ from fastapi.responses import JSONResponse
 
 from integration_platform.integrations.config import FieldError
 from integration_platform.integrations.naming import INSTANCE_ID_PATTERN
+from integration_platform.lifecycle.bulk import BulkRequest
 from integration_platform.lifecycle.errors import InvalidRequest
 from integration_platform.lifecycle.request import ENV_SUFFIX, DeployRequest
 from integration_platform.lifecycle.samples import check_payload
@@ -22,6 +24,7 @@ from integration_platform.plugins.api import work
 from integration_platform.plugins.api.operations import OPERATIONS, Operation, OperationKind
 from integration_platform.plugins.api.operations import Work as OperationWork
 from integration_platform.plugins.api.schemas import (
+    BulkDeployBody,
     DeployBody,
     InstanceOut,
     InstanceSummary,
@@ -53,6 +56,7 @@ IntegrationQuery = Annotated[
 catalog = APIRouter(tags=["integrations"], responses=ERRORS)
 instances = APIRouter(tags=["instances"], responses=ERRORS, dependencies=[VisibleInstance])
 operations = APIRouter(tags=["operations"], responses=ERRORS)
+bulk = APIRouter(tags=["instances"], responses=ERRORS)
 
 
 def _operation_url(request: Request, operation_id: str) -> str:
@@ -69,6 +73,19 @@ def _start(
     request: Request, caller: Caller, kind: OperationKind, instance_id: str, job: OperationWork
 ) -> JSONResponse:
     return _accepted(request, OPERATIONS.start(kind, instance_id, caller.name, job))
+
+
+def _bulk_request(instance_id: str, body: DeployBody, hidden: set[str]) -> BulkRequest:
+    """One instance of a bulk deploy; a problem is the item's own (reported, not deployed)."""
+    source = f"{SOURCE}: instances.{instance_id}"
+    if instance_id in hidden:
+        problem = FieldError("instance", f"no instance {instance_id!r}")
+        return BulkRequest(instance_id, source, None, (problem,))
+    try:
+        deploy_request = _api_request(body)
+    except InvalidRequest as error:
+        return BulkRequest(instance_id, source, None, tuple(error.errors))
+    return BulkRequest(instance_id, source, replace(deploy_request, source=source))
 
 
 # -- integrations ------------------------------------------------------------------------------
@@ -263,6 +280,32 @@ def remove_instance(
     with closing(services()) as service:
         service.get_instance(instance_id)
     return _start(request, caller, "remove", instance_id, work.remove(services, instance_id))
+
+
+@bulk.post(
+    "/bulk-deploy",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=OperationOut,
+)
+def bulk_deploy(
+    body: BulkDeployBody,
+    request: Request,
+    caller: DeployCallerDep,
+    services: ServiceFactoryDep,
+    _integration: IntegrationQuery = None,
+) -> Response:
+    """Deploy or redeploy many instances, a few at a time (the server's
+    `INTEGRATION_BULK_CONCURRENCY`, 4 by default). An instance whose request is invalid is
+    listed in the result with its fields and not deployed; the others are."""
+    with closing(services()) as service:
+        deployed = [i for i in body.instances if service.find_instance(i) is not None]
+        visible = readable_instances(service, caller) if deployed else None
+        concurrency = service.settings.bulk_concurrency
+    hidden = {i for i in deployed if visible is not None and i not in visible}
+    requests = [_bulk_request(i, b, hidden) for i, b in body.instances.items()]
+    job = work.bulk_deploy(services, requests, concurrency=concurrency, force=body.force)
+    op = OPERATIONS.start("bulk-deploy", "", caller.name, job, covers=frozenset(body.instances))
+    return _accepted(request, op)
 
 
 # -- operations --------------------------------------------------------------------------------

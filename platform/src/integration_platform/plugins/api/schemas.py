@@ -13,6 +13,7 @@ from integration_platform.integrations.naming import INSTANCE_ID_PATTERN
 from integration_platform.lifecycle.service import FlowReport, InstanceReport
 from integration_platform.plugins.api.operations import Operation
 
+MAX_BULK = 500
 InstanceId = Field(pattern=INSTANCE_ID_PATTERN, min_length=2, max_length=63)
 
 
@@ -192,6 +193,16 @@ class DeployBody(BaseModel):
     connections: dict[str, dict[str, str]] = Field(default_factory=dict)
 
 
+class BulkDeployBody(BaseModel):
+    """Many deploys in one operation: each instance's request, keyed by instance id. An
+    invalid one is reported in the operation's result and not deployed; the rest are."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    instances: dict[str, DeployBody] = Field(min_length=1, max_length=MAX_BULK)
+    force: bool = Field(default=False, description="Run Initialization even where unchanged")
+
+
 class Validation(BaseModel):
     """A validate-only deploy: the request is valid; nothing was changed."""
 
@@ -236,6 +247,9 @@ class OperationOut(BaseModel):
     created_at: datetime
     finished_at: datetime | None
     url: str
+    instances: list[str] = Field(
+        default_factory=list, description="Every instance the operation acts on"
+    )
 
     @classmethod
     def of(cls, op: Operation, url: str) -> OperationOut:
@@ -250,4 +264,5 @@ class OperationOut(BaseModel):
             created_at=op.created_at,
             finished_at=op.finished_at,
             url=url,
+            instances=sorted(op.covers),
         )

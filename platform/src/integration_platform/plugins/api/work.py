@@ -8,6 +8,7 @@ from typing import Any
 
 from fastapi.encoders import jsonable_encoder
 
+from integration_platform.lifecycle.bulk import BulkRequest, deploy_many
 from integration_platform.lifecycle.request import DeployRequest
 from integration_platform.lifecycle.service import Progress, RunOutcome
 from integration_platform.plugins.api.operations import Result, Work
@@ -81,5 +82,42 @@ def replay(services: ServiceFactory, instance_id: str, **options: Any) -> Work:
             f"{verb} {len(report.items)} run(s)",
             {"runs": jsonable_encoder(report.items), "new_runs": jsonable_encoder(report.new_runs)},
         )
+
+    return work
+
+
+def bulk_deploy(
+    services: ServiceFactory,
+    requests: list[BulkRequest],
+    *,
+    concurrency: int,
+    force: bool = False,
+) -> Work:
+    """Deploy many instances, `concurrency` at a time; succeeded only if every one did. The
+    result lists each instance's outcome (invalid ones with their fields) and the counts."""
+
+    def work(progress: Progress) -> Result:
+        report = deploy_many(
+            services,
+            requests,
+            concurrency=concurrency,
+            force=force,
+            progress=lambda instance, line: progress(f"{instance}: {line}"),
+            done=lambda item: progress(f"{item.instance}: {item.outcome}"),
+        )
+        counts = report.counts
+        items = [
+            {
+                "instance": item.instance,
+                "outcome": item.outcome,
+                "message": item.message,
+                "errors": [{"field": e.field, "reason": e.reason} for e in item.errors],
+                "generation": item.generation,
+                "webhook_urls": dict(item.webhook_urls),
+            }
+            for item in report.items
+        ]
+        message = ", ".join(f"{n} {outcome}" for outcome, n in counts.items())
+        return report.ok, message, {"counts": counts, "items": items}
 
     return work
