@@ -33,8 +33,9 @@ AUTH_MANAGERS = {
     "fab": "airflow.providers.fab.auth_manager.fab_auth_manager.FabAuthManager",
 }
 # Standalone migrates a fresh database before anything answers: ~50 s on an idle 2-core box,
-# several minutes when the machine is shared with other heavy jobs.
-AIRFLOW_READY_TIMEOUT = 480.0
+# several minutes when the machine is shared with other heavy jobs; under FAB, creating its
+# roles and permissions adds ~20 s idle, over a minute on a loaded machine (measured).
+AIRFLOW_READY_TIMEOUT = 720.0
 HEALTHY_COMPONENTS = ("metadatabase", "scheduler", "dag_processor", "triggerer")
 
 

@@ -78,8 +78,10 @@ def supervise(airflow: str | None = None, components: tuple[str, ...] = COMPONEN
 
     signal.signal(signal.SIGTERM, stop)  # before any child exists: none is ever left behind
     signal.signal(signal.SIGINT, stop)
+    # The roles were synced just before (`create_users`): the API server need not redo it.
+    env = {**os.environ, "AIRFLOW__FAB__UPDATE_FAB_PERMS": "False"}
     for name in components:
-        children[name] = subprocess.Popen([airflow, name])
+        children[name] = subprocess.Popen([airflow, name], env=env)
     while True:
         for name, child in children.items():
             if (code := child.poll()) is not None:
