@@ -50,15 +50,16 @@ class Screenshots:
         return path
 
 
-def log_in(page: Page, target: UiTarget) -> None:
-    page.goto(f"{target.airflow_url}/")
-    page.locator('input[name="username"]').fill("admin")
-    page.locator('input[name="password"]').fill(target.admin_password)
+def log_in(page: Page, airflow_url: str, username: str, password: str) -> None:
+    """Airflow's login form (FAB's "Sign In" and SimpleAuthManager's "Sign in" alike)."""
+    page.goto(f"{airflow_url}/")
+    page.locator('input[name="username"]').fill(username)
+    page.locator('input[name="password"]').fill(password)
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_url(re.compile(r"^(?!.*/auth/login).*$"))
 
 
-def open_integrations(page: Page, target: UiTarget) -> FrameLocator:
+def open_integrations(page: Page) -> FrameLocator:
     """Through Airflow's navigation: the view renders inside Airflow's own layout."""
     page.get_by_role("link", name="Integrations").first.click()
     page.wait_for_url(re.compile(r"/plugin/integrations$"))
@@ -87,15 +88,27 @@ def fill_wizard(
 
 def run(page: Page, target: UiTarget, shots: Screenshots, instance_id: str) -> None:
     customer = "Bolt & Nut <Industries>"
-    log_in(page, target)
-    frame = open_integrations(page, target)
+    log_in(page, target.airflow_url, "admin", target.admin_password)
+    frame = open_integrations(page)
     shots.take(page, "instances")
+    refuse_a_bad_url(page, frame, target, shots, instance_id, customer)
+    deploy(page, frame, target, shots, instance_id, customer)
+    pause_and_list(page, frame, shots, instance_id, customer)
+    remove(page, frame, target, shots, instance_id)
 
+
+def refuse_a_bad_url(
+    page: Page,
+    frame: FrameLocator,
+    target: UiTarget,
+    shots: Screenshots,
+    instance_id: str,
+    customer: str,
+) -> None:
+    """A bad URL first: the wizard comes back on the Acme ERP step, with the error at the field."""
     frame.get_by_role("link", name=re.compile("Deploy")).first.click()
     expect(frame.get_by_role("heading", name="Deploy Acme ERP")).to_be_visible()
     shots.take(page, "wizard")
-
-    # A bad URL first: the wizard comes back on the Acme ERP step, with the error at the field.
     fill_wizard(
         frame, target, instance_id=instance_id, customer=customer, acme_host="acme.internal"
     )
@@ -106,7 +119,17 @@ def run(page: Page, target: UiTarget, shots: Screenshots, instance_id: str) -> N
     shots.take(page, "wizard-error")
     assert not [w for w in target.acme_webhooks() if instance_id in w["url"]]
 
-    frame.locator("ol.steps button").first.click()  # back to the first step
+
+def deploy(
+    page: Page,
+    frame: FrameLocator,
+    target: UiTarget,
+    shots: Screenshots,
+    instance_id: str,
+    customer: str,
+) -> None:
+    """From the first step again; the progress page follows the deploy, then opens the instance."""
+    frame.locator("ol.steps button").first.click()
     fill_wizard(
         frame, target, instance_id=instance_id, customer=customer, acme_host=target.acme_url
     )
@@ -116,8 +139,6 @@ def run(page: Page, target: UiTarget, shots: Screenshots, instance_id: str) -> N
     ).to_be_visible()
     expect(frame.get_by_text("Waiting for Airflow to parse")).to_be_visible()
     shots.take(page, "progress")
-
-    # The progress page follows the deploy and then opens the instance.
     expect(frame.get_by_text("Deployed: Initialization succeeded")).to_be_visible(
         timeout=DEPLOY_TIMEOUT_MS
     )
@@ -135,18 +156,25 @@ def run(page: Page, target: UiTarget, shots: Screenshots, instance_id: str) -> N
     ]
     shots.take(page, "instance")
 
+
+def pause_and_list(
+    page: Page, frame: FrameLocator, shots: Screenshots, instance_id: str, customer: str
+) -> None:
     frame.get_by_role("button", name="Pause").click()
     expect(frame.get_by_text("Paused: the relay keeps accepting events")).to_be_visible()
     expect(frame.get_by_role("button", name="Resume")).to_be_visible()
     shots.take(page, "paused")
-
     frame.locator("nav.crumbs").get_by_role("link", name="Integrations").click()
     row = frame.locator("tr", has=frame.locator(f'a[href$="/instances/{instance_id}"]'))
     expect(row).to_contain_text(customer)
     expect(row.locator(".badge.paused")).to_be_visible()
     shots.take(page, "instances-with-one")
-
     row.get_by_role("link", name=instance_id).click()
+
+
+def remove(
+    page: Page, frame: FrameLocator, target: UiTarget, shots: Screenshots, instance_id: str
+) -> None:
     frame.get_by_role("link", name="Remove…").click()
     frame.locator("#confirm").fill(instance_id)
     shots.take(page, "remove-confirm")
@@ -155,3 +183,40 @@ def run(page: Page, target: UiTarget, shots: Screenshots, instance_id: str) -> N
     expect(frame.locator(f'a[href$="/instances/{instance_id}"]')).to_have_count(0)
     shots.take(page, "removed")
     assert not [w for w in target.acme_webhooks() if f"/{instance_id}/" in w["url"]]
+
+
+@dataclass(frozen=True)
+class Shown:
+    """An instance as a person recognises it: its id and its customer's name."""
+
+    id: str
+    customer: str
+
+
+def scoped_viewer_sees_only(
+    page: Page,
+    airflow_url: str,
+    login: tuple[str, str],
+    shots: Screenshots,
+    *,
+    allowed: Shown,
+    hidden: Shown,
+) -> None:
+    """A viewer whose role reads only `allowed`'s DAGs: the list, its page, and not the other."""
+    log_in(page, airflow_url, *login)
+    frame = open_integrations(page)
+    row = frame.locator("tr", has=frame.locator(f'a[href$="/instances/{allowed.id}"]'))
+    expect(row).to_contain_text(allowed.customer)
+    expect(frame.locator(f'a[href$="/instances/{hidden.id}"]')).to_have_count(0)
+    expect(frame.locator("body")).not_to_contain_text(hidden.customer)
+    shots.take(page, "scoped-instances")
+    row.get_by_role("link", name=allowed.id).click()
+    expect(frame.get_by_role("heading", name=allowed.customer)).to_be_visible()
+    expect(frame.locator('tr[data-flow="initialization"][data-state="success"]')).to_have_count(1)
+    expect(frame.get_by_role("button", name="Pause")).to_have_count(0)  # a viewer acts on nothing
+    shots.take(page, "scoped-instance")
+    # The other instance's page, typed into the address bar: as if it did not exist.
+    response = page.goto(f"{airflow_url}/integrations/instances/{hidden.id}")
+    assert response is not None
+    assert response.status == 404
+    expect(page.locator("body")).not_to_contain_text(hidden.customer)

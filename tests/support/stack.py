@@ -1,8 +1,9 @@
 """The session-scoped `stack` fixture: the whole local system, started once per test session.
 
-Registered in `tests/conftest.py` (`pytest_plugins`). Starts, on free loopback ports, exactly
-what `make demo` starts (`sandbox.stack.Stack`): embedded PostgreSQL, Airflow standalone, the
-relay and both simulators, with two Acme accounts and two Progix tenants so tests can check
+Registered in `tests/conftest.py` (`pytest_plugins`). Starts, on free loopback ports, what
+`make demo` starts (`sandbox.stack.Stack`): embedded PostgreSQL, Airflow (the components
+`airflow standalone` runs, under the FAB auth manager as in the compose file), the relay and
+both simulators, with two Acme accounts and two Progix tenants so tests can check
 isolation; Airflow's DAGs folder also holds the test-only audit-log integration's shims. Logs stay in `.state/artifacts/stack-<time>-<pid>/logs/`; when a test that used the
 stack fails, the tail of every process log is attached to its report.
 
@@ -134,6 +135,9 @@ def stack(
             progix_tenants=PROGIX_TENANTS,
             acme_args=ACME_TEST_FLAGS,
             relay_env=RELAY_TEST_ENV,
+            # FAB, not standalone's SimpleAuthManager: its roles can grant single DAGs, which
+            # the scoped-viewer tests need (tests/support/fab_users.py); production runs FAB too.
+            airflow_auth_manager="fab",
         )
     )
     try:

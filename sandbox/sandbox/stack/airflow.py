@@ -4,6 +4,10 @@
 parent; it is the documented way to run Airflow locally. Everything it needs is set through
 `AIRFLOW__*` environment variables (no airflow.cfg edits), so the same settings are visible
 in one place and nothing leaks into the user's own AIRFLOW_HOME.
+
+Standalone always uses SimpleAuthManager (global roles). With `auth_manager="fab"` the same
+four components run under the FAB auth manager instead (`sandbox.stack.airflow_fab`), so
+roles may grant access to single DAGs, as in the compose file.
 """
 
 from __future__ import annotations
@@ -22,10 +26,16 @@ from sandbox.processes import ManagedProcess, ProcessFailed, free_port
 
 # Roles as SimpleAuthManager names them. The relay triggers runs, so it needs "user";
 # the lifecycle service writes connections, which needs "op" or above (admin here).
+# Under FAB the same users get FAB's roles of the same names (`airflow_fab.FAB_ROLES`).
 USERS = {"admin": "admin", "relay": "user", "viewer": "viewer"}
+AUTH_MANAGERS = {
+    "simple": "airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager",
+    "fab": "airflow.providers.fab.auth_manager.fab_auth_manager.FabAuthManager",
+}
 # Standalone migrates a fresh database before anything answers: ~50 s on an idle 2-core box,
-# several minutes when the machine is shared with other heavy jobs.
-AIRFLOW_READY_TIMEOUT = 480.0
+# several minutes when the machine is shared with other heavy jobs; under FAB, creating its
+# roles and permissions adds ~20 s idle, over a minute on a loaded machine (measured).
+AIRFLOW_READY_TIMEOUT = 720.0
 HEALTHY_COMPONENTS = ("metadatabase", "scheduler", "dag_processor", "triggerer")
 
 
@@ -43,6 +53,7 @@ class AirflowSettings:
     relay_admin_url: str = ""  # where the lifecycle (UI actions) reaches the relay's admin API
     port: int = 8080
     parallelism: int = 4
+    auth_manager: str = "simple"  # a key of AUTH_MANAGERS
     worker_log_server_port: int = field(default_factory=free_port)
     trigger_log_server_port: int = field(default_factory=free_port)
     passwords: dict[str, str] = field(
@@ -56,9 +67,26 @@ class AirflowSettings:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
+    def __post_init__(self) -> None:
+        if self.auth_manager not in AUTH_MANAGERS:
+            raise ValueError(f"auth_manager must be one of {sorted(AUTH_MANAGERS)}")
+
     @property
     def passwords_file(self) -> Path:
+        """`{user: password}`, 0600: SimpleAuthManager's own file, or what FAB users get."""
         return self.home / "simple_auth_manager_passwords.json"
+
+    def _auth_environment(self) -> dict[str, str]:
+        env = {"AIRFLOW__CORE__AUTH_MANAGER": AUTH_MANAGERS[self.auth_manager]}
+        if self.auth_manager == "fab":
+            return {**env, "SANDBOX_AIRFLOW_PASSWORDS_FILE": str(self.passwords_file)}
+        return {
+            **env,
+            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": ",".join(
+                f"{user}:{role}" for user, role in USERS.items()
+            ),
+            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(self.passwords_file),
+        }
 
     def environment(self) -> dict[str, str]:
         """The `AIRFLOW__*` variables (and friends) every Airflow component gets."""
@@ -76,10 +104,7 @@ class AirflowSettings:
             "AIRFLOW__CORE__DAGS_FOLDER": str(self.dags_folder),
             "AIRFLOW__CORE__PLUGINS_FOLDER": str(self.plugins_folder),
             "AIRFLOW__CORE__FERNET_KEY": self.fernet_key,
-            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": ",".join(
-                f"{user}:{role}" for user, role in USERS.items()
-            ),
-            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(self.passwords_file),
+            **self._auth_environment(),
             # Workers reach the API server here; the default assumes port 8080.
             "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{self.url}/execution/",
             "AIRFLOW__API__HOST": "127.0.0.1",
@@ -129,7 +154,7 @@ class AirflowStandalone:
         self.process: ManagedProcess | None = None
 
     def _write_passwords(self) -> None:
-        """Pre-write SimpleAuthManager's password file so the passwords are ours, not printed."""
+        """Pre-write the password file so the passwords are ours, not printed."""
         path = self.settings.passwords_file
         path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -145,9 +170,14 @@ class AirflowStandalone:
         self.settings.home.mkdir(parents=True, exist_ok=True)
         self.settings.instances_dir.mkdir(parents=True, exist_ok=True)
         self._write_passwords()
+        command = (
+            [sys.executable, "-m", "sandbox.stack.airflow_fab"]
+            if self.settings.auth_manager == "fab"
+            else [str(Path(sys.executable).parent / "airflow"), "standalone"]
+        )
         self.process = ManagedProcess(
             "airflow",
-            [str(Path(sys.executable).parent / "airflow"), "standalone"],
+            command,
             log_path=self.log_dir / "airflow.log",
             env=self.settings.environment(),
             cwd=self.settings.home,

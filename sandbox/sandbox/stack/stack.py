@@ -61,6 +61,9 @@ class StackOptions:
     relay_env: Mapping[str, str] = field(default_factory=dict)  # e.g. RELAY_BATCH_MAX_EVENTS
     relay_on_postgres: bool = False  # default: SQLite in the state dir, as in production docs
     airflow_parallelism: int = 4
+    # "simple": `airflow standalone` (SimpleAuthManager, global roles), as `make demo` runs;
+    # "fab": the same components under the FAB auth manager, whose roles can grant single DAGs.
+    airflow_auth_manager: str = "simple"
     dags_folder: Path = REPO_ROOT / "dags"
     plugins_folder: Path = REPO_ROOT / "plugins"
     # Airflow metadata maintenance (`airflow db clean` of runs, task instances, XCom, logs):
@@ -179,6 +182,7 @@ class Stack:
             relay_registrar_token=self.relay_registrar_token,
             port=self.ports.airflow,
             parallelism=self.options.airflow_parallelism,
+            auth_manager=self.options.airflow_auth_manager,
         )
         self.airflow = AirflowStandalone(settings, log_dir=self.log_dir)
         self.airflow.launch()

@@ -13,9 +13,14 @@ ADMIN = Caller(
     can_trigger=True,
     can_manage_connections=True,
     can_read_connections=True,
+    readable_dags=set,  # every DAG asked about, as for Airflow's admin, user and viewer roles
 )
-USER = Caller(name="relay", token="t", can_trigger=True, can_manage_connections=False)
-VIEWER = Caller(name="viewer", token="t", can_trigger=False, can_manage_connections=False)
+USER = Caller(
+    name="relay", token="t", can_trigger=True, can_manage_connections=False, readable_dags=set
+)
+VIEWER = Caller(
+    name="viewer", token="t", can_trigger=False, can_manage_connections=False, readable_dags=set
+)
 HTML = {"Accept": "text/html"}
 
 

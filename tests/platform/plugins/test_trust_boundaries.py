@@ -18,13 +18,14 @@ from integration_platform.plugins.auth import get_caller
 from integration_platform.plugins.urls import MOUNT_PATH
 from tests.platform.plugins.support import ADMIN, HTML, VIEWER, deploy_fixture_instance
 
-SCOPED = replace(VIEWER, name="scoped", can_read_all_dags=False)
+SHOP_1_DAGS = frozenset(ACME_ERP.dag_id("shop-1", f.slug) for f in ACME_ERP.flows)
+SCOPED = replace(VIEWER, name="scoped", readable_dags=lambda ids: set(ids) & SHOP_1_DAGS)
 
 
 def _scoped_to_shop_1(store, fake_airflow) -> None:
     deploy_fixture_instance(store, fake_airflow, "shop-1", "Shop One")
     deploy_fixture_instance(store, fake_airflow, "shop-2", "Secret Customer")
-    fake_airflow.readable = {ACME_ERP.dag_id("shop-1", f.slug) for f in ACME_ERP.flows}
+    fake_airflow.readable = set(SHOP_1_DAGS)  # Airflow's REST API filters by the same role
 
 
 def test_a_scoped_viewer_sees_only_instances_whose_dags_they_may_read(
@@ -44,11 +45,59 @@ def test_a_scoped_viewer_sees_only_instances_whose_dags_they_may_read(
     assert client.get("/integrations/api/v1/instances/shop-1").status_code == 200
 
 
-def test_a_caller_who_may_read_every_dag_sees_every_instance(client_as, store, fake_airflow):
-    _scoped_to_shop_1(store, fake_airflow)  # per-DAG answers do not matter for them
-    page = client_as(VIEWER).get("/integrations/", headers=HTML).text
-    assert "Shop One" in page
-    assert "Secret Customer" in page
+def test_an_unknown_id_lists_only_the_instances_the_caller_may_see(client_as, store, fake_airflow):
+    _scoped_to_shop_1(store, fake_airflow)
+    for path in ("/integrations/instances/shop-9", "/integrations/api/v1/instances/shop-9"):
+        scoped = client_as(SCOPED).get(path)
+        assert scoped.status_code == 404
+        assert "shop-1" in scoped.text
+        assert "shop-2" not in scoped.text
+        assert "shop-2" in client_as(VIEWER).get(path).text  # who may see it is told of it
+
+
+def test_one_unreadable_dag_hides_the_instance(client_as, store, fake_airflow):
+    """Its page would show that DAG's runs: every DAG of the instance must be readable."""
+    _scoped_to_shop_1(store, fake_airflow)
+    one_short = replace(SCOPED, readable_dags=lambda ids: set(ids) & set(sorted(SHOP_1_DAGS)[1:]))
+    client = client_as(one_short)
+    assert client.get("/integrations/api/v1/instances").json() == []
+    assert client.get("/integrations/api/v1/instances/shop-1").status_code == 404
+
+
+def test_broken_files_are_reported_only_to_who_may_see_that_instance(
+    client_as, store, fake_airflow, instances_dir: Path
+):
+    _scoped_to_shop_1(store, fake_airflow)
+    (instances_dir / "shop-3.yaml").write_text("id: shop-3\ncustomer: [\n")
+    (instances_dir / "Not An Id.yaml").write_text("customer: [\n")
+    scoped = client_as(SCOPED).get("/integrations/", headers=HTML).text
+    assert "shop-3.yaml" not in scoped
+    assert "Not An Id.yaml" not in scoped
+    viewer = client_as(VIEWER).get("/integrations/", headers=HTML).text
+    assert "shop-3.yaml" in viewer
+    assert "Not An Id.yaml" in viewer
+
+
+def test_the_caller_asks_the_auth_manager_dag_by_dag(monkeypatch) -> None:
+    """The real wiring with Airflow's SimpleAuthManager: a viewer reads every DAG asked about."""
+    from airflow.api_fastapi.auth.managers.simple.simple_auth_manager import SimpleAuthManager
+    from airflow.api_fastapi.auth.managers.simple.user import SimpleAuthManagerUser
+
+    from integration_platform.plugins import auth
+
+    asked: list[set[str]] = []
+
+    class Recording(SimpleAuthManager):
+        def filter_authorized_dag_ids(self, *, dag_ids, user, method="GET", team_name=None):
+            asked.append(set(dag_ids))
+            return super().filter_authorized_dag_ids(dag_ids=dag_ids, user=user, method=method)
+
+    monkeypatch.setattr(auth, "get_auth_manager", Recording)
+    viewer = auth._caller_for(SimpleAuthManagerUser(username="v", role="viewer"), "t")
+    assert viewer.readable_dags({"a__x__y", "b__x__y"}) == {"a__x__y", "b__x__y"}
+    assert asked == [{"a__x__y", "b__x__y"}]
+    nobody = auth._caller_for(SimpleAuthManagerUser(username="n", role=None), "t")
+    assert nobody.readable_dags({"a__x__y"}) == set()
 
 
 # -- cross-site writes ---------------------------------------------------------------------

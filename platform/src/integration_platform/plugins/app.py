@@ -28,6 +28,7 @@ from integration_platform.plugins.airflow_access import AirflowUrlMissing, confi
 from integration_platform.plugins.api.app import API_PATH, create_api
 from integration_platform.plugins.rendering import render
 from integration_platform.plugins.routes import actions, pages, replay, wizard
+from integration_platform.plugins.visibility import unknown_name_message
 
 log = logging.getLogger(__name__)
 STATIC_DIR = Path(__file__).parent / "static"
@@ -62,7 +63,7 @@ async def _http_error(request: Request, error: HTTPException) -> Response:
 
 async def _lifecycle_error(request: Request, error: Exception) -> Response:
     if isinstance(error, UnknownName):
-        return _error(request, 404, "Not found", str(error))
+        return _error(request, 404, "Not found", unknown_name_message(request, error))
     if isinstance(error, InvalidRequest):
         return _error(request, 400, "Invalid request", str(error))
     if isinstance(error, InstanceBusy):

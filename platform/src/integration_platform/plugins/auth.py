@@ -8,7 +8,8 @@ their own permissions.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable, Set
+from dataclasses import dataclass, field
 from typing import Annotated
 
 from airflow.api_fastapi.app import get_auth_manager
@@ -28,9 +29,10 @@ class Caller:
     can_trigger: bool  # trigger DAG runs, pause/unpause: needed for every action here
     can_manage_connections: bool  # deploy and remove also write the instance's connections
     can_read_connections: bool = False  # shows connection hosts on the instance page
-    can_read_all_dags: bool = True
-    """False when Airflow grants DAG access per DAG (FAB roles): then only instances whose
-    DAGs Airflow lists to the caller are shown (see `visibility`)."""
+    readable_dags: Callable[[Set[str]], Set[str]] = field(default=lambda _ids: set(), compare=False)
+    """Which of the given DAG ids the auth manager lets the caller read, asked DAG by DAG
+    (FAB roles may grant `can_read` on `DAG:<dag_id>` alone); see `visibility`. The default
+    reads none: a Caller made without asking Airflow sees no instance."""
 
     @property
     def can_deploy(self) -> bool:
@@ -47,6 +49,12 @@ def request_token(request: Request) -> str | None:
 
 def _caller_for(user: BaseUser, token: str) -> Caller:
     manager = get_auth_manager()
+
+    def readable_dags(dag_ids: Set[str]) -> Set[str]:
+        # Not `is_authorized_dag(method="GET")` without details: for FAB that only means
+        # "may list DAGs", which one per-DAG permission already grants.
+        return manager.filter_authorized_dag_ids(dag_ids=set(dag_ids), user=user, method="GET")
+
     return Caller(
         name=user.get_name(),
         token=token,
@@ -55,7 +63,7 @@ def _caller_for(user: BaseUser, token: str) -> Caller:
         ),
         can_manage_connections=manager.is_authorized_connection(method="POST", user=user),
         can_read_connections=manager.is_authorized_connection(method="GET", user=user),
-        can_read_all_dags=manager.is_authorized_dag(method="GET", user=user),
+        readable_dags=readable_dags,
     )
 
 

@@ -12,10 +12,9 @@ from collections.abc import Callable
 import pytest
 import schemathesis
 from fastapi import FastAPI
-from hypothesis import HealthCheck, given, settings
-from schemathesis.checks import not_a_server_error
 
 from integration_platform.plugins.urls import MOUNT_PATH
+from tests.platform.plugins.api.fuzzing import no_server_errors
 from tests.platform.plugins.support import ADMIN, deploy_fixture_instance
 
 OPENAPI = f"{MOUNT_PATH}/api/v1/openapi.json"
@@ -32,25 +31,5 @@ def api_schema(plugin_app: FastAPI, client_as: Callable, store, fake_airflow):
 
 
 def test_no_request_makes_the_api_fail(api_schema) -> None:
-    """Every operation, valid and invalid inputs alike (schemathesis' pytest plugin does not
-    run on pytest 9 yet, so each operation gets its own bounded hypothesis run here)."""
-    failures: list[str] = []
-    for result in api_schema.get_all_operations():
-        operation = result.ok()
-
-        @given(case=operation.as_strategy())
-        @settings(
-            max_examples=MAX_EXAMPLES,
-            deadline=None,
-            suppress_health_check=list(HealthCheck),
-            derandomize=True,
-            database=None,
-        )
-        def check(case: schemathesis.Case) -> None:
-            case.call_and_validate(checks=[not_a_server_error])
-
-        try:
-            check()
-        except Exception as error:  # collect all, so one run names every failing operation
-            failures.append(f"{operation.label}: {error}")
-    assert failures == []
+    """Every operation, valid and invalid inputs alike (see `fuzzing`)."""
+    assert no_server_errors(api_schema, max_examples=MAX_EXAMPLES) == []

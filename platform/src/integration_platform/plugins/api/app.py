@@ -20,6 +20,7 @@ from integration_platform.lifecycle.errors import (
 )
 from integration_platform.plugins.api import routes
 from integration_platform.plugins.api.operations import OperationRunning
+from integration_platform.plugins.visibility import unknown_name_message
 
 API_PATH = "/api/v1"
 DESCRIPTION = """Manage integration instances from another system (Progix's backend, a script).
@@ -50,7 +51,7 @@ async def _lifecycle_error(_request: Request, error: Exception) -> JSONResponse:
         fields = [{"field": e.field, "reason": e.reason} for e in error.errors]
         return _problem(400, str(error), fields)
     if isinstance(error, UnknownName):
-        return _problem(404, str(error))
+        return _problem(404, unknown_name_message(_request, error))
     if isinstance(error, InstanceBusy | OperationRunning):
         return _problem(409, str(error))
     if isinstance(error, AirflowApiError) and error.status_code in (401, 403):

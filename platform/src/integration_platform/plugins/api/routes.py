@@ -37,7 +37,7 @@ from integration_platform.plugins.api.schemas import (
 )
 from integration_platform.plugins.auth import Caller, CallerDep, DeployCallerDep, TriggerCallerDep
 from integration_platform.plugins.deps import ServiceFactoryDep
-from integration_platform.plugins.visibility import VisibleInstance, readable_instances
+from integration_platform.plugins.visibility import VisibleInstance, visible_of
 from integration_platform.registry import integrations
 
 SOURCE = "API request"
@@ -114,9 +114,8 @@ def list_instances(
 ) -> list[InstanceSummary]:
     """The instances of one integration that the caller may read, by id."""
     with closing(services()) as service:
-        found = service.list_instances()
-        visible = readable_instances(service, caller) if found else set()
-    return [InstanceSummary.of(i) for i in found if visible is None or i.id in visible]
+        found = visible_of(service.integration, caller, service.list_instances())
+    return [InstanceSummary.of(i) for i in found]
 
 
 @instances.get("/instances/{instance_id}", response_model=InstanceOut)

@@ -24,7 +24,7 @@ from integration_platform.plugins.views import (
     SettingRow,
     WebhookRow,
 )
-from integration_platform.plugins.visibility import VisibleInstance, visible_of
+from integration_platform.plugins.visibility import VisibleInstance, visible_broken, visible_of
 from integration_platform.registry import integrations
 
 router = APIRouter(dependencies=[VisibleInstance])
@@ -66,14 +66,18 @@ def instance_list(
     request: Request, caller: CallerDep, integration: IntegrationDep, services: ServiceFactoryDep
 ) -> HTMLResponse:
     with closing(services()) as service:
-        instances = service.list_instances()
-        broken = [str(error) for error in service.broken_instance_files()]
+        every = service.list_instances()
+        instances = visible_of(integration, caller, every)
+        broken_files = visible_broken(
+            integration,
+            caller,
+            service.broken_instance_files(),
+            sees_every_instance=len(instances) == len(every),
+        )
+        broken = [str(error) for error in broken_files]
         dags = (
             service.airflow.list_dags(tags=[f"integration:{integration.slug}"]) if instances else []
         )
-        if not caller.can_read_all_dags:
-            instances = visible_of(integration, caller, instances, dags)
-            broken = []  # a broken file's path and errors are for those who may read every DAG
         paused_by_dag = {dag.dag_id: dag.is_paused for dag in dags}
         flow_of_dag = {
             integration.dag_id(i.id, f.slug): f.slug for i in instances for f in integration.flows
