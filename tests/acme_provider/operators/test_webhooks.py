@@ -135,6 +135,7 @@ def test_reconcile_creates_then_changes_nothing_and_leaves_foreign_alone(
     assert first == {
         "created": ["sync-customer-data", "sync-inventory-data"],
         "updated": [],
+        "adopted": [],
         "deleted": [],
         "unchanged": [],
     }
@@ -149,6 +150,7 @@ def test_reconcile_creates_then_changes_nothing_and_leaves_foreign_alone(
     assert second == {
         "created": [],
         "updated": [],
+        "adopted": [],
         "deleted": [],
         "unchanged": ["sync-customer-data", "sync-inventory-data"],
     }
@@ -183,6 +185,7 @@ def test_drift_is_updated_and_stale_owned_subscriptions_deleted(
     assert summary == {
         "created": [],
         "updated": ["sync-customer-data"],
+        "adopted": [],
         "deleted": [ids["sync-inventory-data"]],
         "unchanged": [],
     }
@@ -219,6 +222,7 @@ def test_duplicates_left_by_a_crashed_run_are_cleaned_up(
     assert summary == {
         "created": [],
         "updated": [],
+        "adopted": [],
         "deleted": [second["id"]],
         "unchanged": ["sync-customer-data"],
     }
