@@ -5,8 +5,9 @@ nothing notices until the next deploy. An integration adds `drift_page(...)` to 
 (the argument is its default interval; each instance may override it) and one flow with
 `TriggerKind.REPAIR`, which the factory schedules every `drift_repair_minutes` of the
 instance (0: never on its own, only when triggered). The recipe's tasks start after
-`active_check_task` and end with a task returning `repair_report(...)`, the XCom that
-`status` and the instance page show ("last check 12:00, repaired: 1 missing, 1 changed").
+`active_check_task` and end with the task `REPORT_TASK_ID` returning `repair_report(...)`,
+the XCom that `status` and the instance page show ("last check 12:00, repaired: 1 missing,
+1 changed").
 
 The check skips the run unless the instance file says the last deploy succeeded (active or
 paused), so a repair never races Initialization, a rotation or Teardown, and never repairs
@@ -34,6 +35,8 @@ from integration_platform.integrations.model import ConfigPage, ConfigVariable, 
 DRIFT_REPAIR_MINUTES = "drift_repair_minutes"
 REPAIR_REPORT_KEY = "driftRepair"
 CHECK_TASK_ID = "check_instance_active"
+REPORT_TASK_ID = "repair_report"
+"""The task whose return value is `repair_report(...)`: `status` reads it by this id."""
 REPAIRABLE_STATES = (InstanceState.ACTIVE, InstanceState.PAUSED)
 
 
