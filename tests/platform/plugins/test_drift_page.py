@@ -82,3 +82,19 @@ def test_checks_that_repaired_nothing_show_no_last_repair():
     status = _status(fake)
     assert status.last_repair is None
     assert [label for label, _ in drift_lines(status)] == ["last check"]
+
+
+def test_the_instance_api_reports_drift_repair_on_the_repair_flow(client_as, store, fake_airflow):
+    deploy_fixture_instance(store, fake_airflow)
+    _check(fake_airflow, "scheduled__a", 5, missing=["sync-inventory-data"], removed=1)
+
+    body = client_as(VIEWER).get("/integrations/api/v1/instances/shop-1").json()
+
+    flows = {flow["slug"]: flow for flow in body["flows"]}
+    assert flows["sync-customer-data"]["drift"] is None
+    drift = flows[DRIFT_REPAIR]["drift"]
+    assert drift["last_check"] == drift["last_repair"]
+    assert drift["last_check"]["run_id"] == "scheduled__a"
+    assert drift["last_check"]["missing"] == ["sync-inventory-data"]
+    assert drift["last_check"]["removed"] == 1
+    assert drift["last_check"]["summary"] == "repaired: 1 missing, 1 duplicate(s) removed"
