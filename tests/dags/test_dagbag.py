@@ -22,7 +22,13 @@ from integration_platform.integrations.instances import INSTANCES_DIR_ENV
 from tests.dags.support import DAGS_FOLDER, instance_data, write_instance
 
 INSTANCES = {"shop-1": "Shop One", "acme-demo": "Acme Demo Ltd", "north-wind-7": "North Wind"}
-FLOWS = ("sync-customer-data", "sync-inventory-data", "initialization", "teardown")
+FLOWS = (
+    "sync-customer-data",
+    "sync-inventory-data",
+    "initialization",
+    "webhook-drift-repair",
+    "teardown",
+)
 ERRORS_SHIM = f"{FACTORY.errors_file_name}"
 
 

@@ -208,6 +208,53 @@ def _teardown_deletes_only_its_webhooks_and_retires_routes(
     }
 
 
+def test_drift_repair_puts_back_our_webhooks_only_and_skips_unless_deployed(
+    tmp_path, deployment: Deployment, acme_simulator, webhook_receiver
+):
+    deployment.run("initialization")
+    owned = {hook["metadata"]["key"]: hook for hook in deployment.owned_webhooks()}
+    foreign = acme_simulator.create_webhook(
+        "http://127.0.0.1:9/elsewhere", "whsec_" + "B" * 32, events=["customer.created"]
+    )
+    acme_simulator._call("DELETE", f"/v1/webhooks/{owned['sync-inventory-data']['id']}")
+    acme_simulator._call(
+        "PATCH",
+        f"/v1/webhooks/{owned['sync-customer-data']['id']}",
+        json={"url": "http://127.0.0.1:9/moved", "events": ["customer.created"]},
+    )
+
+    outcome = deployment.run("webhook-drift-repair")
+
+    assert outcome["xcom"]["repair_report"] == {
+        "driftRepair": {
+            "missing": ["sync-inventory-data"],
+            "changed": ["sync-customer-data"],
+            "foreign": [],
+            "removed": 0,
+            "unchanged": [],
+        }
+    }
+    assert runs_of_other_dags(outcome, "webhook-drift-repair") == []
+    urls = outcome["xcom"]["webhook_urls"]["webhookUrls"]
+    assert {h["url"]: sorted(h["events"]) for h in deployment.owned_webhooks()} == {
+        urls[flow]: sorted(events) for flow, events in WEBHOOK_FLOWS.items()
+    }
+    assert next(h for h in acme_simulator.list_webhooks() if h["id"] == foreign["id"]) == foreign
+    assert deployment.run("webhook-drift-repair")["xcom"]["repair_report"]["driftRepair"][
+        "unchanged"
+    ] == sorted(WEBHOOK_FLOWS)
+
+    # While a deploy runs (or failed, or a removal runs), the repair skips: nothing changes.
+    write_instance(tmp_path / "instances", {**instance_data(INSTANCE), "state": "deploying"})
+    before = deployment.owned_webhooks()
+    acme_simulator._call("DELETE", f"/v1/webhooks/{before[0]['id']}")
+    skipped = deployment.run("webhook-drift-repair")
+    assert skipped["tasks"]["check_instance_active"] == "skipped"
+    assert skipped["tasks"]["repair_webhooks"] == "skipped"
+    assert "repair_report" not in skipped["xcom"]
+    assert len(deployment.owned_webhooks()) == 1
+
+
 def test_sync_customer_data_upserts_current_records_and_nothing_else(deployment: Deployment):
     acme, progix = deployment.acme, deployment.progix
     ann = acme.create_customer(name="Ann", email="ann@example.com", company="Ann Co")

@@ -8,6 +8,7 @@ import pytest
 
 from acme_provider.operators.webhook_reconcile import (
     DesiredWebhook,
+    not_owned_by,
     owned_by,
     ownership_metadata,
     parse_desired,
@@ -45,7 +46,10 @@ def subscription(
 
 def plan(wanted: list[dict], existing: list[dict], fp: str = "fp"):
     parsed = parse_desired(wanted)
-    return plan_webhooks(parsed, {w.key: fp for w in parsed}, owned_by(OWNER, existing))
+    fingerprints = {w.key: fp for w in parsed}
+    return plan_webhooks(
+        parsed, fingerprints, owned_by(OWNER, existing), not_owned_by(OWNER, existing)
+    )
 
 
 def test_missing_subscriptions_are_created() -> None:
@@ -87,16 +91,50 @@ def test_stale_and_duplicate_owned_subscriptions_are_deleted() -> None:
     assert [w.key for w in result.unchanged] == ["sync-customer-data"]
 
 
-def test_foreign_subscriptions_never_enter_the_plan() -> None:
+def test_foreign_subscriptions_elsewhere_never_enter_the_plan() -> None:
+    other_url = "https://elsewhere.test/hook"
     foreign = [
-        subscription("wh_other", owner="acme-erp/shop-2"),
-        {"id": "wh_manual", "url": URL, "events": ["customer.created"], "metadata": {}},
-        {"id": "wh_nometa", "url": URL, "events": ["customer.created"], "metadata": None},
+        subscription("wh_other", owner="acme-erp/shop-2", url=other_url),
+        {"id": "wh_manual", "url": other_url, "events": ["customer.created"], "metadata": {}},
+        {"id": "wh_nometa", "url": URL + "/x", "events": ["customer.created"], "metadata": None},
     ]
     result = plan([], foreign)
     assert result.is_noop
     assert not result.unchanged
-    assert plan([desired()], foreign).create[0].key == "sync-customer-data"
+    wanted = plan([desired()], foreign)
+    assert [w.key for w in wanted.create] == ["sync-customer-data"]
+    assert (wanted.delete, wanted.update, wanted.adopt) == ([], [], [])
+
+
+@pytest.mark.parametrize(
+    "stranger",
+    [
+        subscription("wh_x", owner="acme-erp/shop-2"),  # another instance's metadata
+        {"id": "wh_x", "url": URL, "events": ["customer.created"], "metadata": {}},  # a person's
+        {"id": "wh_x", "url": URL, "events": ["customer.created"], "metadata": None},
+    ],
+)
+def test_a_foreign_subscription_at_our_url_is_adopted_when_we_have_none(stranger: dict) -> None:
+    result = plan([desired()], [stranger])
+    assert [(sub["id"], w.key) for sub, w in result.adopt] == [("wh_x", "sync-customer-data")]
+    assert (result.create, result.update, result.delete, result.unchanged) == ([], [], [], [])
+    assert not result.is_noop
+
+
+def test_foreign_subscriptions_at_our_url_beside_our_own_are_deleted_as_duplicates() -> None:
+    ours = subscription("wh_ours")
+    strangers = [
+        {"id": "wh_a", "url": URL, "events": ["customer.created"], "metadata": {}},
+        subscription("wh_b", owner="someone-else"),
+    ]
+    kept = plan([desired()], [strangers[0], ours, strangers[1]])
+    assert [s["id"] for s in kept.delete] == ["wh_a", "wh_b"]
+    assert [w.key for w in kept.unchanged] == ["sync-customer-data"]
+    assert not kept.adopt
+
+    only_strangers = plan([desired()], strangers)
+    assert [sub["id"] for sub, _ in only_strangers.adopt] == ["wh_a"]
+    assert [s["id"] for s in only_strangers.delete] == ["wh_b"]
 
 
 @pytest.mark.parametrize(

@@ -135,6 +135,7 @@ def test_reconcile_creates_then_changes_nothing_and_leaves_foreign_alone(
     assert first == {
         "created": ["sync-customer-data", "sync-inventory-data"],
         "updated": [],
+        "adopted": [],
         "deleted": [],
         "unchanged": [],
     }
@@ -149,6 +150,7 @@ def test_reconcile_creates_then_changes_nothing_and_leaves_foreign_alone(
     assert second == {
         "created": [],
         "updated": [],
+        "adopted": [],
         "deleted": [],
         "unchanged": ["sync-customer-data", "sync-inventory-data"],
     }
@@ -183,6 +185,7 @@ def test_drift_is_updated_and_stale_owned_subscriptions_deleted(
     assert summary == {
         "created": [],
         "updated": ["sync-customer-data"],
+        "adopted": [],
         "deleted": [ids["sync-inventory-data"]],
         "unchanged": [],
     }
@@ -203,6 +206,44 @@ def test_drift_is_updated_and_stale_owned_subscriptions_deleted(
     )
 
 
+def test_a_foreign_owned_webhook_at_our_url_is_adopted_and_signs_with_our_secret(
+    acme_simulator: AcmeSimulator, acme_conn: str, webhook_receiver: WebhookReceiver
+) -> None:
+    wanted = flows(webhook_receiver.url)[:1]
+    stranger = acme_simulator.create_webhook(
+        wanted[0]["url"], new_webhook_secret(), ["customer.updated"], {"managed_by": "a-person"}
+    )
+    elsewhere = acme_simulator.create_webhook(
+        "https://other.test/h", new_webhook_secret(), metadata={"managed_by": "a-person"}
+    )
+
+    summary = ensure(acme_conn, wanted)
+
+    assert summary == {
+        "created": [],
+        "updated": [],
+        "adopted": ["sync-customer-data"],
+        "deleted": [],
+        "unchanged": [],
+    }
+    now = snapshot(acme_simulator)
+    assert set(now) == {stranger["id"], elsewhere["id"]}
+    adopted = now[stranger["id"]]
+    secret = resolver()(wanted[0])
+    assert adopted["metadata"] == {
+        "managed_by": OWNER,
+        "key": "sync-customer-data",
+        "secret_fingerprint": secret_fingerprint(secret),
+    }
+    assert sorted(adopted["events"]) == sorted(wanted[0]["events"])
+    assert now[elsewhere["id"]] == elsewhere
+    assert ensure(acme_conn, wanted)["unchanged"] == ["sync-customer-data"]
+
+    acme_simulator.create_customer(name="Ada")
+    delivery = webhook_receiver.wait_for(1)[0]
+    Webhook(secret).verify(delivery.body, delivery.headers)
+
+
 def test_duplicates_left_by_a_crashed_run_are_cleaned_up(
     acme_simulator: AcmeSimulator, acme_conn: str
 ) -> None:
@@ -219,6 +260,7 @@ def test_duplicates_left_by_a_crashed_run_are_cleaned_up(
     assert summary == {
         "created": [],
         "updated": [],
+        "adopted": [],
         "deleted": [second["id"]],
         "unchanged": ["sync-customer-data"],
     }

@@ -8,6 +8,7 @@ from acme_erp_integration import ACME_ERP
 from acme_erp_integration.definition import LIMITS_PAGE
 from integration_platform.integrations.alerts import alert_defaults
 from integration_platform.integrations.config import ConfigError, validate_config
+from integration_platform.integrations.drift import drift_defaults
 from integration_platform.integrations.limits import limit_defaults
 
 
@@ -18,6 +19,7 @@ def test_defaults_are_applied() -> None:
         "backfill_on_deploy": False,
         **alert_defaults(),
         **limit_defaults(LIMITS_PAGE),
+        **drift_defaults(),
     }
 
 

@@ -35,7 +35,7 @@ def dags_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 def test_pausing_resuming_or_failing_changes_no_dag(dags_dir: Path) -> None:
     active = _serialized(dags_dir, instance_data("shop-1"))
-    assert len(active) == 4
+    assert len(active) == 5
     for state, status in (
         ("paused", {}),
         ("active", {}),

@@ -19,7 +19,13 @@ from integration_platform.integrations.instances import INSTANCES_DIR_ENV
 from tests.dags.support import instance_data, write_instance
 
 PARSING_DAG_ID = "_AIRFLOW_PARSING_CONTEXT_DAG_ID"
-FLOW_SUFFIXES = ("sync_customer_data", "sync_inventory_data", "initialization", "teardown")
+FLOW_SUFFIXES = (
+    "sync_customer_data",
+    "sync_inventory_data",
+    "initialization",
+    "webhook_drift_repair",
+    "teardown",
+)
 
 
 @pytest.fixture

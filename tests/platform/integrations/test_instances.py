@@ -11,6 +11,7 @@ import yaml
 
 from acme_erp_integration.definition import LIMITS_PAGE
 from integration_platform.integrations.alerts import alert_defaults
+from integration_platform.integrations.drift import drift_defaults
 from integration_platform.integrations.instances import (
     INSTANCES_DIR_ENV,
     Instance,
@@ -47,6 +48,7 @@ def test_a_valid_file_loads_with_defaults(store: InstanceStore) -> None:
         "backfill_on_deploy": False,
         **alert_defaults(),
         **limit_defaults(LIMITS_PAGE),
+        **drift_defaults(),
     }
     assert instance.connections == {
         "acme_connection": "acme_erp__shop-1",

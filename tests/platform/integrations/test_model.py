@@ -16,14 +16,16 @@ from integration_platform.integrations import (
     VariableKind,
 )
 from integration_platform.integrations.alerts import alert_defaults
+from integration_platform.integrations.drift import drift_defaults
 from integration_platform.integrations.limits import limit_defaults
 
 
-def test_acme_erp_has_the_four_flows_and_five_pages() -> None:
+def test_acme_erp_has_the_five_flows_and_six_pages() -> None:
     assert [(f.slug, f.trigger) for f in ACME_ERP.flows] == [
         ("sync-customer-data", TriggerKind.WEBHOOK),
         ("sync-inventory-data", TriggerKind.WEBHOOK),
         ("initialization", TriggerKind.DEPLOY),
+        ("webhook-drift-repair", TriggerKind.REPAIR),
         ("teardown", TriggerKind.REMOVE),
     ]
     assert [page.title for page in ACME_ERP.pages] == [
@@ -31,6 +33,7 @@ def test_acme_erp_has_the_four_flows_and_five_pages() -> None:
         "Progix",
         "Sync options",
         "Limits",
+        "Drift repair",
         "Alerts",
     ]
     assert [v.key for v in ACME_ERP.connection_variables] == [
@@ -97,5 +100,6 @@ def test_secrets_and_connections_never_live_in_instance_files() -> None:
         "backfill_on_deploy",
         *alert_defaults(),
         *limit_defaults(LIMITS_PAGE),
+        *drift_defaults(),
     }
     assert not ConfigVariable("k", "K", VariableKind.SECRET).stored_in_instance_file

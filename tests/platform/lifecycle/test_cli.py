@@ -171,7 +171,7 @@ def test_an_unknown_flow_lists_the_valid_ones(cli, instances_dir):
     assert result.exit_code == 2
     assert (
         "no flow 'sync-orders'; valid flows: sync-customer-data, sync-inventory-data, "
-        "initialization, teardown" in result.stderr
+        "initialization, webhook-drift-repair, teardown" in result.stderr
     )
 
 

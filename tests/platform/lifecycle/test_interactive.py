@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from acme_erp_integration.definition import ACME_ERP, LIMITS_PAGE
 from integration_platform.integrations.alerts import alert_defaults
+from integration_platform.integrations.drift import drift_defaults
 from integration_platform.integrations.instances import Instance, InstanceState
 from integration_platform.integrations.limits import limit_defaults
 from integration_platform.lifecycle.interactive import walk_wizard
@@ -61,6 +62,7 @@ def test_a_first_deploy_asks_every_variable_page_by_page_and_hides_secrets():
         "backfill_on_deploy": True,
         **alert_defaults(),
         **limit_defaults(LIMITS_PAGE),
+        **drift_defaults(),
     }
     assert plan.connections[0].fields == {"host": "https://acme.example.com", "password": "sk_acme"}
 
@@ -78,6 +80,7 @@ def test_a_redeploy_offers_current_values_and_keeps_secrets_left_empty():
             "backfill_on_deploy": False,
             **alert_defaults(),
             **limit_defaults(LIMITS_PAGE),
+            **drift_defaults(),
         },
         connections={"acme_connection": "acme_erp__shop-1", "progix_connection": "progix__shop-1"},
     )

@@ -10,6 +10,7 @@ import pytest
 from acme_erp_integration.definition import ACME_ERP, LIMITS_PAGE
 from integration_contracts.ids import SEGMENT_RULE
 from integration_platform.integrations.alerts import alert_defaults
+from integration_platform.integrations.drift import drift_defaults
 from integration_platform.integrations.limits import limit_defaults
 from integration_platform.lifecycle.errors import InvalidRequest
 from integration_platform.lifecycle.request import DeployRequest, load_request_file, plan_deploy
@@ -48,6 +49,7 @@ def test_a_valid_request_plans_connections_config_defaults_and_a_digest() -> Non
         "backfill_on_deploy": False,
         **alert_defaults(),
         **limit_defaults(LIMITS_PAGE),
+        **drift_defaults(),
     }
     assert result.connection_ids == {
         "acme_connection": "acme_erp__shop-1",

@@ -34,7 +34,7 @@ def test_list_shows_each_instance_with_its_flows_last_runs_and_dag_links(
     row = page[page.index("<tbody>") :]
     assert row.count('class="badge success"') == 1  # Initialization's last run
     assert row.count('class="badge failed"') == 1  # Sync Customer Data's last run
-    assert row.count("no runs yet") == 2  # inventory sync and teardown
+    assert row.count("no runs yet") == 3  # inventory sync, drift repair and teardown
 
 
 def test_detail_shows_webhook_urls_with_copy_buttons(client_as, store, fake_airflow):
@@ -151,7 +151,7 @@ def test_a_flow_whose_last_run_is_older_than_a_full_page_still_shows_it(
         fake_airflow.add_run(busy, f"relay__batch_{100 + index}", "success", minutes_ago=1)
     page = client_as(VIEWER).get("/integrations/", headers=HTML).text
     row = page[page.index("<tbody>") :]
-    assert row.count("no runs yet") == 2  # Initialization's old run is still found
+    assert row.count("no runs yet") == 3  # Initialization's old run is still found
 
 
 def test_detail_shows_how_many_events_the_relay_holds_per_flow(

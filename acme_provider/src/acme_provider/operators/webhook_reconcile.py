@@ -2,8 +2,10 @@
 
 Ownership lives in each subscription's `metadata` (`managed_by`, `key`, `secret_fingerprint`),
 so several owners (instances, other tools, people) can share one Acme account: subscriptions
-of anyone else are never read into the plan, let alone changed. Planning is a pure function;
-applying the plan is the only part that talks to Acme.
+of anyone else are never changed, with one exception. A subscription of another owner (or of
+none) at one of the owner's own desired URLs delivers to the owner's endpoint, so it is the
+owner's to repair: adopted when the owner has none for that URL, else deleted as a duplicate.
+Planning is a pure function; applying the plan is the only part that talks to Acme.
 """
 
 from __future__ import annotations
@@ -32,10 +34,12 @@ log = logging.getLogger(__name__)
 
 
 class ReconcileSummary(TypedDict):
-    """What a reconciliation did: webhook keys created/updated/unchanged, subscription ids deleted."""
+    """What a reconciliation did: webhook keys created (missing), updated (changed), adopted
+    (a foreign-owned subscription at the owner's URL) and unchanged; subscription ids deleted."""
 
     created: list[str]
     updated: list[str]
+    adopted: list[str]
     deleted: list[str]
     unchanged: list[str]
 
@@ -115,50 +119,68 @@ def owned_by(owner: str, subscriptions: Iterable[WebhookSubscription]) -> list[W
     return [s for s in subscriptions if (s.get("metadata") or {}).get(MANAGED_BY) == owner]
 
 
+def not_owned_by(
+    owner: str, subscriptions: Iterable[WebhookSubscription]
+) -> list[WebhookSubscription]:
+    """The subscriptions of anyone else (or of no one), in Acme's order."""
+    return [s for s in subscriptions if (s.get("metadata") or {}).get(MANAGED_BY) != owner]
+
+
 @dataclass(frozen=True)
 class WebhookPlan:
     create: list[DesiredWebhook]
     update: list[tuple[WebhookSubscription, DesiredWebhook]]
     delete: list[WebhookSubscription]
     unchanged: list[DesiredWebhook]
+    adopt: list[tuple[WebhookSubscription, DesiredWebhook]] = field(default_factory=list)
 
     @property
     def is_noop(self) -> bool:
-        return not (self.create or self.update or self.delete)
+        return not (self.create or self.update or self.delete or self.adopt)
 
 
 def plan_webhooks(
     desired: Sequence[DesiredWebhook],
     fingerprints: Mapping[str, str],
     owned: Sequence[WebhookSubscription],
+    foreign: Sequence[WebhookSubscription] = (),
 ) -> WebhookPlan:
-    """Decide, per key, whether to create, update, keep or delete.
+    """Decide, per key, whether to create, update, adopt, keep or delete.
 
     The first owned subscription of a key is kept (duplicates left by a crashed or concurrent
-    run are deleted); owned subscriptions whose key is no longer desired are deleted.
+    run are deleted); owned subscriptions whose key is no longer desired are deleted. Of
+    `foreign` (everyone else's), only those at a desired URL are considered: the first is
+    adopted when the key has no owned subscription, the others are deleted; the rest of
+    `foreign` is never part of the plan.
     """
     by_key: dict[str, list[WebhookSubscription]] = {}
     for subscription in owned:
         by_key.setdefault(str(subscription["metadata"].get(KEY)), []).append(subscription)
+    at_url: dict[str, list[WebhookSubscription]] = {}
+    for subscription in foreign:
+        at_url.setdefault(str(subscription.get("url")), []).append(subscription)
 
-    create: list[DesiredWebhook] = []
-    update: list[tuple[WebhookSubscription, DesiredWebhook]] = []
-    unchanged: list[DesiredWebhook] = []
-    delete: list[WebhookSubscription] = []
+    plan = WebhookPlan(create=[], update=[], delete=[], unchanged=[])
     for webhook in desired:
         existing = by_key.pop(webhook.key, [])
+        strangers = at_url.pop(webhook.url, [])
+        if not existing and not strangers:
+            plan.create.append(webhook)
+            continue
         if not existing:
-            create.append(webhook)
+            adopted, *strangers = strangers
+            plan.adopt.append((adopted, webhook))
+            plan.delete.extend(strangers)
             continue
         keep, *duplicates = existing
-        delete.extend(duplicates)
+        plan.delete.extend([*duplicates, *strangers])
         if _drifted(keep, webhook, fingerprints[webhook.key]):
-            update.append((keep, webhook))
+            plan.update.append((keep, webhook))
         else:
-            unchanged.append(webhook)
+            plan.unchanged.append(webhook)
     for stale in by_key.values():
-        delete.extend(stale)
-    return WebhookPlan(create=create, update=update, delete=delete, unchanged=unchanged)
+        plan.delete.extend(stale)
+    return plan
 
 
 def _drifted(subscription: WebhookSubscription, webhook: DesiredWebhook, fingerprint: str) -> bool:
@@ -189,7 +211,10 @@ def reconcile_webhooks(
     owner = check_owner(managed_by)
     desired = parse_desired(webhooks)
     secrets, fingerprints = resolve_fingerprints(desired, secret_resolver)
-    plan = plan_webhooks(desired, fingerprints, owned_by(owner, hook.iter_webhooks()))
+    subscriptions = list(hook.iter_webhooks())
+    plan = plan_webhooks(
+        desired, fingerprints, owned_by(owner, subscriptions), not_owned_by(owner, subscriptions)
+    )
 
     for webhook in plan.create:
         hook.create_webhook(
@@ -199,14 +224,14 @@ def reconcile_webhooks(
             ownership_metadata(owner, webhook.key, fingerprints[webhook.key]),
         )
         log.info("Created Acme webhook %r -> %s %s", webhook.key, webhook.url, list(webhook.events))
-    for subscription, webhook in plan.update:
+    for subscription, webhook in [*plan.update, *plan.adopt]:
         hook.update_webhook(
             subscription["id"],
             url=webhook.url,
             events=list(webhook.events),
             secret=secrets[webhook.key],
             metadata={
-                **subscription["metadata"],
+                **(subscription.get("metadata") or {}),
                 **ownership_metadata(owner, webhook.key, fingerprints[webhook.key]),
             },
             enabled=True,
@@ -216,6 +241,7 @@ def reconcile_webhooks(
     return ReconcileSummary(
         created=[w.key for w in plan.create],
         updated=[w.key for _, w in plan.update],
+        adopted=[w.key for _, w in plan.adopt],
         deleted=deleted,
         unchanged=[w.key for w in plan.unchanged],
     )

@@ -33,7 +33,9 @@ class AcmeEnsureWebhooksOperator(BaseOperator):
         signing secret to give Acme. Secrets never reach XCom, logs or the DAG definition;
         only a fingerprint is stored in the subscription's metadata to detect drift.
     :param acme_conn_id: the `acme_erp` connection.
-    :return: `{"created": [keys], "updated": [keys], "deleted": [ids], "unchanged": [keys]}`.
+    :return: `{"created": [keys], "updated": [keys], "adopted": [keys], "deleted": [ids],
+        "unchanged": [keys]}`; `adopted`: another owner's subscription at one of `webhooks`'
+        URLs, taken over (see `webhook_reconcile`).
     """
 
     template_fields: Sequence[str] = ("managed_by", "webhooks")
@@ -68,10 +70,11 @@ class AcmeEnsureWebhooksOperator(BaseOperator):
                 secret_resolver=self.secret_resolver,
             )
         self.log.info(
-            "Webhooks of %r: %d created, %d updated, %d deleted, %d unchanged",
+            "Webhooks of %r: %d created, %d updated, %d adopted, %d deleted, %d unchanged",
             self.managed_by,
             len(summary["created"]),
             len(summary["updated"]),
+            len(summary["adopted"]),
             len(summary["deleted"]),
             len(summary["unchanged"]),
         )

@@ -1,7 +1,8 @@
-"""The Acme ERP integration as data: four flows and a three-page config wizard.
+"""The Acme ERP integration as data: five flows and its config wizard.
 
 Mirrors the product tutorial: two webhook-triggered sync flows, a deploy-time Initialization
-flow that registers their webhooks in the customer's Acme ERP, and a Teardown flow.
+flow that registers their webhooks in the customer's Acme ERP, a Webhook drift repair flow
+that re-checks them on the instance's interval, and a Teardown flow.
 """
 
 from __future__ import annotations
@@ -17,12 +18,14 @@ from integration_platform.integrations import (
     VariableKind,
 )
 from integration_platform.integrations.alerts import alerts_page
+from integration_platform.integrations.drift import drift_page
 from integration_platform.integrations.limits import FlowLimits, limits_page
 
 SYNC_CUSTOMERS = "sync-customer-data"
 SYNC_INVENTORY = "sync-inventory-data"
 INITIALIZATION = "initialization"
 TEARDOWN = "teardown"
+DRIFT_REPAIR = "webhook-drift-repair"
 
 LIMITS_PAGE = limits_page(
     # Sync runs are idempotent (versioned upserts), so a few may overlap to drain a burst.
@@ -74,6 +77,15 @@ ACME_ERP = Integration(
             description="On every deploy, register this instance's webhooks in Acme ERP "
             "(one per sync flow, at that flow's webhook URL) and optionally backfill.",
             trigger=TriggerKind.DEPLOY,
+        ),
+        Flow(
+            slug=DRIFT_REPAIR,
+            name="Webhook drift repair",
+            description="Every drift-repair interval, check this instance's webhooks in Acme ERP "
+            "and repair what drifted: re-create missing ones, put back changed URLs, events or "
+            "secrets, take over foreign-owned ones at this instance's URLs. Webhooks the "
+            "instance does not manage are never touched.",
+            trigger=TriggerKind.REPAIR,
         ),
         Flow(
             slug=TEARDOWN,
@@ -138,6 +150,7 @@ ACME_ERP = Integration(
             ),
         ),
         LIMITS_PAGE,
+        drift_page(interval_minutes=60),
         alerts_page(),
     ),
 )

@@ -9,16 +9,19 @@ any I/O. Run-time work lives in `acme_erp_integration.sync`.
 | sync-customer-data | `sync_customers` |
 | sync-inventory-data | `sync_inventory` |
 | initialization | `check_progix_tenant`, `webhook_urls` (registers the routes in the relay) → `desired_webhooks` → `ensure_webhooks` (secrets from the relay) [→ `backfill_*`] |
+| webhook-drift-repair | `check_instance_active` → `webhook_urls` → `desired_webhooks` → `repair_webhooks` (secrets from the relay) → `repair_report` |
 | teardown | `delete_webhooks` → `retire_routes` |
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 from airflow.sdk import Param, get_current_context, task
 
 from acme_erp_integration.definition import (
+    DRIFT_REPAIR,
     INITIALIZATION,
     SYNC_CUSTOMERS,
     SYNC_INVENTORY,
@@ -28,6 +31,7 @@ from acme_erp_integration.mapping import Resource
 from acme_erp_integration.sync import UpsertToProgix, check_progix_tenant, sync_events
 from acme_provider.operators.records import AcmeFetchRecordsOperator
 from acme_provider.operators.webhooks import AcmeDeleteWebhooksOperator, AcmeEnsureWebhooksOperator
+from integration_platform.integrations.drift import active_check_task, repair_report
 from integration_platform.integrations.events import EVENTS_PARAM, events_param
 from integration_platform.integrations.factory import FlowContext, FlowRecipe
 from integration_platform.integrations.relay import RouteSecretResolver
@@ -107,6 +111,38 @@ def _build_initialization(context: FlowContext) -> None:
             )
 
 
+def repair_report_of_summary(summary: Mapping[str, Any]) -> dict[str, Any]:
+    """The platform's repair report from the reconcile summary (keys and counts only)."""
+    return repair_report(
+        missing=summary["created"],
+        changed=summary["updated"],
+        foreign=summary["adopted"],
+        removed=len(summary["deleted"]),
+        unchanged=summary["unchanged"],
+    )
+
+
+def _build_drift_repair(context: FlowContext) -> None:
+    """Initialization's reconcile again, on the instance's interval: same desired webhooks,
+    same owner, secrets from the relay (masked in the log), so it repairs exactly what
+    Initialization set up and nothing else."""
+    integration, instance = context.integration, context.instance
+    repair = AcmeEnsureWebhooksOperator(
+        task_id="repair_webhooks",
+        managed_by=context.owner,
+        webhooks=desired_webhooks_task(context, after=active_check_task(context)),
+        secret_resolver=RouteSecretResolver(integration.slug, instance.id),
+        acme_conn_id=context.conn_id(ACME_CONNECTION),
+    )
+
+    @task(task_id="repair_report")
+    def report(summary: Mapping[str, Any]) -> dict[str, Any]:
+        """What was repaired, for `status` and the instance page."""
+        return repair_report_of_summary(summary)
+
+    report(repair.output)
+
+
 def _build_teardown(context: FlowContext) -> None:
     delete = AcmeDeleteWebhooksOperator(
         task_id="delete_webhooks",
@@ -120,5 +156,6 @@ FLOW_RECIPES: Mapping[str, FlowRecipe] = {
     SYNC_CUSTOMERS: _sync_flow("customers"),
     SYNC_INVENTORY: _sync_flow("inventory"),
     INITIALIZATION: FlowRecipe(build_tasks=_build_initialization),
+    DRIFT_REPAIR: FlowRecipe(build_tasks=_build_drift_repair),
     TEARDOWN: FlowRecipe(build_tasks=_build_teardown),
 }

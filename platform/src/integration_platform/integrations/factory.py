@@ -33,7 +33,7 @@ from typing import Any
 
 from airflow.sdk import DAG, Param, get_parsing_context
 
-from integration_platform.integrations import alerts, limits, naming
+from integration_platform.integrations import alerts, drift, limits, naming
 from integration_platform.integrations.instances import (
     Instance,
     InstanceFileError,
@@ -64,6 +64,8 @@ _MAX_ACTIVE_RUNS: Mapping[TriggerKind, int] = {
     TriggerKind.DEPLOY: 1,
     TriggerKind.REMOVE: 1,
     TriggerKind.SCHEDULE: 1,
+    # Two checks of one instance's webhooks at once would both re-create a missing one.
+    TriggerKind.REPAIR: 1,
 }
 
 log = logging.getLogger(__name__)
@@ -76,6 +78,8 @@ class FlowContext:
     integration: Integration
     instance: Instance
     flow: Flow
+    instances_dir: Path | None = None
+    """Where the instance's file is (a repair flow reads its state when it runs)."""
 
     @property
     def dag_id(self) -> str:
@@ -188,9 +192,9 @@ class DagFactory:
 
     # -- building -----------------------------------------------------------------------------
 
-    def build_dag(self, instance: Instance, flow: Flow) -> DAG:
+    def build_dag(self, instance: Instance, flow: Flow, instances_dir: Path | None = None) -> DAG:
         """One flow of one instance as a DAG (contract id and tags, retries, docs)."""
-        context = FlowContext(self.integration, instance, flow)
+        context = FlowContext(self.integration, instance, flow, instances_dir)
         recipe = self.recipes[flow.slug]
         callbacks = _alert_callbacks(context)
         with DAG(
@@ -198,7 +202,7 @@ class DagFactory:
             description=f"{flow.name} for {instance.customer}",
             doc_md=flow_doc(context),
             tags=naming.dag_tags(self.integration.slug, instance.id, flow.slug),
-            schedule=_schedule(flow),
+            schedule=_schedule(flow, instance.config),
             start_date=START_DATE,
             catchup=False,
             is_paused_upon_creation=False,
@@ -216,11 +220,14 @@ class DagFactory:
         return dag
 
     def build_instance(
-        self, instance: Instance, flow_slugs: Iterable[str] | None = None
+        self,
+        instance: Instance,
+        flow_slugs: Iterable[str] | None = None,
+        instances_dir: Path | None = None,
     ) -> list[DAG]:
         slugs = set(flow_slugs) if flow_slugs is not None else None
         return [
-            self.build_dag(instance, flow)
+            self.build_dag(instance, flow, instances_dir)
             for flow in self.integration.flows
             if slugs is None or flow.slug in slugs
         ]
@@ -240,7 +247,7 @@ class DagFactory:
                 errors.append(error)
                 continue
             if instance.integration == self.integration.slug:
-                dags.extend(self.build_instance(instance))
+                dags.extend(self.build_instance(instance, instances_dir=store.directory))
         return dags, errors
 
     def build_for_task(self, store: InstanceStore, shard: int, dag_id: str) -> list[DAG]:
@@ -256,7 +263,7 @@ class DagFactory:
         instance = store.get(instance_id)
         if instance.integration != self.integration.slug:
             return []
-        return self.build_instance(instance, [flow_slug])
+        return self.build_instance(instance, [flow_slug], store.directory)
 
     # -- the two shims ------------------------------------------------------------------------
 
@@ -324,12 +331,14 @@ def _deadline(context: FlowContext) -> Any:
     )
 
 
-def _schedule(flow: Flow) -> str | None:
+def _schedule(flow: Flow, config: Mapping[str, Any]) -> str | timedelta | None:
     match flow.trigger:
         case TriggerKind.DEPLOY:
             return "@once"  # the first deploy; redeploys are triggered with a generation run id
         case TriggerKind.SCHEDULE:
             return flow.schedule
+        case TriggerKind.REPAIR:
+            return drift.interval(config)  # every N minutes from when the DAG appears
         case _:
             return None  # webhook flows are triggered by the relay, removal by the lifecycle
 
@@ -340,6 +349,7 @@ _TRIGGER_TEXT: Mapping[TriggerKind, str] = {
     "(run id `deploy__generation_<n>`)",
     TriggerKind.REMOVE: "removal of the instance",
     TriggerKind.SCHEDULE: "its schedule",
+    TriggerKind.REPAIR: "the instance's drift-repair interval (`drift_repair_minutes`)",
 }
 
 

@@ -18,6 +18,7 @@ class TriggerKind(StrEnum):
     DEPLOY = "deploy"  # runs on first deploy and on every redeploy
     REMOVE = "remove"  # runs when the instance is removed
     SCHEDULE = "schedule"  # runs on a cron/timetable schedule
+    REPAIR = "repair"  # re-applies the deploy's setup at the source on the instance's interval
 
 
 class VariableKind(StrEnum):

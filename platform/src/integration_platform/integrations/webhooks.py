@@ -26,11 +26,12 @@ def webhook_urls_of(xcom_value: Any) -> dict[str, str] | None:
     return None
 
 
-def desired_webhooks_task(context: Any) -> Any:
+def desired_webhooks_task(context: Any, *, after: Any = None) -> Any:
     """Add `webhook_urls` >> `desired_webhooks` to the open DAG; return the latter's XComArg.
 
     `context` is the recipe's `FlowContext`; the relay's public URL is read from its
-    connection at run time, never at parse time.
+    connection at run time, never at parse time. `after`: a task (or XComArg) that must
+    succeed first, e.g. a repair flow's `drift.active_check_task`.
     """
     integration, instance = context.integration, context.instance
     webhook_flows = integration.flows_triggered_by(TriggerKind.WEBHOOK)
@@ -51,7 +52,10 @@ def desired_webhooks_task(context: Any) -> Any:
             for flow in webhook_flows
         ]
 
-    return desired_webhooks(webhook_urls())
+    urls = webhook_urls()
+    if after is not None:
+        after >> urls
+    return desired_webhooks(urls)
 
 
 def retire_routes_task(context: Any) -> Any:

@@ -18,6 +18,7 @@ from rich.console import Console
 from rich.table import Column, Table
 from rich.text import Text
 
+from integration_platform.lifecycle.drift_status import drift_lines
 from integration_platform.lifecycle.service import InstanceReport, RunOutcome
 
 # Markup off: user input and messages (`[/x]`, `^[a-z]...$`) print as given; styles are
@@ -133,6 +134,8 @@ def print_report(report: InstanceReport) -> None:
             out.print(f"  webhook: {flow.webhook_url}", highlight=False, soft_wrap=True)
         if flow.held_events is not None:
             out.print(f"  held in the relay: {flow.held_events} event(s)", highlight=False)
+        for label, check in drift_lines(flow.drift):
+            out.print(f"  {label}: {check}", highlight=False)
         if flow.recent_runs:
             table = Table("state", "type", "started", "duration", Column("run", overflow="fold"))
             for run in flow.recent_runs:

@@ -59,7 +59,7 @@ class Remove(Waiting):
             report(f"{instance_id} not removed: {reason}")
             return RemoveResult(instance_id, False, outcome, reason, log_url)
 
-        late = RunDrain(self.airflow, self.settings).sweep(self._webhook_dag_ids(instance_id))
+        late = RunDrain(self.airflow, self.settings).sweep(self._drained_dag_ids(instance_id))
         for flow_dag_id in self.dag_ids(instance_id).values():
             existing = self.airflow.get_dag(flow_dag_id)
             if existing is not None and not existing.is_paused:
@@ -94,18 +94,22 @@ class Remove(Waiting):
         self._reparse_files(instance.id)
         return deleted
 
-    def _webhook_dag_ids(self, instance_id: str) -> list[str]:
+    def _drained_dag_ids(self, instance_id: str) -> list[str]:
+        """The DAGs whose runs must be over before Teardown: the webhook flows, and the repair
+        flows (a repair finishing after Teardown would re-create the webhooks it deleted)."""
         return [
             self.integration.dag_id(instance_id, flow.slug)
-            for flow in self.integration.flows_triggered_by(TriggerKind.WEBHOOK)
+            for kind in (TriggerKind.WEBHOOK, TriggerKind.REPAIR)
+            for flow in self.integration.flows_triggered_by(kind)
         ]
 
     def _stop_intake_and_drain(self, instance_id: str, report: Progress) -> DrainResult:
         """Pause the relay routes (no new runs), clear queued runs, let running ones finish
-        (their DAGs stay unpaused meanwhile: a paused DAG's runs never complete)."""
+        (their DAGs stay unpaused meanwhile: a paused DAG's runs never complete). New repair
+        runs skip themselves: the instance file says `removing`."""
         self.relay.set_paused(instance_id, True, report)
         return RunDrain(self.airflow, self.settings).drain(
-            self._webhook_dag_ids(instance_id), report
+            self._drained_dag_ids(instance_id), report
         )
 
     def _discarded_events(self, dag_id: str, run_id: str) -> int:

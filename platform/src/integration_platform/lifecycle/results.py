@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
 
+from integration_platform.integrations.drift import RepairReport
 from integration_platform.integrations.instances import Instance
 
 Progress = Callable[[str], None]
@@ -100,6 +101,31 @@ class RunSummary:
 
 
 @dataclass(frozen=True)
+class DriftCheck:
+    """One finished run of a repair flow: when, how it ended, and what it repaired."""
+
+    run_id: str
+    state: str  # success, failed, or skipped (the instance was not active)
+    checked_at: datetime | None
+    url: str
+    report: RepairReport | None = None  # None unless the repair ran to its end
+
+    @property
+    def summary(self) -> str:
+        if self.report is not None:
+            return self.report.summary
+        return "failed" if self.state == "failed" else "skipped (the instance was not active)"
+
+
+@dataclass(frozen=True)
+class DriftStatus:
+    """A repair flow's newest finished check, and its newest check that repaired something."""
+
+    last_check: DriftCheck | None = None
+    last_repair: DriftCheck | None = None
+
+
+@dataclass(frozen=True)
 class FlowReport:
     slug: str
     name: str
@@ -110,6 +136,7 @@ class FlowReport:
     webhook_url: str | None
     recent_runs: tuple[RunSummary, ...] = ()
     held_events: int | None = None  # events the relay holds for this flow (None: unknown)
+    drift: DriftStatus | None = None  # repair flows only
 
 
 @dataclass(frozen=True)

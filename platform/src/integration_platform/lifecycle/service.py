@@ -19,7 +19,8 @@
     service.dag_ids(instance_id)                           -> {flow slug: DAG id}
     service.flow(slug)                                     -> Flow      (UnknownName if none)
     service.status(instance_id, recent=5)                  -> InstanceReport (flows, DAG ids,
-                                                              paused, webhook URLs, recent runs)
+                                                              paused, webhook URLs, recent runs,
+                                                              drift: last check and repair)
     service.pause(instance_id) / service.resume(instance_id) -> InstanceReport
     service.test_flow(instance_id, flow, payload=None, progress=cb) -> FlowTestResult
     service.replay(instance_id, flow=None, state="failed", since=None, dry_run=False)
@@ -55,6 +56,8 @@ from integration_platform.lifecycle.replay import (
 from integration_platform.lifecycle.results import (
     DeployOutcome,
     DeployResult,
+    DriftCheck,
+    DriftStatus,
     FlowReport,
     FlowTestResult,
     InstanceReport,
@@ -70,6 +73,8 @@ __all__ = [
     "REPLAYABLE_STATES",
     "DeployOutcome",
     "DeployResult",
+    "DriftCheck",
+    "DriftStatus",
     "FlowReport",
     "FlowTestResult",
     "InstanceReport",

@@ -6,6 +6,7 @@ from __future__ import annotations
 from integration_platform.integrations.instances import InstanceState
 from integration_platform.integrations.model import TriggerKind
 from integration_platform.integrations.webhooks import webhook_urls_of
+from integration_platform.lifecycle.drift_status import drift_status
 from integration_platform.lifecycle.results import (
     FlowReport,
     InstanceReport,
@@ -44,6 +45,7 @@ class Status(Waiting):
             dag_id = self.integration.dag_id(instance_id, flow.slug)
             dag = self.airflow.get_dag(dag_id)
             runs = self.airflow.list_dag_runs(dag_id, limit=recent) if dag else []
+            repairs = dag is not None and flow.trigger is TriggerKind.REPAIR
             flows.append(
                 FlowReport(
                     slug=flow.slug,
@@ -54,6 +56,7 @@ class Status(Waiting):
                     paused=dag.is_paused if dag else None,
                     webhook_url=urls.get(flow.slug),
                     held_events=held.get(flow.slug),
+                    drift=drift_status(self.airflow, dag_id) if repairs else None,
                     recent_runs=tuple(
                         RunSummary(
                             run_id=r.run_id,

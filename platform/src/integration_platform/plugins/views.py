@@ -73,6 +73,24 @@ class WebhookRow:
 
 
 @dataclass(frozen=True)
+class DriftLine:
+    label: str  # last check, last repair
+    text: str  # "2026-12-01 12:00:00 UTC, repaired: 1 missing, 1 changed"
+    run_url: str
+    state: str
+
+
+@dataclass(frozen=True)
+class DriftRow:
+    """One repair flow: how often it checks, and what its last checks found."""
+
+    flow_slug: str
+    flow_name: str
+    schedule: str
+    lines: tuple[DriftLine, ...]
+
+
+@dataclass(frozen=True)
 class InstanceDetail:
     row: InstanceRow
     integration_name: str
@@ -83,3 +101,4 @@ class InstanceDetail:
     webhooks: tuple[WebhookRow, ...]
     runs: tuple[RunRow, ...]
     testable_flows: tuple[FlowCell, ...] = field(default_factory=tuple)
+    drift: tuple[DriftRow, ...] = field(default_factory=tuple)

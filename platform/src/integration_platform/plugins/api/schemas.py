@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from integration_platform.integrations.instances import Instance
 from integration_platform.integrations.model import ConfigVariable, Integration
 from integration_platform.integrations.naming import INSTANCE_ID_PATTERN
-from integration_platform.lifecycle.service import FlowReport, InstanceReport
+from integration_platform.lifecycle.service import DriftCheck, FlowReport, InstanceReport
 from integration_platform.plugins.api.operations import Operation
 
 MAX_BULK = 500
@@ -138,6 +138,42 @@ class RunOut(BaseModel):
     url: str
 
 
+class DriftCheckOut(BaseModel):
+    """One finished drift-repair check: what it repaired (flow slugs) or why it did not run."""
+
+    run_id: str
+    state: str
+    checked_at: datetime | None
+    url: str
+    summary: str
+    missing: list[str] = Field(default_factory=list)
+    changed: list[str] = Field(default_factory=list)
+    foreign: list[str] = Field(default_factory=list)
+    removed: int = 0
+
+    @classmethod
+    def of(cls, check: DriftCheck | None) -> DriftCheckOut | None:
+        if check is None:
+            return None
+        report = check.report
+        return cls(
+            run_id=check.run_id,
+            state=check.state,
+            checked_at=check.checked_at,
+            url=check.url,
+            summary=check.summary,
+            missing=list(report.missing) if report else [],
+            changed=list(report.changed) if report else [],
+            foreign=list(report.foreign) if report else [],
+            removed=report.removed if report else 0,
+        )
+
+
+class DriftOut(BaseModel):
+    last_check: DriftCheckOut | None = None
+    last_repair: DriftCheckOut | None = None
+
+
 class FlowStatus(BaseModel):
     slug: str
     name: str
@@ -147,6 +183,7 @@ class FlowStatus(BaseModel):
     paused: bool | None
     webhook_url: str | None
     recent_runs: list[RunOut]
+    drift: DriftOut | None = None  # repair flows: the last check and the last repair
 
     @classmethod
     def of(cls, flow: FlowReport) -> FlowStatus:
@@ -159,6 +196,12 @@ class FlowStatus(BaseModel):
             paused=flow.paused,
             webhook_url=flow.webhook_url,
             recent_runs=[RunOut(**vars(run)) for run in flow.recent_runs],
+            drift=DriftOut(
+                last_check=DriftCheckOut.of(flow.drift.last_check),
+                last_repair=DriftCheckOut.of(flow.drift.last_repair),
+            )
+            if flow.drift
+            else None,
         )
 
 

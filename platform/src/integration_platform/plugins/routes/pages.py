@@ -7,8 +7,10 @@ from contextlib import closing
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
+from integration_platform.integrations import drift
 from integration_platform.integrations.instances import Instance
 from integration_platform.integrations.model import Integration, TriggerKind, VariableKind
+from integration_platform.lifecycle.drift_status import drift_lines
 from integration_platform.lifecycle.service import InstanceReport, InstanceService
 from integration_platform.plugins import executions
 from integration_platform.plugins.auth import CallerDep
@@ -17,6 +19,8 @@ from integration_platform.plugins.notices import notice_from
 from integration_platform.plugins.rendering import render
 from integration_platform.plugins.views import (
     ConnectionBlock,
+    DriftLine,
+    DriftRow,
     FlowCell,
     InstanceDetail,
     InstanceRow,
@@ -133,6 +137,25 @@ def _connections(
     return tuple(blocks)
 
 
+def _drift_rows(instance: Instance, report: InstanceReport) -> tuple[DriftRow, ...]:
+    """Each repair flow's interval and its last check and repair, with links to the runs."""
+    every = drift.interval(instance.config)
+    schedule = f"every {every.total_seconds() / 60:g} min" if every else "only when triggered"
+    rows = []
+    for flow in report.flows:
+        if flow.drift is None:
+            continue
+        checks = {"last check": flow.drift.last_check, "last repair": flow.drift.last_repair}
+        lines = tuple(
+            DriftLine(label, text, checks[label].url, checks[label].state)
+            if checks[label] is not None
+            else DriftLine(label, text, "", "")
+            for label, text in drift_lines(flow.drift)
+        )
+        rows.append(DriftRow(flow.slug, flow.name, schedule, lines))
+    return tuple(rows)
+
+
 def instance_detail(
     integration: Integration,
     service: InstanceService,
@@ -170,6 +193,7 @@ def instance_detail(
         webhooks=webhooks,
         runs=tuple(executions.run_rows(integration, flow_of_dag, runs, log_tasks)),
         testable_flows=testable,
+        drift=_drift_rows(instance, report),
     )
 
 
