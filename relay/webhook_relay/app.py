@@ -19,6 +19,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from webhook_relay import __version__, metrics
 from webhook_relay.admin import router as admin_router
+from webhook_relay.admin_quarantine import router as quarantine_router
 from webhook_relay.admin_routes import router as routes_router
 from webhook_relay.airflow_client import AirflowClient
 from webhook_relay.dispatcher import Dispatcher
@@ -127,6 +128,7 @@ def create_app(settings: RelaySettings, store: Store, *, with_dispatcher: bool =
     api.state.registry = registry
     api.include_router(admin_router)
     api.include_router(routes_router)
+    api.include_router(quarantine_router)
 
     @api.get("/healthz")
     async def healthz() -> JSONResponse:
