@@ -8,6 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from integration_platform.lifecycle.quarantine import QuarantinedEntry
+
 
 @dataclass(frozen=True)
 class RunRow:
@@ -83,3 +85,5 @@ class InstanceDetail:
     webhooks: tuple[WebhookRow, ...]
     runs: tuple[RunRow, ...]
     testable_flows: tuple[FlowCell, ...] = field(default_factory=tuple)
+    quarantined: tuple[QuarantinedEntry, ...] = ()  # relay's first, then the flows' runs'
+    quarantine_problems: tuple[str, ...] = ()  # a source that could not be read, and why

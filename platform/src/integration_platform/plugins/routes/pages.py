@@ -9,6 +9,8 @@ from fastapi.responses import HTMLResponse
 
 from integration_platform.integrations.instances import Instance
 from integration_platform.integrations.model import Integration, TriggerKind, VariableKind
+from integration_platform.lifecycle.errors import AirflowApiError
+from integration_platform.lifecycle.quarantine import QuarantinedEntry
 from integration_platform.lifecycle.service import InstanceReport, InstanceService
 from integration_platform.plugins import executions
 from integration_platform.plugins.auth import CallerDep
@@ -29,6 +31,7 @@ from integration_platform.registry import integrations
 
 router = APIRouter(dependencies=[VisibleInstance])
 RECENT_RUNS = 25
+QUARANTINE_LIMIT = 50
 
 
 def _row(
@@ -129,6 +132,23 @@ def _connections(
     return tuple(blocks)
 
 
+def _quarantined(
+    service: InstanceService, instance_id: str
+) -> tuple[tuple[QuarantinedEntry, ...], tuple[str, ...]]:
+    """Both sources' quarantined events, and a line for each source the page could not read
+    (the relay down or not configured, the caller not allowed to read XComs)."""
+    problems = []
+    relay, known = service.relay_quarantined(instance_id, limit=QUARANTINE_LIMIT)
+    if not known:
+        problems.append("the relay's quarantine is not shown: relay not configured or down")
+    try:
+        flows = service.flow_quarantined(instance_id, limit=QUARANTINE_LIMIT)
+    except AirflowApiError as error:
+        flows = ()
+        problems.append(f"events set aside by runs are not shown: {error}")
+    return relay + flows, tuple(problems)
+
+
 def instance_detail(
     integration: Integration,
     service: InstanceService,
@@ -153,6 +173,7 @@ def instance_detail(
         for flow in report.flows
         if integration.flow(flow.slug).trigger is TriggerKind.WEBHOOK
     )
+    quarantined, problems = _quarantined(service, instance.id)
     testable = tuple(
         cell for cell in row.flows if integration.flow(cell.slug).trigger is not TriggerKind.REMOVE
     )
@@ -166,6 +187,8 @@ def instance_detail(
         webhooks=webhooks,
         runs=tuple(executions.run_rows(integration, flow_of_dag, runs, log_tasks)),
         testable_flows=testable,
+        quarantined=quarantined,
+        quarantine_problems=problems,
     )
 
 
