@@ -24,6 +24,7 @@ import pytest
 from sqlalchemy import create_engine, update
 
 from acme_erp_integration.definition import ACME_ERP, SYNC_CUSTOMERS
+from integration_contracts.runs import RunKind, run_id
 from integration_platform.integrations.events import SET_ASIDE_XCOM_KEY
 from integration_platform.lifecycle.request import DeployRequest
 from integration_platform.lifecycle.service import InstanceService
@@ -140,7 +141,12 @@ def delivered(stack: StackHandle, service: InstanceService) -> dict[str, Any]:
     summary: dict[str, Any] = {}
     thread = threading.Thread(target=lambda: summary.update(generator.run()), daemon=True)
     thread.start()
-    time.sleep(2)  # in the midst of the genuine changes
+    wait_until(  # in the midst of the genuine changes
+        lambda: len(admin(stack, "GET", "/events", params={"route": ROUTE}).json()["events"]) >= 30,
+        timeout=120,
+        what="30 genuine events in the relay",
+        interval=0.2,
+    )
     answers = {e["id"]: deliver(stack, secret, e) for e in (NO_OBJECT, PING)}
     thread.join(timeout=300)
     wait_quiet(stack, acme, [INSTANCE])
@@ -179,14 +185,14 @@ def test_an_event_the_flow_cannot_use_is_counted_and_recorded_by_a_successful_ru
 ) -> None:
     ping = relay_event(stack, "msg_ping")
     assert ping["status"] == "dispatched"
-    run_id = f"relay__{ping['batch_id']}"
+    relay_run = run_id(RunKind.RELAY, ping["batch_id"])
     rest = stack.stack.rest()
-    assert rest.get_dag_run(DAG_ID, run_id).state == "success"
-    counts = rest.xcom_return_value(DAG_ID, run_id, "sync_customers")
+    assert rest.get_dag_run(DAG_ID, relay_run).state == "success"
+    counts = rest.xcom_return_value(DAG_ID, relay_run, "sync_customers")
     assert counts["quarantined"] == 1
     assert counts["objects"] == counts["events"] - 1
-    [(found_run, _task, records)] = rest.xcom_values(DAG_ID, SET_ASIDE_XCOM_KEY, 10, run_id=run_id)
-    assert found_run == run_id
+    [(found, _task, records)] = rest.xcom_values(DAG_ID, SET_ASIDE_XCOM_KEY, 10, run_id=relay_run)
+    assert found == relay_run
     assert [(r["id"], r["reason"]) for r in records] == [
         ("msg_ping", "type 'ping' is not handled by this flow")
     ]
@@ -244,7 +250,7 @@ def test_replays_recheck_the_relays_and_resend_the_runs_set_aside_events(
     rest = stack.stack.rest()
     run = wait_until(
         lambda: (
-            (r := rest.get_dag_run(DAG_ID, f"relay__{released['batch_id']}"))
+            (r := rest.get_dag_run(DAG_ID, run_id(RunKind.RELAY, released["batch_id"])))
             and r.state in ("success", "failed")
             and r
         ),
