@@ -130,3 +130,18 @@ def test_a_quarantined_replay_preview_resends_only_what_runs_set_aside(
         r'<tr data-new-run="[^"]+"><td><code[^>]*>[^<]+</code></td><td>(\d+)<', response.text
     ) == ["1"]
     assert fake_airflow.writes == []
+
+
+def test_a_quarantined_replay_of_a_flow_that_receives_no_events_is_refused(
+    client_as, store, fake_airflow
+) -> None:
+    deploy_fixture_instance(store, fake_airflow)
+    form = {"flow": "initialization", "state": "success", "mode": "quarantined"}
+
+    response = client_as(USER).post(
+        "/integrations/instances/shop-1/replay", data=form, headers=HTML
+    )
+
+    assert response.status_code == 400
+    assert "--mode quarantined apply to webhook flows only" in response.text
+    assert fake_airflow.writes == []
