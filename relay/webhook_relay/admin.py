@@ -1,6 +1,7 @@
 """Admin API, admin token only: inspect events and batches, replay (quarantined events are
 re-checked first), prune, stats. Route management (the registry, secrets, pause/resume) is
-in `admin_routes`, open to the registrar token as well.
+in `admin_routes` and the quarantine listing in `admin_quarantine`, both open to the
+registrar token as well.
 
 Bad input is a 4xx that changes nothing: ids are bounded to what the store's 64-bit ids
 hold, and NUL in a path or query value (PostgreSQL refuses it in text) is a 400.
@@ -141,25 +142,6 @@ async def replay(store: StoreDep, body: ReplayRequest, request: Request) -> dict
     if rechecked["still_quarantined"]:
         answer["still_quarantined"] = rechecked["still_quarantined"]
     return answer
-
-
-@router.get("/quarantine")
-async def list_quarantined(
-    store: StoreDep,
-    route: RouteQuery,
-    before_id: BeforeId = None,
-    limit: Limit = 100,
-) -> dict[str, Any]:
-    """Quarantined events with their reasons (payloads left out: see /admin/events)."""
-    rows = await asyncio.to_thread(
-        store.list_events,
-        route=route,
-        status="quarantined",
-        before_id=before_id,
-        limit=limit,
-    )
-    keep = ("id", "route", "webhook_id", "event_type", "object_id", "received_at")
-    return {"events": [{**{k: r[k] for k in keep}, "reason": r["quarantine_reason"]} for r in rows]}
 
 
 @router.post("/prune")

@@ -19,6 +19,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from webhook_relay import __version__, metrics
 from webhook_relay.admin import router as admin_router
+from webhook_relay.admin_quarantine import router as quarantine_router
 from webhook_relay.admin_routes import router as routes_router
 from webhook_relay.airflow_client import AirflowClient
 from webhook_relay.dispatcher import Dispatcher
@@ -99,6 +100,7 @@ def create_app(settings: RelaySettings, store: Store, *, with_dispatcher: bool =
     api.state.registry = registry
     api.include_router(admin_router)
     api.include_router(routes_router)
+    api.include_router(quarantine_router)
     _add_health_routes(api, settings, store, writer, with_dispatcher=with_dispatcher)
     metrics.register_store(store)
     return RelayApp(IngestHandler(settings, writer, registry), api)

@@ -2,8 +2,9 @@
 
 Two tokens: `RELAY_ADMIN_TOKEN` may do everything; `RELAY_REGISTRAR_TOKEN`, which the
 integration platform holds, may only manage routes (register, retire, rotate, pause,
-resume, list) and read a route's current secret. It cannot read events or batches, replay
-or see stats, so a leaked registrar token exposes no payload and forges nothing in the past.
+resume, list), read a route's current secret and list quarantined events (ids, thin fields
+and reasons, for the instance page). It cannot read events, payloads or batches, replay or
+see stats, so a leaked registrar token exposes no payload and forges nothing in the past.
 """
 
 from __future__ import annotations
@@ -47,7 +48,9 @@ def authenticate(
 def require_admin(role: Annotated[Role, Depends(authenticate)]) -> None:
     if role != "admin":
         raise HTTPException(
-            403, "the registrar credential may only manage routes and read their secrets"
+            403,
+            "the registrar credential may only manage routes, read their secrets and list "
+            "quarantined events",
         )
 
 

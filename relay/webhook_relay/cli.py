@@ -204,14 +204,22 @@ def quarantine_replay(
         list[int] | None, typer.Option("--event-id", help="Event to re-check (repeatable)")
     ] = None,
     all_: Annotated[bool, typer.Option("--all", help="Re-check every quarantined event")] = False,
-    route: Annotated[str | None, typer.Option(help="Limit to INTEGRATION/INSTANCE/FLOW")] = None,
+    route: Annotated[
+        str | None,
+        typer.Option(help="Every quarantined event of INTEGRATION/INSTANCE/FLOW (or limit ids)"),
+    ] = None,
 ) -> None:
-    """Re-check quarantined events: those that pass now become pending and are dispatched."""
-    if not event_id and not all_:
-        raise _fail("give --event-id ID (repeatable) or --all")
+    """Re-check quarantined events: those that pass now become pending and are dispatched,
+    the others keep their (updated) reason."""
+    if not event_id and not all_ and not route:
+        raise _fail("give --event-id ID (repeatable), --route ROUTE or --all")
+    if event_id and all_:
+        raise _fail("give --event-id or --all, not both")
     route_path = _parse_route(route).path if route else None
     store = _store(_settings())
-    result = store.replay_quarantined(event_ids=event_id or (), route=route_path, all_=all_)
+    result = store.replay_quarantined(
+        event_ids=event_id or (), route=route_path, all_=all_ or not event_id
+    )
     typer.echo(json.dumps(result))
 
 

@@ -122,6 +122,9 @@ def test_route_parsing_is_exact(hostile_relay: Relay, path: str) -> None:
         ("GET", "/batches/a%00b", {}),
         ("GET", "/quarantine", {"params": {"before_id": str(2**63)}}),
         ("POST", "/replay", {"json": {"event_ids": [1], "route": "a/b/c\x00"}}),
+        ("GET", "/quarantine", {"params": {"route": "acme-erp/x\x00/sync-customer-data"}}),
+        ("POST", "/quarantine/replay", {"json": {"event_ids": [2**64]}}),
+        ("POST", "/quarantine/replay", {"json": {"route": "a/b/c\x00"}}),
     ],
 )
 def test_admin_api_bad_values_are_4xx(

@@ -10,7 +10,14 @@ import sys
 import pytest
 from sqlalchemy import create_engine, update
 
-from tests.relay.harness import Relay, StubAirflow, dag_id_of, thin_event_body, unique_route
+from tests.relay.harness import (
+    REGISTRAR_TOKEN,
+    Relay,
+    StubAirflow,
+    dag_id_of,
+    thin_event_body,
+    unique_route,
+)
 from tests.relay.test_dispatch import assert_each_exactly_once, deliver_many
 from webhook_relay.store.models import events
 
@@ -112,3 +119,49 @@ def test_cli_lists_and_replays_quarantined_events(relay: Relay) -> None:
     refused = cli("quarantine", "replay")
     assert refused.returncode == 2
     assert "--all" in refused.stderr
+
+
+def test_registrar_lists_quarantine_without_payloads_and_only_admin_rechecks(
+    relay: Relay, stub_airflow: StubAirflow, database_url: str
+) -> None:
+    """The platform's registrar token reads what its instance page shows, nothing more; the
+    admin re-checks by route or by id: what passes is dispatched, the rest keeps a reason."""
+    route = unique_route()
+    body = b'{"type": "customer.updated", "id": "msg_reg", "note": "payload-only-TOPSECRET"}'
+    relay.deliver(route, "msg_reg", body=body)
+    relay.deliver(route, "msg_reg2", body=b'{"type": "ping"}')
+    listed = relay.admin("GET", "/quarantine", params={"route": route}, token=REGISTRAR_TOKEN)
+    assert listed.status_code == 200
+    assert "TOPSECRET" not in listed.text
+    first, second = sorted(listed.json()["events"], key=lambda e: e["id"])
+    assert (first["webhook_id"], second["webhook_id"]) == ("msg_reg", "msg_reg2")
+    assert set(first) == {
+        "id", "route", "webhook_id", "event_type", "object_id", "received_at", "reason"
+    }  # fmt: skip
+    refused = relay.admin(
+        "POST", "/quarantine/replay", json={"route": route}, token=REGISTRAR_TOKEN
+    )
+    assert refused.status_code == 403
+    assert _quarantined(relay, route)  # nothing changed
+
+    fixed = json.dumps({"type": "customer.updated", "object_id": "cus-7", "id": "msg_reg"})
+    engine = create_engine(database_url)
+    with engine.begin() as conn:
+        conn.execute(update(events).where(events.c.id == first["id"]).values(payload=fixed))
+    engine.dispose()
+    answer = relay.admin("POST", "/quarantine/replay", json={"route": route})
+    assert answer.json() == {"released": 1, "still_quarantined": 1}
+    relay.wait_all_dispatched(route, 1)
+    [run] = stub_airflow.runs_for(dag_id_of(route))
+    assert [e["object_id"] for e in run["conf"]["events"]] == ["cus-7"]
+    [left] = _quarantined(relay, route)
+    assert (left["id"], left["reason"]) == (second["id"], second["reason"])
+    by_id = relay.admin("POST", "/quarantine/replay", json={"event_ids": [left["id"]]})
+    assert by_id.json() == {"released": 0, "still_quarantined": 1}
+
+
+def test_a_bad_quarantine_replay_is_refused(relay: Relay) -> None:
+    for body in ({}, {"event_ids": []}, {"event_ids": [1], "all": True}, {"route": "a/b/"}):
+        response = relay.admin("POST", "/quarantine/replay", json=body)
+        assert response.status_code in (400, 422), body
+        assert response.json()["detail"]

@@ -89,6 +89,7 @@ def test_registrar_manages_routes_but_is_refused_everything_else(relay: Relay) -
         ("GET", "/batches/x", None),
         ("GET", "/stats", None),
         ("POST", "/replay", {"dead_letters": True}),
+        ("POST", "/quarantine/replay", {"all": True}),
     ):
         response = registrar(relay, method, path, json=body)
         assert response.status_code == 403, path

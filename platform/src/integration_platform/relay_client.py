@@ -1,8 +1,9 @@
 """The relay's route registry as the platform uses it, over the relay's admin API.
 
 It authenticates with the relay's *registrar* token, which may only register, retire,
-rotate, pause and resume routes, list them with held-event counts and read a route's
-current secret: never events, batches or replay. Used by the Initialization and Teardown
+rotate, pause and resume routes, list them with held-event counts, read a route's
+current secret and list its quarantined events (reasons, never payloads): never events,
+batches or replay. Used by the Initialization and Teardown
 tasks (token from the `webhook_relay` connection) and by the lifecycle service (token from
 `INTEGRATION_RELAY_REGISTRAR_TOKEN`). No Airflow import here: the lifecycle runs outside
 Airflow too. The token never appears in a repr, an exception or a log line.
@@ -114,6 +115,11 @@ class RelayRegistrar:
         if overlap_seconds is not None:
             body["overlap_seconds"] = overlap_seconds
         return self._call("POST", "/rotate", body)
+
+    def quarantined(self, route: str, limit: int = 100) -> list[dict[str, Any]]:
+        """The route's quarantined events, newest first: relay id, webhook id, thin fields,
+        `received_at` (epoch seconds) and `reason`; never a payload."""
+        return self._call("GET", f"/quarantine?route={route}&limit={limit}")["events"]
 
     def routes(self, integration: str, instance: str) -> list[dict[str, Any]]:
         """The instance's registered routes: state, paused, held (events not yet sent)."""

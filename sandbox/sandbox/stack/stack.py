@@ -284,6 +284,18 @@ class Stack:
             "INTEGRATION_RELAY_REGISTRAR_TOKEN": self.relay_registrar_token,
         }
 
+    def relay_cli_environment(self) -> dict[str, str]:
+        """Environment for the `webhook-relay` CLI on this stack's relay store, as an operator
+        runs it next to the relay (the store and its secrets key, never Airflow's)."""
+        bin_dir = str(Path(sys.executable).parent)
+        return {
+            **os.environ,
+            "PATH": bin_dir + os.pathsep + os.environ.get("PATH", ""),
+            "RELAY_DATABASE_URL": self._relay_db,
+            "RELAY_SECRETS_KEYS": self.relay_secrets_key,
+            "RELAY_STATE_DIR": str(self.state_dir / "relay"),
+        }
+
 
 def reset_state_dir(state_dir: Path) -> None:
     """Empty a stack's state directory (it only ever holds what a previous run left)."""

@@ -98,10 +98,23 @@ def test_a_malformed_event_is_quarantined_and_the_rest_still_sync(
         *events("customer.updated", [ann["id"]]),
     ]
 
-    counts = sync_events("customers", batch, event_types=CUSTOMER_EVENTS, **conns)
+    recorded: list = []
+
+    counts = sync_events(
+        "customers", batch, event_types=CUSTOMER_EVENTS, set_aside=recorded.extend, **conns
+    )
 
     assert (counts["events"], counts["quarantined"], counts["created"]) == (2, 1, 1)
     assert progix_simulator.get("customers", ann["id"])["name"] == "Ann"
+    assert [q.record() for q in recorded] == [
+        {
+            "index": 0,
+            "id": "evt_ping",
+            "type": "customer.updated",
+            "object_id": None,
+            "reason": "object_id must be a non-empty string, got None",
+        }
+    ]
 
 
 def test_a_conf_that_is_not_a_list_fails_without_retry(conns) -> None:

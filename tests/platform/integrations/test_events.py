@@ -7,7 +7,11 @@ from airflow.sdk import Param
 from airflow.sdk.exceptions import ParamValidationError
 
 from acme_erp_integration import ACME_ERP
-from integration_platform.integrations.events import changed_objects, events_param
+from integration_platform.integrations.events import (
+    MAX_RECORDED_CHARS,
+    changed_objects,
+    events_param,
+)
 
 
 def event(object_id: str, type_: str = "customer.updated") -> dict:
@@ -48,6 +52,22 @@ def test_a_bad_event_is_quarantined_with_its_reason_and_the_rest_kept(bad, reaso
     [quarantined] = changed.quarantined
     assert quarantined.index == 1
     assert reason in quarantined.reason
+
+
+def test_a_set_aside_record_keeps_thin_fields_only_and_stays_small() -> None:
+    """What a run records of an event it set aside (XCom): never other keys, bounded text."""
+    long_type = {"id": "evt_9", "type": "x" * 5000, "object_id": "a", "secret": "TOPSECRET"}
+    long_value = {"id": "evt_10", "type": "customer.updated", "object_id": ["y"] * 5000}
+    first, second = changed_objects([long_type, long_value], {"customer.updated"}).quarantined
+    record = first.record()
+    assert set(record) == {"index", "id", "type", "object_id", "reason"}
+    assert (record["index"], record["id"], record["object_id"]) == (0, "evt_9", "a")
+    assert len(record["type"]) == MAX_RECORDED_CHARS
+    assert "TOPSECRET" not in repr(record)
+    assert second.record()["object_id"] is None
+    assert len(second.record()["reason"]) == MAX_RECORDED_CHARS
+    not_an_object = changed_objects(["evt"], set()).quarantined[0].record()
+    assert (not_an_object["id"], not_an_object["type"]) == (None, None)
 
 
 def test_trigger_form_example_is_valid_and_typed() -> None:

@@ -41,9 +41,15 @@ def store(instances_dir: Path) -> InstanceStore:
 
 
 @pytest.fixture
-def plugin_app(fake_airflow: FakeAirflow, instances_dir: Path) -> FastAPI:
+def lifecycle_settings(instances_dir: Path) -> LifecycleSettings:
+    """No relay configured (a test module may override this with a real relay)."""
+    return LifecycleSettings(airflow_url="http://airflow.test", instances_dir=instances_dir)
+
+
+@pytest.fixture
+def plugin_app(fake_airflow: FakeAirflow, lifecycle_settings: LifecycleSettings) -> FastAPI:
     app = create_app()
-    settings = LifecycleSettings(airflow_url="http://airflow.test", instances_dir=instances_dir)
+    settings = lifecycle_settings
 
     def services() -> Callable[[], InstanceService]:
         return lambda: InstanceService(

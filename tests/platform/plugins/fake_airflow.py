@@ -27,9 +27,13 @@ class FakeAirflow:
     runs: list[dict[str, Any]] = field(default_factory=list)
     task_instances: list[dict[str, Any]] = field(default_factory=list)
     xcoms: dict[tuple[str, str, str], Any] = field(default_factory=dict)
+    """Return values by (dag, run, task); other keys in `keyed_xcoms` by (dag, run, task, key)."""
+    keyed_xcoms: dict[tuple[str, str, str, str], Any] = field(default_factory=dict)
     connections: dict[str, dict[str, Any]] = field(default_factory=dict)
     requests: list[tuple[str, str]] = field(default_factory=list)
     readable: set[str] | None = None
+    forbidden: tuple[str, ...] = ()
+    """Path fragments answered 403, as Airflow answers a role without that permission."""
     """DAG ids the caller may read, as Airflow answers a user with per-DAG roles (None: all)."""
 
     # -- building state ------------------------------------------------------------------------
@@ -103,6 +107,8 @@ class FakeAirflow:
         self.requests.append((request.method, path))
         body = json.loads(request.content) if request.content else {}
         parts = path.removeprefix("/api/v2/").split("/")
+        if any(fragment in path for fragment in self.forbidden):
+            return httpx.Response(403, json={"detail": "Forbidden"})
         if path == "/auth/token":
             return httpx.Response(201, json={"access_token": "fake-token"})
         if path == "/api/v2/dags" and request.method == "GET":
@@ -140,19 +146,38 @@ class FakeAirflow:
                 if (t["dag_id"], t["dag_run_id"]) == (parts[1], parts[3])
             ]
             return httpx.Response(200, json={"task_instances": tis, "total_entries": len(tis)})
+        if parts[0] == "dags" and len(parts) == 7 and parts[6] == "xcomEntries":
+            return self._list_xcoms(parts[1], parts[3], request.url.params)
         if parts[0] == "dags" and len(parts) == 8 and parts[6] == "xcomEntries":
-            value = self.xcoms.get((parts[1], parts[3], parts[5]))
+            if parts[7] == "return_value":
+                value = self.xcoms.get((parts[1], parts[3], parts[5]))
+            else:
+                value = self.keyed_xcoms.get((parts[1], parts[3], parts[5], parts[7]))
             if value is None:
                 return httpx.Response(404, json={"detail": "no xcom"})
-            return httpx.Response(
-                200, json=airflow_payloads.xcom(parts[1], parts[3], parts[5], value)
-            )
+            entry = {**airflow_payloads.xcom(parts[1], parts[3], parts[5], value), "key": parts[7]}
+            return httpx.Response(200, json=entry)
         if parts[0] == "connections" and len(parts) == 2:
             conn = self.connections.get(parts[1])
             if conn is None:
                 return httpx.Response(404, json={"detail": "no connection"})
             return httpx.Response(200, json=conn)
         return httpx.Response(404, json={"detail": f"fake Airflow has no {request.method} {path}"})
+
+    def _list_xcoms(self, dag_id: str, run_id: str, params: httpx.QueryParams) -> httpx.Response:
+        """`GET /dags/{dag}/dagRuns/{run|~}/taskInstances/~/xcomEntries?xcom_key=` (no values,
+        as Airflow answers), the newest run first."""
+        after = {r["dag_run_id"]: r["run_after"] for r in self.runs if r["dag_id"] == dag_id}
+        found = [
+            {**airflow_payloads.xcom(d, r, t, None), "key": k}
+            for (d, r, t, k) in self.keyed_xcoms
+            if d == dag_id and run_id in ("~", r) and k == params.get("xcom_key", k)
+        ]
+        found.sort(key=lambda e: after.get(e["run_id"], ""), reverse=True)
+        found = found[: int(params.get("limit", 100))]
+        for entry in found:
+            del entry["value"]
+        return httpx.Response(200, json={"xcom_entries": found, "total_entries": len(found)})
 
     def _newest_first(self) -> list[dict[str, Any]]:
         return sorted(self.runs, key=lambda r: r["run_after"], reverse=True)

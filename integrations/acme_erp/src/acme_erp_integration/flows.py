@@ -32,7 +32,11 @@ from acme_erp_integration.sync import UpsertToProgix, check_progix_tenant, sync_
 from acme_provider.operators.records import AcmeFetchRecordsOperator
 from acme_provider.operators.webhooks import AcmeDeleteWebhooksOperator, AcmeEnsureWebhooksOperator
 from integration_platform.integrations.drift import active_check_task, repair_report
-from integration_platform.integrations.events import EVENTS_PARAM, events_param
+from integration_platform.integrations.events import (
+    EVENTS_PARAM,
+    events_param,
+    record_set_aside,
+)
 from integration_platform.integrations.factory import FlowContext, FlowRecipe
 from integration_platform.integrations.relay import RouteSecretResolver
 from integration_platform.integrations.webhooks import desired_webhooks_task, retire_routes_task
@@ -57,7 +61,8 @@ def _sync_flow(resource: Resource) -> FlowRecipe:
 
         @task(task_id=f"sync_{resource}")
         def sync() -> dict[str, int]:
-            """Fetch the changed records (≤ 100 per request), map, upsert; return counts only."""
+            """Fetch the changed records (≤ 100 per request), map, upsert; return counts only
+            (the events set aside go to XCom `quarantined_events`)."""
             events = get_current_context()["params"][EVENTS_PARAM]
             return sync_events(
                 resource,
@@ -66,6 +71,7 @@ def _sync_flow(resource: Resource) -> FlowRecipe:
                 acme_conn_id=acme_conn_id,
                 progix_conn_id=progix_conn_id,
                 warehouses=warehouses,
+                set_aside=record_set_aside,
             )
 
         sync()

@@ -7,7 +7,7 @@ into Progix, and only counts come back (the task's XCom).
 from __future__ import annotations
 
 import logging
-from collections.abc import Collection, Iterable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
@@ -17,7 +17,7 @@ from acme_erp_integration.errors import ProgixApiError
 from acme_erp_integration.mapping import MappingError, Resource, to_progix
 from acme_provider.operators.failures import fail_fast_on_permanent_errors as provider_fail_fast
 from acme_provider.operators.records import fetch_records
-from integration_platform.integrations.events import changed_objects
+from integration_platform.integrations.events import QuarantinedEvent, changed_objects
 
 if TYPE_CHECKING:
     from acme_erp_integration.progix import ProgixHook
@@ -99,12 +99,15 @@ def sync_events(
     acme_conn_id: str,
     progix_conn_id: str,
     warehouses: Collection[str] = (),
+    set_aside: Callable[[Sequence[QuarantinedEvent]], None] | None = None,
 ) -> dict[str, int]:
     """A webhook flow's run: de-duplicate the events' object ids, then `sync_records` them.
 
     Returns `{events, objects, quarantined, fetched, missing, batches, created, updated,
-    stale, filtered}`. Events the flow cannot use are quarantined (logged with their reason)
-    and every valid event is still synced; only a conf that is not a list fails the run.
+    stale, filtered}`. Events the flow cannot use are quarantined (logged with their reason,
+    handed to `set_aside` before anything is synced, so they are recorded even if the sync
+    then fails) and every valid event is still synced; only a conf that is not a list fails
+    the run.
     """
     try:
         changed = changed_objects(events, event_types)
@@ -112,6 +115,8 @@ def sync_events(
         raise AirflowFailException(str(error)) from None
     for bad in changed.quarantined:
         log.warning("quarantined event %d (id %r): %s", bad.index, bad.id, bad.reason)
+    if set_aside is not None and changed.quarantined:
+        set_aside(changed.quarantined)
     counts: Mapping[str, int] = {"fetched": 0, "missing": 0, "batches": 0}
     if changed.object_ids:
         counts = sync_records(

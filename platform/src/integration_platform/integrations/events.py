@@ -1,7 +1,9 @@
 """Thin webhook events (`integration_contracts.events`) as a webhook flow's DAG run reads them.
 
 A flow de-duplicates the object ids and re-reads current state; events it cannot use are
-quarantined with their reason, never allowed to fail the rest of the batch.
+quarantined with their reason, never allowed to fail the rest of the batch. The task records
+them as its XCom `SET_ASIDE_XCOM_KEY` (index in the run's conf, id, type, object id, reason;
+never anything else of the event), which the instance page lists and a replay re-sends.
 """
 
 from __future__ import annotations
@@ -16,15 +18,55 @@ from integration_contracts.events import EVENTS_CONF_KEY, event_problem
 from integration_platform.integrations.model import Flow
 
 EVENTS_PARAM = EVENTS_CONF_KEY
+SET_ASIDE_XCOM_KEY = "quarantined_events"
+MAX_RECORDED_CHARS = 300  # of a reason or field: a record stays small, whatever was sent
+
+
+def _text(value: Any) -> str | None:
+    return value[:MAX_RECORDED_CHARS] if isinstance(value, str) else None
 
 
 @dataclass(frozen=True)
 class QuarantinedEvent:
-    """An event set aside by a run: which one (index, id) and why."""
+    """An event set aside by a run: which one (index in the conf, id) and why."""
 
     index: int
     id: str | None
     reason: str
+    type: str | None = None
+    object_id: str | None = None
+
+    @classmethod
+    def of(cls, index: int, event: Any, reason: str) -> QuarantinedEvent:
+        fields = event if isinstance(event, Mapping) else {}
+        return cls(
+            index,
+            _text(fields.get("id")),
+            reason[:MAX_RECORDED_CHARS],
+            _text(fields.get("type")),
+            _text(fields.get("object_id")),
+        )
+
+    def record(self) -> dict[str, Any]:
+        """What the run keeps of it (XCom `SET_ASIDE_XCOM_KEY`): JSON, thin fields only."""
+        return {
+            "index": self.index,
+            "id": self.id,
+            "type": self.type,
+            "object_id": self.object_id,
+            "reason": self.reason,
+        }
+
+
+def record_set_aside(quarantined: Sequence[QuarantinedEvent]) -> None:
+    """In a running task: keep the events it set aside as its XCom `SET_ASIDE_XCOM_KEY`, so
+    they stay visible (instance page) and replayable after the task log is gone."""
+    if not quarantined:
+        return
+    from airflow.sdk import get_current_context  # run time only
+
+    ti = get_current_context()["ti"]
+    ti.xcom_push(SET_ASIDE_XCOM_KEY, [event.record() for event in quarantined])
 
 
 @dataclass(frozen=True)
@@ -62,10 +104,7 @@ def changed_objects(events: Any, accepted_types: Iterable[str]) -> ChangedObject
         if problem is None and event["type"] not in accepted:
             problem = f"type {event['type']!r} is not handled by this flow"
         if problem is not None:
-            event_id = event.get("id") if isinstance(event, Mapping) else None
-            quarantined.append(
-                QuarantinedEvent(index, event_id if isinstance(event_id, str) else None, problem)
-            )
+            quarantined.append(QuarantinedEvent.of(index, event, problem))
             continue
         ids.setdefault(event["object_id"], None)
     return ChangedObjects(list(ids), len(events), quarantined)

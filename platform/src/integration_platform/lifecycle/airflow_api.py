@@ -313,6 +313,27 @@ class AirflowClient:
         )
         return getattr(entry.actual_instance, "value", None) if entry is not None else None
 
+    def xcom_values(
+        self, dag_id: str, key: str, limit: int, *, run_id: str = ALL_DAGS
+    ) -> list[tuple[str, str, Any]]:
+        """The newest `limit` XComs named `key` of any task of `dag_id` (of one run, or of
+        any), as `(run_id, task_id, value)`: one listing, then one read per entry found."""
+        page = self._call(
+            lambda: self._xcoms.get_xcom_entries(
+                dag_id, run_id, ALL_DAGS, xcom_key=key, limit=limit, order_by=["-timestamp"]
+            )
+        )
+        found = []
+        for entry in page.xcom_entries or []:
+            value = self._optional(
+                lambda e=entry: self._xcoms.get_xcom_entry(
+                    dag_id, e.task_id, e.run_id, key, deserialize=True
+                )
+            )
+            if value is not None:
+                found.append((entry.run_id, entry.task_id, value.actual_instance.value))
+        return found
+
     def task_error(self, dag_id: str, run_id: str, task_id: str, try_number: int) -> str | None:
         """The exception a failed try ended with (`Type: message`), from its structured log.
 

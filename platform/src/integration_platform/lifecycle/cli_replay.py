@@ -39,10 +39,11 @@ ModeOption = Annotated[
     str,
     typer.Option(
         help="tasks: clear the runs (failed runs re-run their failed tasks); events: send "
-        "their original events again as new replay__ runs (webhook flows)"
+        "their original events again as new replay__ runs (webhook flows); quarantined: "
+        "send again only the events they set aside (webhook flows, once the cause is fixed)"
     ),
 ]
-BatchSize = Annotated[int, typer.Option(help="--mode events: events per new run")]
+BatchSize = Annotated[int, typer.Option(help="--mode events / quarantined: events per new run")]
 MaxRuns = Annotated[int, typer.Option(help="Refuse when more runs than this match")]
 Wait = Annotated[bool, typer.Option("--wait", help="Wait for each re-run to finish")]
 DryRun = Annotated[bool, typer.Option("--dry-run", help="List what would be re-run")]
@@ -104,7 +105,7 @@ def print_replay(result: ReplayReport, state: str) -> None:
     for item in result.items:
         what = (
             f"{len(item.events)} event(s)"
-            if result.mode == "events"
+            if result.mode != "tasks"
             else ", ".join(item.tasks) or "no tasks"
         )
         out.print(f"{verb} {item.dag_id} {item.run_id} ({item.state}): {what}", highlight=False)

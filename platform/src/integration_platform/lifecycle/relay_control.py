@@ -85,6 +85,20 @@ class InstanceRoutes:
             return {}  # status is best effort: the relay being down must not hide Airflow's
         return {row["route"].rsplit("/", 1)[1]: row["held"] for row in rows}
 
+    def quarantined(self, instance_id: str, limit: int) -> dict[str, list[dict]] | None:
+        """`{flow slug: the route's quarantined events}`; None if the relay is not configured
+        or cannot answer (best effort, as `held`)."""
+        if not self.configured:
+            return None
+        try:
+            with self._registrar() as registrar:
+                return {
+                    route.rsplit("/", 1)[1]: registrar.quarantined(route, limit)
+                    for route in self.routes(instance_id)
+                }
+        except RelayRegistryError:
+            return None
+
     def rotate(self, instance_id: str, overlap_seconds: int | None) -> list[str]:
         if not self.configured:
             raise RelayUnavailable(NOT_CONFIGURED.split(":")[0] + "; cannot rotate secrets")

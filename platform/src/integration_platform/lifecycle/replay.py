@@ -8,6 +8,8 @@ Two ways to re-run, because they answer different questions:
   runs of at most `batch_size` events, with run ids `replay__<key>` (`RunKind.REPLAY`). Each new
   run's conf carries `replay_of` (the DAG and run ids it replays) and its note says the same,
   so Airflow's UI and the Integrations page show where it came from.
+- `quarantined` (webhook flows only) does the same with only the events each run set aside
+  (`replay_set_aside`), once their cause is fixed.
 
 A dry run lists exactly the runs (and, for `events`, the events and new batches) a real
 replay would touch, and changes nothing. At most `max_runs` runs match; more is an error
@@ -31,14 +33,15 @@ from integration_platform.integrations.config import FieldError
 from integration_platform.integrations.model import Flow, TriggerKind
 from integration_platform.lifecycle.airflow_api import DagRun
 from integration_platform.lifecycle.errors import InvalidRequest
+from integration_platform.lifecycle.replay_set_aside import runs_with_set_aside
 from integration_platform.lifecycle.results import Progress, ReplayItem, now, quiet
 from integration_platform.lifecycle.waiting import Waiting
 
 if TYPE_CHECKING:
     from integration_platform.lifecycle.service import InstanceService
 
-ReplayMode = Literal["tasks", "events"]
-REPLAY_MODES: tuple[ReplayMode, ...] = ("tasks", "events")
+ReplayMode = Literal["tasks", "events", "quarantined"]
+REPLAY_MODES: tuple[ReplayMode, ...] = ("tasks", "events", "quarantined")
 REPLAYABLE_STATES = ("failed", "success")
 REPLAY_OF_KEY = "replay_of"
 DEFAULT_BATCH_SIZE = 100
@@ -118,11 +121,11 @@ def check_request(
     if max_runs < 1:
         raise _bad("max_runs", "must be at least 1")
     not_webhook = [f.slug for f in flows if f.trigger is not TriggerKind.WEBHOOK]
-    if not_webhook and (mode == "events" or filters.by_event):
+    if not_webhook and (mode != "tasks" or filters.by_event):
         raise _bad(
             "flow",
-            f"{', '.join(not_webhook)} receive no events: event filters and --mode events "
-            "apply to webhook flows only",
+            f"{', '.join(not_webhook)} receive no events: event filters and --mode "
+            f"{mode if mode != 'tasks' else 'events'} apply to webhook flows only",
         )
 
 
@@ -204,7 +207,7 @@ class Replayer:
             return [self.service.flow(self.filters.flow)]
         kinds = (
             (TriggerKind.WEBHOOK,)
-            if self.mode == "events" or self.filters.by_event
+            if self.mode != "tasks" or self.filters.by_event
             else (
                 TriggerKind.WEBHOOK,
                 TriggerKind.SCHEDULE,
@@ -231,6 +234,10 @@ class Replayer:
             if self.mode == "tasks":
                 items += self._clear(flow, dag_id, matched, dry_run)
             else:
+                if self.mode == "quarantined":
+                    matched = runs_with_set_aside(
+                        self.service.airflow, dag_id, matched, self.filters
+                    )
                 flow_items = [
                     self._item(flow, dag_id, run, (), events, dry_run) for run, events in matched
                 ]

@@ -24,8 +24,11 @@
     service.pause(instance_id) / service.resume(instance_id) -> InstanceReport
     service.test_flow(instance_id, flow, payload=None, progress=cb) -> FlowTestResult
     service.replay(instance_id, flow=None, state="failed", since=None, dry_run=False)
-                   (also until, event_type, object_id, mode="tasks"|"events", batch_size,
-                   max_runs, wait)                         -> replay.ReplayReport
+                   (also until, event_type, object_id, mode="tasks"|"events"|"quarantined",
+                   batch_size, max_runs, wait)             -> replay.ReplayReport
+    service.quarantined(instance_id, limit=50)             -> quarantine.QuarantineReport
+                                                              (events the relay and the
+                                                              flows' runs set aside, reasons)
 
 `request` is a `request.DeployRequest` (`DeployRequest.from_mapping(data, source="UI form")`
 builds one from a form). `progress` is any `Callable[[str], None]`; it receives one short
@@ -45,6 +48,7 @@ from __future__ import annotations
 
 from integration_platform.lifecycle.deploy import Deploy
 from integration_platform.lifecycle.flow_test import FlowTest
+from integration_platform.lifecycle.quarantine import Quarantine, QuarantineReport
 from integration_platform.lifecycle.remove import Remove
 from integration_platform.lifecycle.replay import (
     REPLAYABLE_STATES,
@@ -80,6 +84,7 @@ __all__ = [
     "InstanceReport",
     "InstanceService",
     "Progress",
+    "QuarantineReport",
     "RemoveResult",
     "ReplayItem",
     "ReplayReport",
@@ -91,7 +96,7 @@ __all__ = [
 ]
 
 
-class InstanceService(Deploy, Remove, FlowTest, Replay):
+class InstanceService(Deploy, Remove, FlowTest, Replay, Quarantine):
     """Deploy, inspect and remove instances of one integration (by default the only one
     installed; name it when several are). Each use case lives in its own module; this class
     only puts them together behind one object, as the CLI and the UI use it."""

@@ -8,6 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from integration_platform.lifecycle.quarantine import QuarantinedEntry
+
 
 @dataclass(frozen=True)
 class RunRow:
@@ -102,3 +104,5 @@ class InstanceDetail:
     runs: tuple[RunRow, ...]
     testable_flows: tuple[FlowCell, ...] = field(default_factory=tuple)
     drift: tuple[DriftRow, ...] = field(default_factory=tuple)
+    quarantined: tuple[QuarantinedEntry, ...] = ()  # relay's first, then the flows' runs'
+    quarantine_problems: tuple[str, ...] = ()  # a source that could not be read, and why

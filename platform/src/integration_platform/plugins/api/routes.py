@@ -37,7 +37,7 @@ from integration_platform.plugins.api.schemas import (
 )
 from integration_platform.plugins.auth import Caller, CallerDep, DeployCallerDep, TriggerCallerDep
 from integration_platform.plugins.deps import ServiceFactoryDep
-from integration_platform.plugins.visibility import VisibleInstance, visible_of
+from integration_platform.plugins.visibility import VisibleInstance, visible_ids, visible_of
 from integration_platform.registry import integrations
 
 SOURCE = "API request"
@@ -298,9 +298,9 @@ def bulk_deploy(
     listed in the result with its fields and not deployed; the others are."""
     with closing(services()) as service:
         deployed = [i for i in body.instances if service.find_instance(i) is not None]
-        visible = readable_instances(service, caller) if deployed else None
+        visible = visible_ids(service.integration, caller, deployed)
         concurrency = service.settings.bulk_concurrency
-    hidden = {i for i in deployed if visible is not None and i not in visible}
+    hidden = set(deployed) - visible
     requests = [_bulk_request(i, b, hidden) for i, b in body.instances.items()]
     job = work.bulk_deploy(services, requests, concurrency=concurrency, force=body.force)
     op = OPERATIONS.start("bulk-deploy", "", caller.name, job, covers=frozenset(body.instances))

@@ -272,9 +272,10 @@ class ReplayBody(BaseModel):
     until: datetime | None = None
     event_type: str | None = Field(default=None, max_length=256, description="Webhook flows")
     object_id: str | None = Field(default=None, max_length=256, description="Webhook flows")
-    mode: Literal["tasks", "events"] = Field(
+    mode: Literal["tasks", "events", "quarantined"] = Field(
         default="tasks",
-        description="tasks: clear the runs' failed tasks; events: re-send their events as new runs",
+        description="tasks: clear the runs' failed tasks; events: re-send their events as new "
+        "runs; quarantined: re-send only the events they set aside",
     )
     dry_run: bool = False
 

@@ -11,6 +11,8 @@ from integration_platform.integrations import drift
 from integration_platform.integrations.instances import Instance
 from integration_platform.integrations.model import Integration, TriggerKind, VariableKind
 from integration_platform.lifecycle.drift_status import drift_lines
+from integration_platform.lifecycle.errors import AirflowApiError
+from integration_platform.lifecycle.quarantine import QuarantinedEntry
 from integration_platform.lifecycle.service import InstanceReport, InstanceService
 from integration_platform.plugins import executions
 from integration_platform.plugins.auth import CallerDep
@@ -33,6 +35,7 @@ from integration_platform.registry import integrations
 
 router = APIRouter(dependencies=[VisibleInstance])
 RECENT_RUNS = 25
+QUARANTINE_LIMIT = 50
 
 
 def _row(
@@ -156,6 +159,23 @@ def _drift_rows(instance: Instance, report: InstanceReport) -> tuple[DriftRow, .
     return tuple(rows)
 
 
+def _quarantined(
+    service: InstanceService, instance_id: str
+) -> tuple[tuple[QuarantinedEntry, ...], tuple[str, ...]]:
+    """Both sources' quarantined events, and a line for each source the page could not read
+    (the relay down or not configured, the caller not allowed to read XComs)."""
+    problems = []
+    relay, known = service.relay_quarantined(instance_id, limit=QUARANTINE_LIMIT)
+    if not known:
+        problems.append("the relay's quarantine is not shown: relay not configured or down")
+    try:
+        flows = service.flow_quarantined(instance_id, limit=QUARANTINE_LIMIT)
+    except AirflowApiError as error:
+        flows = ()
+        problems.append(f"events set aside by runs are not shown: {error}")
+    return relay + flows, tuple(problems)
+
+
 def instance_detail(
     integration: Integration,
     service: InstanceService,
@@ -180,6 +200,7 @@ def instance_detail(
         for flow in report.flows
         if integration.flow(flow.slug).trigger is TriggerKind.WEBHOOK
     )
+    quarantined, problems = _quarantined(service, instance.id)
     testable = tuple(
         cell for cell in row.flows if integration.flow(cell.slug).trigger is not TriggerKind.REMOVE
     )
@@ -194,6 +215,8 @@ def instance_detail(
         runs=tuple(executions.run_rows(integration, flow_of_dag, runs, log_tasks)),
         testable_flows=testable,
         drift=_drift_rows(instance, report),
+        quarantined=quarantined,
+        quarantine_problems=problems,
     )
 
 

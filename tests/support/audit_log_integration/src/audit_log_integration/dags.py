@@ -6,7 +6,12 @@ from airflow.sdk import get_current_context, task
 
 from acme_provider.operators.webhooks import AcmeDeleteWebhooksOperator, AcmeEnsureWebhooksOperator
 from audit_log_integration.definition import AUDIT_LOG, LOG_CHANGES, SOURCE_CONNECTION
-from integration_platform.integrations.events import EVENTS_PARAM, changed_objects, events_param
+from integration_platform.integrations.events import (
+    EVENTS_PARAM,
+    changed_objects,
+    events_param,
+    record_set_aside,
+)
 from integration_platform.integrations.factory import DagFactory, FlowContext, FlowRecipe
 from integration_platform.integrations.relay import RouteSecretResolver
 from integration_platform.integrations.webhooks import desired_webhooks_task, retire_routes_task
@@ -19,6 +24,7 @@ def _log_changes(context: FlowContext) -> None:
     @task(task_id="log_changes")
     def log_changes() -> dict[str, object]:
         changed = changed_objects(get_current_context()["params"][EVENTS_PARAM], accepted)
+        record_set_aside(changed.quarantined)
         return {"object_ids": changed.object_ids, **changed.counts()}
 
     log_changes()
