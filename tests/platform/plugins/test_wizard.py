@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 
 import pytest
@@ -213,3 +214,35 @@ class _Form(dict):
     def getlist(self, name: str) -> list[str]:
         value = self.get(name)
         return [] if value is None else [value]
+
+
+def test_number_and_choice_settings_have_bounded_inputs(client_as):
+    page = client_as(ADMIN).get("/integrations/new", headers=HTML).text
+    size = re.search(r'<input type="number"[^>]*name="config.sync_page_size"[^>]*>', page)
+    assert size, "no number input for the page size"
+    assert 'min="1"' in size.group(0)
+    assert 'max="100"' in size.group(0)
+    assert 'step="1"' in size.group(0)
+    policy = re.search(r'<select[^>]*name="config.invalid_records".*?</select>', page, re.S)
+    assert policy, "no select for the invalid-records policy"
+    assert '<option value="fail" selected>' in policy.group(0)
+    assert '<option value="skip">' in policy.group(0)
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "reason"),
+    [
+        ("config.sync_page_size", "500", "less than or equal to 100"),
+        ("config.sync_page_size", "ten", "valid integer"),
+        ("config.invalid_records", "maybe", "'fail' or 'skip'"),
+    ],
+)
+def test_a_bad_number_or_choice_is_an_inline_error_on_its_field(
+    client_as, fake_airflow, field, value, reason
+):
+    response = client_as(ADMIN).post(
+        "/integrations/new", data={**VALID_FORM, field: value}, headers=HTML
+    )
+    assert response.status_code == 400
+    assert reason in html.unescape(_field_error(response.text, field))
+    assert fake_airflow.writes == []

@@ -6,6 +6,7 @@ flow that registers their webhooks in the customer's Acme ERP, and a Teardown fl
 
 from __future__ import annotations
 
+from acme_provider.hooks.acme_api import MAX_IDS_PER_REQUEST
 from integration_platform.integrations import (
     ConfigPage,
     ConfigVariable,
@@ -23,6 +24,7 @@ SYNC_CUSTOMERS = "sync-customer-data"
 SYNC_INVENTORY = "sync-inventory-data"
 INITIALIZATION = "initialization"
 TEARDOWN = "teardown"
+INVALID_RECORD_POLICIES = ("fail", "skip")
 
 LIMITS_PAGE = limits_page(
     # Sync runs are idempotent (versioned upserts), so a few may overlap to drain a burst.
@@ -126,6 +128,30 @@ ACME_ERP = Integration(
                     help="Only inventory in these warehouses is synced; leave empty for all.",
                     required=False,
                     default=[],
+                ),
+                ConfigVariable(
+                    key="sync_page_size",
+                    label="Records per Acme request",
+                    kind=VariableKind.NUMBER,
+                    help=f"How many records each request to Acme ERP fetches (1-"
+                    f"{MAX_IDS_PER_REQUEST}); lower it for an Acme ERP that answers large pages "
+                    "slowly.",
+                    required=False,
+                    default=MAX_IDS_PER_REQUEST,
+                    minimum=1,
+                    maximum=MAX_IDS_PER_REQUEST,
+                    integer=True,
+                ),
+                ConfigVariable(
+                    key="invalid_records",
+                    label="Records Progix cannot take",
+                    kind=VariableKind.CHOICE,
+                    help="'fail': the run fails and names the record, so nothing is skipped "
+                    "silently; 'skip': the record is counted as invalid and logged, the rest "
+                    "are synced.",
+                    required=False,
+                    default="fail",
+                    choices=INVALID_RECORD_POLICIES,
                 ),
                 ConfigVariable(
                     key="backfill_on_deploy",

@@ -25,7 +25,7 @@ from acme_erp_integration.definition import (
     TEARDOWN,
 )
 from acme_erp_integration.mapping import Resource
-from acme_erp_integration.sync import UpsertToProgix, check_progix_tenant, sync_events
+from acme_erp_integration.sync import SyncOptions, check_progix_tenant, sync_events
 from acme_provider.operators.records import AcmeFetchRecordsOperator
 from acme_provider.operators.webhooks import AcmeDeleteWebhooksOperator, AcmeEnsureWebhooksOperator
 from integration_platform.integrations.events import EVENTS_PARAM, events_param
@@ -37,11 +37,6 @@ ACME_CONNECTION = "acme_connection"
 PROGIX_CONNECTION = "progix_connection"
 
 
-def _warehouses(context: FlowContext, resource: Resource) -> tuple[str, ...]:
-    """The instance's warehouse filter; it applies to inventory only (empty = every warehouse)."""
-    return tuple(context.config.get("warehouses") or ()) if resource == "inventory" else ()
-
-
 def _sync_flow(resource: Resource) -> FlowRecipe:
     """A webhook flow: the run's thin events → current records from Acme → Progix."""
 
@@ -49,7 +44,7 @@ def _sync_flow(resource: Resource) -> FlowRecipe:
         event_types = context.flow.events
         acme_conn_id = context.conn_id(ACME_CONNECTION)
         progix_conn_id = context.conn_id(PROGIX_CONNECTION)
-        warehouses = _warehouses(context, resource)
+        options = SyncOptions.of(context.config, resource)
 
         @task(task_id=f"sync_{resource}")
         def sync() -> dict[str, int]:
@@ -61,7 +56,7 @@ def _sync_flow(resource: Resource) -> FlowRecipe:
                 event_types=event_types,
                 acme_conn_id=acme_conn_id,
                 progix_conn_id=progix_conn_id,
-                warehouses=warehouses,
+                options=options,
             )
 
         sync()
@@ -95,14 +90,12 @@ def _build_initialization(context: FlowContext) -> None:
     if context.config.get("backfill_on_deploy"):
         # After the webhooks exist, so a change made during the backfill is not lost.
         for resource in ("customers", "inventory"):
+            options = SyncOptions.of(context.config, resource)
             ensure >> AcmeFetchRecordsOperator(
                 task_id=f"backfill_{resource}",
                 resource=resource,
-                on_batch=UpsertToProgix(
-                    resource,
-                    progix_conn_id=context.conn_id(PROGIX_CONNECTION),
-                    warehouses=_warehouses(context, resource),
-                ),
+                on_batch=options.upsert(resource, progix_conn_id),
+                batch_size=options.page_size,
                 acme_conn_id=acme_conn_id,
             )
 
