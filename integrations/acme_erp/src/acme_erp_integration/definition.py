@@ -6,6 +6,7 @@ flow that registers their webhooks in the customer's Acme ERP, and a Teardown fl
 
 from __future__ import annotations
 
+from acme_erp_integration.samples import RecentAcmeRecords
 from acme_provider.hooks.acme_api import MAX_IDS_PER_REQUEST
 from integration_platform.integrations import (
     ConfigPage,
@@ -61,6 +62,7 @@ ACME_ERP = Integration(
             trigger=TriggerKind.WEBHOOK,
             events=("customer.created", "customer.updated"),
             sample_object_ids=("cus_example", "cus_3f9a1c2e7b604d18"),
+            sample_source=RecentAcmeRecords("customers"),
         ),
         Flow(
             slug=SYNC_INVENTORY,
@@ -69,6 +71,7 @@ ACME_ERP = Integration(
             trigger=TriggerKind.WEBHOOK,
             events=("inventory.updated",),
             sample_object_ids=("SKU-EXAMPLE", "SKU-0042"),
+            sample_source=RecentAcmeRecords("inventory"),
         ),
         Flow(
             slug=INITIALIZATION,

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from airflow.sdk import Param, get_current_context, task
+from airflow.sdk import Param, task
 
 from acme_erp_integration.definition import (
     INITIALIZATION,
@@ -31,6 +31,7 @@ from acme_provider.operators.webhooks import AcmeDeleteWebhooksOperator, AcmeEns
 from integration_platform.integrations.events import EVENTS_PARAM, events_param
 from integration_platform.integrations.factory import FlowContext, FlowRecipe
 from integration_platform.integrations.relay import RouteSecretResolver
+from integration_platform.integrations.sampling import run_events
 from integration_platform.integrations.webhooks import desired_webhooks_task, retire_routes_task
 
 ACME_CONNECTION = "acme_connection"
@@ -45,11 +46,12 @@ def _sync_flow(resource: Resource) -> FlowRecipe:
         acme_conn_id = context.conn_id(ACME_CONNECTION)
         progix_conn_id = context.conn_id(PROGIX_CONNECTION)
         options = SyncOptions.of(context.config, resource)
+        connections = dict(context.instance.connections)
 
         @task(task_id=f"sync_{resource}")
         def sync() -> dict[str, int]:
             """Fetch the changed records (≤ 100 per request), map, upsert; return counts only."""
-            events = get_current_context()["params"][EVENTS_PARAM]
+            events = run_events(context.flow, connections)  # a test run may ask for samples
             return sync_events(
                 resource,
                 events,
