@@ -59,6 +59,8 @@ def test_a_first_deploy_asks_every_variable_page_by_page_and_hides_secrets():
         "progix_tenant": "shop-1",
         "warehouses": ["main", "north"],
         "backfill_on_deploy": True,
+        "sync_page_size": 100,
+        "invalid_records": "fail",
         **alert_defaults(),
         **limit_defaults(LIMITS_PAGE),
     }
@@ -76,6 +78,8 @@ def test_a_redeploy_offers_current_values_and_keeps_secrets_left_empty():
             "progix_tenant": "shop-1",
             "warehouses": ["main"],
             "backfill_on_deploy": False,
+            "sync_page_size": 100,
+            "invalid_records": "fail",
             **alert_defaults(),
             **limit_defaults(LIMITS_PAGE),
         },
