@@ -276,6 +276,7 @@ def test_sync_customer_data_upserts_current_records_and_nothing_else(deployment:
         "updated": 0,
         "stale": 0,
         "filtered": 0,
+        "invalid": 0,
     }
     stored = progix.get("customers", ann["id"])
     assert (stored["version"], stored["name"], stored["phone"], stored["company"]) == (

@@ -9,7 +9,8 @@ from __future__ import annotations
 import pytest
 from airflow.sdk.exceptions import AirflowFailException
 
-from acme_erp_integration.sync import UpsertToProgix, sync_events, sync_records
+from acme_erp_integration.mapping import MappingError
+from acme_erp_integration.sync import SyncOptions, UpsertToProgix, sync_events, sync_records
 from tests.support.simulators import AcmeSimulator, ProgixSimulator
 
 CUSTOMER_EVENTS = ("customer.created", "customer.updated")
@@ -56,6 +57,7 @@ def test_events_become_current_records_in_progix(conns, acme_simulator, progix_s
         "updated": 0,
         "stale": 0,
         "filtered": 0,
+        "invalid": 0,
     }
     stored = progix_simulator.get("customers", ann["id"])
     assert (stored["email"], stored["version"]) == ("ann@example.com", ann["version"])
@@ -84,9 +86,34 @@ def test_full_sync_pages_everything_and_filters_warehouses(
         acme_simulator.create_item(
             f"SKU-{n}", name=f"Item {n}", warehouse="north" if n % 5 else "south"
         )
-    counts = sync_records("inventory", warehouses=["north"], **conns)
+    counts = sync_records("inventory", options=SyncOptions(warehouses=("north",)), **conns)
     assert (counts["fetched"], counts["created"], counts["filtered"]) == (25, 20, 5)
     assert len(progix_simulator.list_all("inventory")) == 20
+
+
+def test_the_page_size_setting_decides_records_per_acme_request(conns, acme_simulator) -> None:
+    for n in range(25):
+        acme_simulator.create_item(f"SKU-{n}", name=f"Item {n}", warehouse="north")
+    options = SyncOptions.of({"sync_page_size": 10}, "inventory")
+    counts = sync_records("inventory", options=options, **conns)
+    assert (counts["fetched"], counts["batches"], counts["created"]) == (25, 3, 25)
+
+
+def test_the_invalid_records_setting_fails_or_skips_a_record_progix_cannot_take(
+    conns, progix_simulator
+) -> None:
+    # Acme always sends a name, so the unusable record is built here (a real peer cannot).
+    good = {"id": "cus_good", "name": "Good", "version": 1}
+    nameless = {"id": "cus_nameless", "name": "", "version": 1}
+    strict = SyncOptions.of({"invalid_records": "fail"}, "customers")
+    with pytest.raises(MappingError, match="'cus_nameless' has no 'name'"):
+        strict.upsert("customers", conns["progix_conn_id"])([good, nameless])
+    assert progix_simulator.list_all("customers") == []  # nothing of that batch was sent
+
+    lenient = SyncOptions.of({"invalid_records": "skip"}, "customers")
+    counts = lenient.upsert("customers", conns["progix_conn_id"])([good, nameless])
+    assert (counts["created"], counts["invalid"]) == (1, 1)
+    assert [c["external_id"] for c in progix_simulator.list_all("customers")] == ["cus_good"]
 
 
 def test_a_malformed_event_is_quarantined_and_the_rest_still_sync(
@@ -142,5 +169,6 @@ def test_on_batch_callback_is_lazy_and_shows_no_secrets() -> None:
         "updated": 0,
         "stale": 0,
         "filtered": 1,
+        "invalid": 0,
     }  # nothing to upsert: no connection was even looked up
     assert repr(upsert) == "UpsertToProgix('inventory', progix_conn_id='progix__shop-1')"

@@ -17,6 +17,8 @@ def test_defaults_are_applied() -> None:
         "progix_tenant": "t1",
         "warehouses": [],
         "backfill_on_deploy": False,
+        "sync_page_size": 100,
+        "invalid_records": "fail",
         **alert_defaults(),
         **limit_defaults(LIMITS_PAGE),
         **drift_defaults(),

@@ -46,6 +46,8 @@ def test_a_valid_file_loads_with_defaults(store: InstanceStore) -> None:
         "progix_tenant": "shop-1",
         "warehouses": ["north"],
         "backfill_on_deploy": False,
+        "sync_page_size": 100,
+        "invalid_records": "fail",
         **alert_defaults(),
         **limit_defaults(LIMITS_PAGE),
         **drift_defaults(),

@@ -98,6 +98,8 @@ def test_secrets_and_connections_never_live_in_instance_files() -> None:
         "progix_tenant",
         "warehouses",
         "backfill_on_deploy",
+        "sync_page_size",
+        "invalid_records",
         *alert_defaults(),
         *limit_defaults(LIMITS_PAGE),
         *drift_defaults(),

@@ -60,6 +60,8 @@ def test_a_first_deploy_asks_every_variable_page_by_page_and_hides_secrets():
         "progix_tenant": "shop-1",
         "warehouses": ["main", "north"],
         "backfill_on_deploy": True,
+        "sync_page_size": 100,
+        "invalid_records": "fail",
         **alert_defaults(),
         **limit_defaults(LIMITS_PAGE),
         **drift_defaults(),
@@ -78,6 +80,8 @@ def test_a_redeploy_offers_current_values_and_keeps_secrets_left_empty():
             "progix_tenant": "shop-1",
             "warehouses": ["main"],
             "backfill_on_deploy": False,
+            "sync_page_size": 100,
+            "invalid_records": "fail",
             **alert_defaults(),
             **limit_defaults(LIMITS_PAGE),
             **drift_defaults(),
@@ -114,3 +118,42 @@ def test_alert_destinations_and_numbers_are_asked_and_typed():
     assert plan.config["alert_emails"] == ["ops@shop.example", "oncall@shop.example"]
     assert plan.config["alert_window_minutes"] == 5
     assert plan.config["initialization_deadline_minutes"] == 2.5
+
+
+def test_a_secret_variable_is_asked_without_echo_and_kept_when_left_empty_on_redeploy():
+    from audit_log_integration.definition import AUDIT_LOG, ID_HASH_KEY
+    from integration_platform.integrations.secrets import expected_connection_ids
+
+    answers = {
+        "Customer name": "Audit One",
+        "Acme ERP connection: Acme API base URL": "https://acme.example.com",
+        "Acme ERP connection: API key": "sk_acme",
+        "Pseudonymisation key": "the-hmac-key",
+    }
+    prompter = ScriptedPrompter(answers)
+    request = walk_wizard(AUDIT_LOG, prompter)
+    plan = plan_deploy(AUDIT_LOG, "audit-one", request, is_redeploy=False, environ={})
+
+    assert ("Pseudonymisation key", True) in prompter.asked
+    assert ID_HASH_KEY not in plan.config
+    secret = next(c for c in plan.connections if c.variable == ID_HASH_KEY)
+    assert secret.fields == {"password": "the-hmac-key"}
+
+    existing = Instance(
+        id="audit-one",
+        integration=AUDIT_LOG.slug,
+        customer="Audit One",
+        generation=1,
+        connections=expected_connection_ids(AUDIT_LOG, "audit-one"),
+    )
+    again = ScriptedPrompter({"Pseudonymisation key": ""})
+    request = walk_wizard(
+        AUDIT_LOG,
+        again,
+        existing=existing,
+        existing_hosts=lambda key: {"host": "https://acme.example.com"},
+    )
+    plan = plan_deploy(AUDIT_LOG, "audit-one", request, is_redeploy=True, environ={})
+    assert ("Pseudonymisation key (empty keeps the current value)", True) in again.asked
+    kept = next(c for c in plan.connections if c.variable == ID_HASH_KEY)
+    assert (kept.fields, kept.kept_fields) == ({}, ("password",))

@@ -47,6 +47,8 @@ def test_a_valid_request_plans_connections_config_defaults_and_a_digest() -> Non
         "progix_tenant": "shop-1",
         "warehouses": ["main"],
         "backfill_on_deploy": False,
+        "sync_page_size": 100,
+        "invalid_records": "fail",
         **alert_defaults(),
         **limit_defaults(LIMITS_PAGE),
         **drift_defaults(),

@@ -19,7 +19,7 @@ from integration_platform.lifecycle.service import InstanceService
 from integration_platform.lifecycle.settings import LifecycleSettings
 from integration_platform.plugins.app import create_app
 from integration_platform.plugins.auth import Caller, get_caller
-from integration_platform.plugins.deps import get_service_factory
+from integration_platform.plugins.deps import IntegrationDep, get_service_factory
 from integration_platform.plugins.urls import MOUNT_PATH
 from integration_platform.registry import integrations
 from tests.platform.plugins.fake_airflow import FakeAirflow
@@ -51,10 +51,10 @@ def plugin_app(fake_airflow: FakeAirflow, lifecycle_settings: LifecycleSettings)
     app = create_app()
     settings = lifecycle_settings
 
-    def services() -> Callable[[], InstanceService]:
+    def services(integration: IntegrationDep) -> Callable[[], InstanceService]:
         return lambda: InstanceService(
             settings,
-            integration="acme-erp",
+            integration=integration.slug,
             client=AirflowClient(
                 settings.airflow_url, "admin", "pw", transport=fake_airflow.transport()
             ),

@@ -139,6 +139,14 @@ class FakeAirflow:
             states = request.url.params.get_list("state")
             runs = [r for r in runs if not states or r["state"] in states]
             return httpx.Response(200, json={"dag_runs": runs, "total_entries": len(runs)})
+        if parts[0] == "dags" and len(parts) == 4 and parts[2] == "dagRuns":
+            run = next(
+                (r for r in self.runs if (r["dag_id"], r["dag_run_id"]) == (parts[1], parts[3])),
+                None,
+            )
+            if run is None:
+                return httpx.Response(404, json={"detail": "no such run"})
+            return httpx.Response(200, json=run)
         if parts[0] == "dags" and len(parts) == 5 and parts[4] == "taskInstances":
             tis = [
                 t

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 
 import pytest
@@ -125,3 +126,123 @@ def test_cross_site_form_posts_are_refused(client_as, fake_airflow):
     assert response.status_code == 403
     assert "cross-site" in response.text
     assert fake_airflow.requests == []
+
+
+AUDIT_FORM = {
+    "instance_id": "audit-2",
+    "customer": "Audit Two",
+    "conn.source_connection.host": "https://acme.example.com",
+    "conn.source_connection.password": "acme-secret-key",
+    "config.id_hash_key": "hash-key-NEVER-SHOWN",
+}
+
+
+def test_a_secret_variable_is_a_password_input_that_is_never_filled(client_as):
+    page = client_as(ADMIN).get("/integrations/new?integration=audit-log", headers=HTML).text
+    field = re.search(r'<input type="password"[^>]*name="config.id_hash_key"[^>]*>', page, re.S)
+    assert field, "no password input for the secret variable"
+    assert 'value=""' in field.group(0)
+    assert "never in the instance file" in page
+
+
+def test_a_secret_entered_with_a_bad_form_is_not_sent_back(client_as, fake_airflow):
+    form = {**AUDIT_FORM, "conn.source_connection.host": "ftp://acme"}
+    response = client_as(ADMIN).post(
+        "/integrations/new?integration=audit-log", data=form, headers=HTML
+    )
+    assert response.status_code == 400
+    assert "http:// or https://" in _field_error(response.text, "conn.source_connection.host")
+    assert "hash-key-NEVER-SHOWN" not in response.text
+    assert "Please enter it again" in response.text
+    assert fake_airflow.writes == []
+
+
+def test_a_missing_secret_is_an_inline_error_on_its_field(client_as, fake_airflow):
+    form = {**AUDIT_FORM, "config.id_hash_key": ""}
+    response = client_as(ADMIN).post(
+        "/integrations/new?integration=audit-log", data=form, headers=HTML
+    )
+    assert response.status_code == 400
+    assert "required (Pseudonymisation key)" in _field_error(response.text, "config.id_hash_key")
+    assert fake_airflow.writes == []
+
+
+def test_editing_shows_that_a_secret_is_set_and_an_empty_field_keeps_it(
+    client_as, store, fake_airflow
+):
+    from audit_log_integration.definition import AUDIT_LOG
+    from integration_platform.integrations.instances import Instance
+    from integration_platform.integrations.secrets import expected_connection_ids
+    from integration_platform.plugins.wizard_form import parse_wizard_form
+
+    connections = expected_connection_ids(AUDIT_LOG, "audit-2")
+    store.save(
+        Instance(
+            id="audit-2",
+            integration=AUDIT_LOG.slug,
+            customer="Audit Two",
+            generation=1,
+            connections=connections,
+        )
+    )
+    for conn_id in connections.values():
+        fake_airflow.connections[conn_id] = {
+            "connection_id": conn_id,
+            "conn_type": "generic",
+            "host": "https://acme.example.com",
+            "password": "stored-secret-NEVER-SHOWN",
+        }
+    page = (
+        client_as(ADMIN)
+        .get("/integrations/instances/audit-2/edit?integration=audit-log", headers=HTML)
+        .text
+    )
+    assert "stored-secret-NEVER-SHOWN" not in page
+    assert "set: leave empty to keep it" in page
+    assert "A value is set; it is never shown" in page
+
+    kept = parse_wizard_form(
+        AUDIT_LOG, _Form({**AUDIT_FORM, "config.id_hash_key": ""}), editing="audit-2"
+    )
+    assert "id_hash_key" not in kept.config  # the redeploy keeps the stored secret
+    replaced = parse_wizard_form(AUDIT_LOG, _Form(AUDIT_FORM), editing="audit-2")
+    assert replaced.config["id_hash_key"] == "hash-key-NEVER-SHOWN"
+    assert "hash-key-NEVER-SHOWN" not in str(replaced.shown_values(AUDIT_LOG))
+
+
+class _Form(dict):
+    def getlist(self, name: str) -> list[str]:
+        value = self.get(name)
+        return [] if value is None else [value]
+
+
+def test_number_and_choice_settings_have_bounded_inputs(client_as):
+    page = client_as(ADMIN).get("/integrations/new", headers=HTML).text
+    size = re.search(r'<input type="number"[^>]*name="config.sync_page_size"[^>]*>', page)
+    assert size, "no number input for the page size"
+    assert 'min="1"' in size.group(0)
+    assert 'max="100"' in size.group(0)
+    assert 'step="1"' in size.group(0)
+    policy = re.search(r'<select[^>]*name="config.invalid_records".*?</select>', page, re.S)
+    assert policy, "no select for the invalid-records policy"
+    assert '<option value="fail" selected>' in policy.group(0)
+    assert '<option value="skip">' in policy.group(0)
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "reason"),
+    [
+        ("config.sync_page_size", "500", "less than or equal to 100"),
+        ("config.sync_page_size", "ten", "valid integer"),
+        ("config.invalid_records", "maybe", "'fail' or 'skip'"),
+    ],
+)
+def test_a_bad_number_or_choice_is_an_inline_error_on_its_field(
+    client_as, fake_airflow, field, value, reason
+):
+    response = client_as(ADMIN).post(
+        "/integrations/new", data={**VALID_FORM, field: value}, headers=HTML
+    )
+    assert response.status_code == 400
+    assert reason in html.unescape(_field_error(response.text, field))
+    assert fake_airflow.writes == []

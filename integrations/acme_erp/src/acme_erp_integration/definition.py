@@ -7,6 +7,8 @@ that re-checks them on the instance's interval, and a Teardown flow.
 
 from __future__ import annotations
 
+from acme_erp_integration.samples import RecentAcmeRecords
+from acme_provider.hooks.acme_api import MAX_IDS_PER_REQUEST
 from integration_platform.integrations import (
     ConfigPage,
     ConfigVariable,
@@ -26,6 +28,7 @@ SYNC_INVENTORY = "sync-inventory-data"
 INITIALIZATION = "initialization"
 TEARDOWN = "teardown"
 DRIFT_REPAIR = "webhook-drift-repair"
+INVALID_RECORD_POLICIES = ("fail", "skip")
 
 LIMITS_PAGE = limits_page(
     # Sync runs are idempotent (versioned upserts), so a few may overlap to drain a burst.
@@ -62,6 +65,7 @@ ACME_ERP = Integration(
             trigger=TriggerKind.WEBHOOK,
             events=("customer.created", "customer.updated"),
             sample_object_ids=("cus_example", "cus_3f9a1c2e7b604d18"),
+            sample_source=RecentAcmeRecords("customers"),
         ),
         Flow(
             slug=SYNC_INVENTORY,
@@ -70,6 +74,7 @@ ACME_ERP = Integration(
             trigger=TriggerKind.WEBHOOK,
             events=("inventory.updated",),
             sample_object_ids=("SKU-EXAMPLE", "SKU-0042"),
+            sample_source=RecentAcmeRecords("inventory"),
         ),
         Flow(
             slug=INITIALIZATION,
@@ -138,6 +143,30 @@ ACME_ERP = Integration(
                     help="Only inventory in these warehouses is synced; leave empty for all.",
                     required=False,
                     default=[],
+                ),
+                ConfigVariable(
+                    key="sync_page_size",
+                    label="Records per Acme request",
+                    kind=VariableKind.NUMBER,
+                    help=f"How many records each request to Acme ERP fetches (1-"
+                    f"{MAX_IDS_PER_REQUEST}); lower it for an Acme ERP that answers large pages "
+                    "slowly.",
+                    required=False,
+                    default=MAX_IDS_PER_REQUEST,
+                    minimum=1,
+                    maximum=MAX_IDS_PER_REQUEST,
+                    integer=True,
+                ),
+                ConfigVariable(
+                    key="invalid_records",
+                    label="Records Progix cannot take",
+                    kind=VariableKind.CHOICE,
+                    help="'fail': the run fails and names the record, so nothing is skipped "
+                    "silently; 'skip': the record is counted as invalid and logged, the rest "
+                    "are synced.",
+                    required=False,
+                    default="fail",
+                    choices=INVALID_RECORD_POLICIES,
                 ),
                 ConfigVariable(
                     key="backfill_on_deploy",

@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from airflow.sdk import Param, get_current_context, task
+from airflow.sdk import Param, task
 
 from acme_erp_integration.definition import (
     DRIFT_REPAIR,
@@ -28,7 +28,7 @@ from acme_erp_integration.definition import (
     TEARDOWN,
 )
 from acme_erp_integration.mapping import Resource
-from acme_erp_integration.sync import UpsertToProgix, check_progix_tenant, sync_events
+from acme_erp_integration.sync import SyncOptions, check_progix_tenant, sync_events
 from acme_provider.operators.records import AcmeFetchRecordsOperator
 from acme_provider.operators.webhooks import AcmeDeleteWebhooksOperator, AcmeEnsureWebhooksOperator
 from integration_platform.integrations.drift import active_check_task, repair_report
@@ -39,15 +39,11 @@ from integration_platform.integrations.events import (
 )
 from integration_platform.integrations.factory import FlowContext, FlowRecipe
 from integration_platform.integrations.relay import RouteSecretResolver
+from integration_platform.integrations.sampling import run_events
 from integration_platform.integrations.webhooks import desired_webhooks_task, retire_routes_task
 
 ACME_CONNECTION = "acme_connection"
 PROGIX_CONNECTION = "progix_connection"
-
-
-def _warehouses(context: FlowContext, resource: Resource) -> tuple[str, ...]:
-    """The instance's warehouse filter; it applies to inventory only (empty = every warehouse)."""
-    return tuple(context.config.get("warehouses") or ()) if resource == "inventory" else ()
 
 
 def _sync_flow(resource: Resource) -> FlowRecipe:
@@ -57,20 +53,21 @@ def _sync_flow(resource: Resource) -> FlowRecipe:
         event_types = context.flow.events
         acme_conn_id = context.conn_id(ACME_CONNECTION)
         progix_conn_id = context.conn_id(PROGIX_CONNECTION)
-        warehouses = _warehouses(context, resource)
+        options = SyncOptions.of(context.config, resource)
+        connections = dict(context.instance.connections)
 
         @task(task_id=f"sync_{resource}")
         def sync() -> dict[str, int]:
-            """Fetch the changed records (≤ 100 per request), map, upsert; return counts only
-            (the events set aside go to XCom `quarantined_events`)."""
-            events = get_current_context()["params"][EVENTS_PARAM]
+            """Fetch the changed records (`sync_page_size` per request), map, upsert; return
+            counts only (the events set aside go to XCom `quarantined_events`)."""
+            events = run_events(context.flow, connections)  # a test run may ask for samples
             return sync_events(
                 resource,
                 events,
                 event_types=event_types,
                 acme_conn_id=acme_conn_id,
                 progix_conn_id=progix_conn_id,
-                warehouses=warehouses,
+                options=options,
                 set_aside=record_set_aside,
             )
 
@@ -105,14 +102,12 @@ def _build_initialization(context: FlowContext) -> None:
     if context.config.get("backfill_on_deploy"):
         # After the webhooks exist, so a change made during the backfill is not lost.
         for resource in ("customers", "inventory"):
+            options = SyncOptions.of(context.config, resource)
             ensure >> AcmeFetchRecordsOperator(
                 task_id=f"backfill_{resource}",
                 resource=resource,
-                on_batch=UpsertToProgix(
-                    resource,
-                    progix_conn_id=context.conn_id(PROGIX_CONNECTION),
-                    warehouses=_warehouses(context, resource),
-                ),
+                on_batch=options.upsert(resource, progix_conn_id),
+                batch_size=options.page_size,
                 acme_conn_id=acme_conn_id,
             )
 

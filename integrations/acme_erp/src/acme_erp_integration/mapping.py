@@ -7,7 +7,7 @@ Acme's `version`: replays, duplicates and reordered runs can never overwrite new
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 Resource = Literal["customers", "inventory"]
@@ -58,20 +58,34 @@ def in_warehouses(record: Mapping[str, Any], warehouses: Collection[str]) -> boo
 class MappedBatch:
     items: list[dict[str, Any]]
     filtered: int  # records left out by the instance's config (e.g. other warehouses)
+    invalid: list[str] = field(default_factory=list)  # why each skipped record was unusable
 
 
 def to_progix(
-    resource: Resource, records: Iterable[Mapping[str, Any]], *, warehouses: Collection[str] = ()
+    resource: Resource,
+    records: Iterable[Mapping[str, Any]],
+    *,
+    warehouses: Collection[str] = (),
+    skip_invalid: bool = False,
 ) -> MappedBatch:
-    """Map one batch of Acme records to Progix items, applying the instance's filters."""
-    if resource == "customers":
-        return MappedBatch([customer_to_progix(record) for record in records], 0)
-    if resource == "inventory":
-        items, filtered = [], 0
-        for record in records:
-            if in_warehouses(record, warehouses):
-                items.append(item_to_progix(record))
-            else:
-                filtered += 1
-        return MappedBatch(items, filtered)
-    raise ValueError(f"resource must be 'customers' or 'inventory', got {resource!r}")
+    """Map one batch of Acme records to Progix items, applying the instance's filters.
+
+    A record Progix cannot take raises `MappingError`, or with `skip_invalid` (the
+    instance's `invalid_records: skip`) is left out and its reason kept in `invalid`."""
+    if resource not in ("customers", "inventory"):
+        raise ValueError(f"resource must be 'customers' or 'inventory', got {resource!r}")
+    mapper = customer_to_progix if resource == "customers" else item_to_progix
+    items: list[dict[str, Any]] = []
+    invalid: list[str] = []
+    filtered = 0
+    for record in records:
+        if resource == "inventory" and not in_warehouses(record, warehouses):
+            filtered += 1
+            continue
+        try:
+            items.append(mapper(record))
+        except (MappingError, TypeError, ValueError) as error:
+            if not skip_invalid:
+                raise MappingError(str(error)) from error
+            invalid.append(str(error))
+    return MappedBatch(items, filtered, invalid)

@@ -9,12 +9,14 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from airflow.sdk.exceptions import AirflowFailException
 
 from acme_erp_integration.errors import ProgixApiError
 from acme_erp_integration.mapping import MappingError, Resource, to_progix
+from acme_provider.hooks.acme_api import MAX_IDS_PER_REQUEST
 from acme_provider.operators.failures import fail_fast_on_permanent_errors as provider_fail_fast
 from acme_provider.operators.records import fetch_records
 from integration_platform.integrations.events import QuarantinedEvent, changed_objects
@@ -22,7 +24,7 @@ from integration_platform.integrations.events import QuarantinedEvent, changed_o
 if TYPE_CHECKING:
     from acme_erp_integration.progix import ProgixHook
 
-UPSERT_COUNTS = ("created", "updated", "stale", "filtered")
+UPSERT_COUNTS = ("created", "updated", "stale", "filtered", "invalid")
 log = logging.getLogger(__name__)
 
 
@@ -43,17 +45,28 @@ class UpsertToProgix:
     """An `on_batch` callback: map one batch of Acme records and batch-upsert it into Progix."""
 
     def __init__(
-        self, resource: Resource, *, progix_conn_id: str, warehouses: Collection[str] = ()
+        self,
+        resource: Resource,
+        *,
+        progix_conn_id: str,
+        warehouses: Collection[str] = (),
+        skip_invalid: bool = False,
     ) -> None:
         self.resource = resource
         self.progix_conn_id = progix_conn_id
         self.warehouses = tuple(warehouses)
+        self.skip_invalid = skip_invalid
         self._hook: ProgixHook | None = None
 
     def __call__(self, records: list[dict[str, Any]]) -> dict[str, int]:
-        batch = to_progix(self.resource, records, warehouses=self.warehouses)
+        batch = to_progix(
+            self.resource, records, warehouses=self.warehouses, skip_invalid=self.skip_invalid
+        )
+        for reason in batch.invalid:
+            log.warning("skipped a record Progix cannot take: %s", reason)
         counts = dict.fromkeys(UPSERT_COUNTS, 0)
         counts["filtered"] = batch.filtered
+        counts["invalid"] = len(batch.invalid)
         if batch.items:
             counts.update(self.hook.batch_upsert(self.resource, batch.items).as_counts())
         return counts
@@ -70,22 +83,51 @@ class UpsertToProgix:
         return f"UpsertToProgix({self.resource!r}, progix_conn_id={self.progix_conn_id!r})"
 
 
+@dataclass(frozen=True)
+class SyncOptions:
+    """What an instance's config decides about one resource's sync."""
+
+    warehouses: tuple[str, ...] = ()  # inventory only; empty = every warehouse
+    page_size: int = MAX_IDS_PER_REQUEST  # records per Acme request (`sync_page_size`)
+    skip_invalid: bool = False  # `invalid_records: skip`
+
+    @classmethod
+    def of(cls, config: Mapping[str, Any], resource: Resource) -> SyncOptions:
+        warehouses = tuple(config.get("warehouses") or ()) if resource == "inventory" else ()
+        return cls(
+            warehouses=warehouses,
+            page_size=int(config.get("sync_page_size") or MAX_IDS_PER_REQUEST),
+            skip_invalid=config.get("invalid_records") == "skip",
+        )
+
+    def upsert(self, resource: Resource, progix_conn_id: str) -> UpsertToProgix:
+        return UpsertToProgix(
+            resource,
+            progix_conn_id=progix_conn_id,
+            warehouses=self.warehouses,
+            skip_invalid=self.skip_invalid,
+        )
+
+
 def sync_records(
     resource: Resource,
     *,
     acme_conn_id: str,
     progix_conn_id: str,
     ids: Iterable[str] | None = None,
-    warehouses: Collection[str] = (),
+    options: SyncOptions | None = None,
 ) -> dict[str, int]:
     """Fetch the given records (or all of them) from Acme and upsert them into Progix."""
     from acme_provider.hooks.acme_erp import AcmeErpHook  # at run time: keeps parsing light
 
-    upsert = UpsertToProgix(resource, progix_conn_id=progix_conn_id, warehouses=warehouses)
+    options = options or SyncOptions()
+    upsert = options.upsert(resource, progix_conn_id)
     hook = AcmeErpHook(acme_conn_id=acme_conn_id)
     try:
         with fail_fast_on_permanent_errors():
-            counts = fetch_records(hook, resource, on_batch=upsert, ids=ids)
+            counts = fetch_records(
+                hook, resource, on_batch=upsert, ids=ids, batch_size=options.page_size
+            )
     finally:
         hook.close()
     return {**dict.fromkeys(UPSERT_COUNTS, 0), **counts}
@@ -98,16 +140,16 @@ def sync_events(
     event_types: Collection[str],
     acme_conn_id: str,
     progix_conn_id: str,
-    warehouses: Collection[str] = (),
+    options: SyncOptions | None = None,
     set_aside: Callable[[Sequence[QuarantinedEvent]], None] | None = None,
 ) -> dict[str, int]:
     """A webhook flow's run: de-duplicate the events' object ids, then `sync_records` them.
 
     Returns `{events, objects, quarantined, fetched, missing, batches, created, updated,
-    stale, filtered}`. Events the flow cannot use are quarantined (logged with their reason,
-    handed to `set_aside` before anything is synced, so they are recorded even if the sync
-    then fails) and every valid event is still synced; only a conf that is not a list fails
-    the run.
+    stale, filtered, invalid}`. Events the flow cannot use are quarantined (logged with their
+    reason, handed to `set_aside` before anything is synced, so they are recorded even if the
+    sync then fails) and every valid event is still synced; only a conf that is not a list
+    fails the run.
     """
     try:
         changed = changed_objects(events, event_types)
@@ -124,7 +166,7 @@ def sync_events(
             acme_conn_id=acme_conn_id,
             progix_conn_id=progix_conn_id,
             ids=changed.object_ids,
-            warehouses=warehouses,
+            options=options,
         )
     return {**changed.counts(), **dict.fromkeys(UPSERT_COUNTS, 0), **counts}
 

@@ -39,18 +39,27 @@ def _annotation(variable: ConfigVariable) -> Any:
         case VariableKind.BOOLEAN:
             return bool
         case VariableKind.NUMBER:
-            return int | float
+            return int if variable.integer else int | float
         case VariableKind.CHOICE:
             return Literal[variable.choices]
         case VariableKind.LIST:
             return list[Literal[variable.choices]] if variable.choices else list[str]
-    raise ValueError(f"{variable.key}: {variable.kind} values are not stored as config")
+    raise ValueError(
+        f"{variable.key}: {variable.kind} values are kept in Airflow connections, not as config"
+    )
+
+
+def _constraints(variable: ConfigVariable) -> dict[str, Any]:
+    if variable.kind is VariableKind.STRING and variable.required:
+        return {"min_length": 1}
+    if variable.kind is VariableKind.NUMBER:
+        bounds = {"ge": variable.minimum, "le": variable.maximum}
+        return {name: bound for name, bound in bounds.items() if bound is not None}
+    return {}
 
 
 def _field(variable: ConfigVariable) -> tuple[Any, Any]:
-    constraints = (
-        {"min_length": 1} if variable.kind is VariableKind.STRING and variable.required else {}
-    )
+    constraints = _constraints(variable)
     if variable.required and variable.default is None:
         return _annotation(variable), Field(..., **constraints)
     annotation = _annotation(variable)

@@ -27,6 +27,7 @@ from integration_platform.integrations.config import (
 )
 from integration_platform.integrations.model import Integration
 from integration_platform.integrations.naming import INSTANCE_ID_PATTERN, is_valid_instance_id
+from integration_platform.integrations.secrets import expected_connection_ids
 
 INSTANCES_DIR_ENV = "INTEGRATION_INSTANCES_DIR"
 _SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -80,14 +81,10 @@ class Instance(BaseModel):
         except ConfigError as error:
             errors.extend(error.errors)
             config = self.config
-        expected = {
-            v.key: v.connection.conn_id(self.id)
-            for v in integration.connection_variables
-            if v.connection
-        }
+        expected = expected_connection_ids(integration, self.id)
         for key in sorted(set(expected) | set(self.connections)):
             if key not in expected:
-                errors.append(FieldError(f"connections.{key}", "unknown connection variable"))
+                errors.append(FieldError(f"connections.{key}", "unknown connection or secret"))
             elif self.connections.get(key) != expected[key]:
                 errors.append(FieldError(f"connections.{key}", f"must be {expected[key]!r}"))
         if errors:

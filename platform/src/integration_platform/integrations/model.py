@@ -6,6 +6,7 @@ parse time by the factory and at run time by the lifecycle service and the UI.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -31,6 +32,13 @@ class VariableKind(StrEnum):
     CONNECTION = "connection"
 
 
+SampleSource = Callable[[Mapping[str, str], int], list[str]]
+"""`(connection ids by config key, how many) -> object ids`: the ids of the source's most
+recently changed objects, asked at run time inside the flow's task (where the connections
+are), so that a test run syncs real records. Supplied by the integration, called by
+`integration_platform.integrations.sampling`."""
+
+
 @dataclass(frozen=True)
 class Flow:
     slug: str
@@ -40,8 +48,10 @@ class Flow:
     events: tuple[str, ...] = ()  # webhook flows: the event types they subscribe to
     schedule: str | None = None  # schedule flows: a cron expression or preset
     sample_object_ids: tuple[str, ...] = ()
-    """Webhook flows: plausible object ids in the source's format, for sample events (test runs,
-    the trigger form); without them samples use `obj_<hex>`."""
+    """Webhook flows: plausible object ids in the source's format, for the trigger form's
+    example (and test runs of a flow without `sample_source`)."""
+    sample_source: SampleSource | None = field(default=None, compare=False)
+    """Webhook flows: real object ids for test runs, e.g. the most recently changed records."""
 
     def __post_init__(self) -> None:
         if (self.trigger is TriggerKind.WEBHOOK) != bool(self.events):
@@ -86,6 +96,9 @@ class ConfigVariable:
     default: Any = None
     choices: tuple[str, ...] = ()  # CHOICE: allowed values; LIST: allowed items (empty = any)
     connection: ConnectionSpec | None = None  # CONNECTION only
+    minimum: float | None = None  # NUMBER only: the smallest value allowed
+    maximum: float | None = None  # NUMBER only: the largest value allowed
+    integer: bool = False  # NUMBER only: whole numbers only
 
     def __post_init__(self) -> None:
         if (self.kind is VariableKind.CONNECTION) != (self.connection is not None):
@@ -94,6 +107,11 @@ class ConfigVariable:
             )
         if self.kind is VariableKind.CHOICE and not self.choices:
             raise ValueError(f"variable {self.key!r}: a choice variable needs choices")
+        bounded = self.minimum is not None or self.maximum is not None or self.integer
+        if bounded and self.kind is not VariableKind.NUMBER:
+            raise ValueError(f"variable {self.key!r}: bounds are for number variables only")
+        if self.kind is VariableKind.SECRET and (self.default is not None or not self.required):
+            raise ValueError(f"variable {self.key!r}: a secret is required and has no default")
 
     @property
     def stored_in_instance_file(self) -> bool:
@@ -150,6 +168,10 @@ class Integration:
     @property
     def connection_variables(self) -> tuple[ConfigVariable, ...]:
         return tuple(v for v in self.variables if v.kind is VariableKind.CONNECTION)
+
+    @property
+    def secret_variables(self) -> tuple[ConfigVariable, ...]:
+        return tuple(v for v in self.variables if v.kind is VariableKind.SECRET)
 
     def dag_id(self, instance_id: str, flow_slug: str) -> str:
         return naming.dag_id(self.slug, instance_id, self.flow(flow_slug).slug)

@@ -20,9 +20,9 @@ from integration_platform.lifecycle.cli_output import (
     TerminalPrompter,
     err,
     out,
+    print_flow_test,
     print_json,
     print_report,
-    print_tasks,
     print_webhooks,
     styled,
 )
@@ -301,8 +301,8 @@ def run_flow_test(
     ] = None,
     timeout: Annotated[float | None, typer.Option(help="Seconds to wait for the run")] = None,
 ) -> None:
-    """Run just FLOW of INSTANCE now (with sample events for webhook flows) and show the
-    task outcomes: the tutorial's "Save & Run Test"."""
+    """Run just FLOW of INSTANCE now and show its tasks and counts: the tutorial's "Save &
+    Run Test". Webhook flows run on the source's latest changes unless --payload is given."""
     state: _Context = ctx.obj
     state.with_run_timeout(timeout)
 
@@ -319,7 +319,7 @@ def run_flow_test(
     if state.as_json:
         print_json(result)
     else:
-        print_tasks(result.run)
+        print_flow_test(result)
     raise typer.Exit(ExitCode.OK if result.run.succeeded else ExitCode.FAILED)
 
 

@@ -18,8 +18,9 @@ from rich.console import Console
 from rich.table import Column, Table
 from rich.text import Text
 
+from integration_platform.integrations.sampling import sample_size
 from integration_platform.lifecycle.drift_status import drift_lines
-from integration_platform.lifecycle.service import InstanceReport, RunOutcome
+from integration_platform.lifecycle.service import FlowTestResult, InstanceReport, RunOutcome
 
 # Markup off: user input and messages (`[/x]`, `^[a-z]...$`) print as given; styles are
 # applied with `Text` objects only.
@@ -142,3 +143,18 @@ def print_report(report: InstanceReport) -> None:
                 started = run.start_date.strftime("%Y-%m-%d %H:%M:%S") if run.start_date else "-"
                 table.add_row(run.state, run.run_type, started, duration(run.duration), run.run_id)
             out.print(table)
+
+
+def print_flow_test(result: FlowTestResult) -> None:
+    """A test run: its tasks, then what each task counted (fetched, created, ...)."""
+    print_tasks(result.run)
+    count = sample_size(result.conf) if result.conf else None
+    if count is not None:
+        out.print(f"events: the source's {count} most recently changed object(s), at most")
+    for task_id, counts in result.counts.items():
+        out.print(
+            Text.assemble(
+                (f"{task_id}: ", "bold"), ", ".join(f"{k} {v}" for k, v in counts.items())
+            ),
+            highlight=False,
+        )

@@ -163,7 +163,7 @@ class Deploy(Status):
         """A redeploy may omit secrets only if the Airflow connection already holds them."""
         errors = [
             FieldError(
-                f"connections.{conn.variable}.{name}",
+                conn.field_path(name),
                 f"required (connection {conn.conn_id!r} does not exist in Airflow)",
             )
             for conn in plan.connections

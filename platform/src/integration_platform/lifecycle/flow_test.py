@@ -6,12 +6,14 @@ import secrets
 from collections.abc import Mapping
 from typing import Any
 
+from integration_contracts.runs import RunKind, run_kind
 from integration_platform.integrations import naming
 from integration_platform.integrations.config import FieldError
 from integration_platform.integrations.instances import InstanceState
 from integration_platform.integrations.model import TriggerKind
 from integration_platform.lifecycle.errors import InvalidRequest
 from integration_platform.lifecycle.results import FlowTestResult, Progress, now, quiet
+from integration_platform.lifecycle.run_counts import run_counts
 from integration_platform.lifecycle.samples import check_payload, sample_payload
 from integration_platform.lifecycle.waiting import Waiting
 
@@ -65,4 +67,29 @@ class FlowTest(Waiting):
         finally:
             if paused:
                 self.airflow.set_paused(dag_id, True)
-        return FlowTestResult(instance_id=instance_id, flow=flow.slug, conf=conf, run=outcome)
+        return FlowTestResult(
+            instance_id=instance_id,
+            flow=flow.slug,
+            conf=conf,
+            run=outcome,
+            counts=run_counts(self.airflow, outcome),
+        )
+
+    def flow_test_result(self, instance_id: str, flow_slug: str, run_id: str) -> FlowTestResult:
+        """A test run seen again (the UI's result page): its tasks and counts, from Airflow."""
+        self.get_instance(instance_id)
+        flow = self.flow(flow_slug)
+        dag_id = self.integration.dag_id(instance_id, flow.slug)
+        run = self.airflow.get_dag_run(dag_id, run_id)
+        if run is None or run_kind(run_id) is not RunKind.TEST:
+            raise InvalidRequest(
+                "run", [FieldError(run_id, f"no test run {run_id!r} of {flow.slug}")]
+            )
+        outcome = self._run_outcome(run)
+        return FlowTestResult(
+            instance_id=instance_id,
+            flow=flow.slug,
+            conf=run.conf,
+            run=outcome,
+            counts=run_counts(self.airflow, outcome) if run.finished else {},
+        )

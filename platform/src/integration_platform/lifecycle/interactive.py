@@ -28,8 +28,33 @@ def _list_default(value: Any) -> str:
     return ", ".join(str(v) for v in value or [])
 
 
+def _ask_secret(prompter: Prompter, variable: ConfigVariable, *, redeploy: bool) -> str | None:
+    """A SECRET variable, without echo; on a redeploy an empty answer keeps the stored value."""
+    keep_hint = " (empty keeps the current value)" if redeploy else ""
+    value = prompter.text(
+        variable.label + keep_hint, default=None, secret=True, help=variable.help
+    ).strip()
+    return value or (None if redeploy else "")
+
+
+def _number_label(variable: ConfigVariable) -> str:
+    low, high = variable.minimum, variable.maximum
+    if low is None and high is None:
+        return variable.label
+    bounds = (
+        f"{_plain(low)}-{_plain(high)}"
+        if low is not None and high is not None
+        else (f">= {_plain(low)}" if low is not None else f"<= {_plain(high)}")
+    )
+    return f"{variable.label} ({bounds})"
+
+
+def _plain(number: float | None) -> str:
+    return f"{number:g}" if number is not None else ""
+
+
 def _ask_variable(prompter: Prompter, variable: ConfigVariable, current: Any) -> tuple[bool, Any]:
-    """`(has_value, value)` for one non-connection variable."""
+    """`(has_value, value)` for one non-connection, non-secret variable."""
     default = current if current is not None else variable.default
     match variable.kind:
         case VariableKind.BOOLEAN:
@@ -57,11 +82,11 @@ def _ask_variable(prompter: Prompter, variable: ConfigVariable, current: Any) ->
             return True, raw.strip()
         case VariableKind.NUMBER:
             raw = prompter.text(
-                variable.label,
+                _number_label(variable),
                 default=None if default is None else str(default),
                 secret=False,
                 help=variable.help,
-            )
+            ).strip()
             try:
                 return True, float(raw) if "." in raw else int(raw)
             except ValueError:
@@ -114,6 +139,11 @@ def walk_wizard(
                     if value or not (existing and spec_field.secret):
                         fields[spec_field.name] = value
                 connections[variable.key] = fields
+                continue
+            if variable.kind is VariableKind.SECRET:
+                secret = _ask_secret(prompter, variable, redeploy=existing is not None)
+                if secret is not None:
+                    config[variable.key] = secret
                 continue
             current_value = existing.config.get(variable.key) if existing else None
             has_value, value = _ask_variable(prompter, variable, current_value)

@@ -14,8 +14,9 @@ Request file (YAML)::
       source_connection: {host: "https://source.example.com", password_env: SHOP1_SOURCE_KEY}
       target_connection: {host: "https://target.example.com", password: "..."}
 
-A secret field may be given as `<field>_env: VARIABLE` to read it from the environment. On a
-redeploy, omitted secret fields keep the value already stored in the Airflow connection.
+A secret field may be given as `<field>_env: VARIABLE` to read it from the environment; a
+SECRET config variable as `<key>`, `<key>_env` or `<key>_file` (`lifecycle.secret_values`).
+On a redeploy, omitted secrets keep the value already stored in the Airflow connection.
 """
 
 from __future__ import annotations
@@ -31,8 +32,10 @@ from typing import Any
 from integration_contracts.ids import InvalidId, check_segment
 from integration_platform.integrations.config import ConfigError, FieldError, validate_config
 from integration_platform.integrations.model import ConnectionSpec, Integration
+from integration_platform.lifecycle.connection_plan import ConnectionPlan
 from integration_platform.lifecycle.documents import read_document
 from integration_platform.lifecycle.errors import InvalidRequest
+from integration_platform.lifecycle.secret_values import plan_secrets, split_secrets
 from integration_platform.urls import parse_http_url
 
 ENV_SUFFIX = "_env"
@@ -97,23 +100,6 @@ def load_request_file(path: Path) -> DeployRequest:
     """Read a YAML (or JSON) deploy request file."""
     data = read_document(path, formats="YAML")
     return DeployRequest.from_mapping(data, source=str(path))
-
-
-@dataclass(frozen=True)
-class ConnectionPlan:
-    """One Airflow connection to create or update. `fields` holds only what is to be written
-    (an omitted secret keeps its stored value); secrets are masked in `repr`."""
-
-    variable: str
-    conn_id: str
-    conn_type: str
-    fields: Mapping[str, str]
-    secret_fields: frozenset[str]
-    kept_fields: tuple[str, ...] = ()  # secrets not given: keep what Airflow has
-
-    def __repr__(self) -> str:
-        shown = {k: ("***" if k in self.secret_fields else v) for k, v in self.fields.items()}
-        return f"ConnectionPlan({self.conn_id!r}, {self.conn_type!r}, {shown}, kept={self.kept_fields})"
 
 
 @dataclass(frozen=True)
@@ -240,8 +226,9 @@ def plan_deploy(
     if len(request.customer) > 200:
         errors.append(FieldError("customer", "at most 200 characters"))
     config: dict[str, Any] = {}
+    public_config, secret_values = split_secrets(integration, request.config)
     try:
-        config = validate_config(integration, request.config)
+        config = validate_config(integration, public_config)
     except ConfigError as error:
         errors.extend(error.errors)
     specs = {v.key: v.connection for v in integration.connection_variables if v.connection}
@@ -267,6 +254,11 @@ def plan_deploy(
         errors.extend(problems)
         if plan is not None:
             plans.append(plan)
+    secret_plans, problems = plan_secrets(
+        integration, instance_id or "x", secret_values, environ, is_redeploy=is_redeploy
+    )
+    errors.extend(problems)
+    plans.extend(secret_plans)
     if errors:
         raise InvalidRequest(request.source, errors)
     connections = tuple(plans)

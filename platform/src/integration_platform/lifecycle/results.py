@@ -156,6 +156,9 @@ class FlowTestResult:
     flow: str
     conf: Mapping[str, Any]
     run: RunOutcome
+    counts: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
+    """`{task id: {count: n}}`: what each task that returned counts (its XCom) did, e.g. a
+    sync's fetched, created, updated, stale, missing and quarantined."""
 
 
 @dataclass(frozen=True)

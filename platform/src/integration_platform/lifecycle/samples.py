@@ -1,21 +1,29 @@
-"""Payloads for `test-flow`: sample thin events, or a user's payload file checked against the flow.
+"""Payloads for `test-flow`: samples, or a user's payload file checked against the flow.
 
 A webhook flow's run conf is `{"events": [{"id", "type", "object_id", "occurred_at"}]}`: thin
-events, from which the flow re-reads current records from the source, so a sample only needs
-plausible ids (the flow's `sample_object_ids`).
+events, from which the flow re-reads current records from the source. A flow whose
+integration supplies a `sample_source` is tested on real objects: the conf asks the flow to
+take the source's most recently changed ones (`integrations.sampling`, in the worker, where
+the connections are). Otherwise the sample uses the flow's `sample_object_ids`.
 """
 
 from __future__ import annotations
 
 import secrets
 from collections.abc import Mapping
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from integration_contracts.events import EVENTS_CONF_KEY, THIN_EVENT_FIELDS
 from integration_platform.integrations.config import FieldError
 from integration_platform.integrations.model import Flow, TriggerKind
+from integration_platform.integrations.sampling import (
+    DEFAULT_SAMPLE_SIZE,
+    SAMPLE_CONF_KEY,
+    sample_conf,
+    sample_size,
+    thin_events,
+)
 from integration_platform.lifecycle.documents import read_document
 from integration_platform.lifecycle.errors import InvalidRequest
 
@@ -29,23 +37,14 @@ def _object_id(flow: Flow) -> str:
     return f"obj_{secrets.token_hex(8)}"
 
 
-def sample_payload(flow: Flow, count: int = 1) -> dict[str, Any]:
-    """A run conf for `flow`: thin events for webhook flows, empty for the others."""
+def sample_payload(flow: Flow, count: int = DEFAULT_SAMPLE_SIZE) -> dict[str, Any]:
+    """A run conf for `flow`: the source's `count` latest changes (or thin events with sample
+    ids) for webhook flows, empty for the others."""
     if flow.trigger is not TriggerKind.WEBHOOK:
         return {}
-    now = datetime.now(UTC).isoformat(timespec="seconds")
-    events = []
-    for index in range(count):
-        event_type = flow.events[index % len(flow.events)]
-        events.append(
-            {
-                "id": f"evt_test_{secrets.token_hex(6)}",
-                "type": event_type,
-                "object_id": _object_id(flow),
-                "occurred_at": now,
-            }
-        )
-    return {EVENTS_CONF_KEY: events}
+    if flow.sample_source is not None:
+        return sample_conf(count)
+    return {EVENTS_CONF_KEY: thin_events(flow, [_object_id(flow)])}
 
 
 def check_payload(flow: Flow, payload: Any, *, source: str) -> dict[str, Any]:
@@ -54,6 +53,8 @@ def check_payload(flow: Flow, payload: Any, *, source: str) -> dict[str, Any]:
         raise InvalidRequest(source, [FieldError("(file)", "must be a JSON/YAML object")])
     if flow.trigger is not TriggerKind.WEBHOOK:
         return dict(payload)
+    if SAMPLE_CONF_KEY in payload:
+        return _check_sample_request(flow, payload, source)
     events = payload.get(EVENTS_CONF_KEY)
     if not isinstance(events, list) or not events:
         raise InvalidRequest(source, [FieldError("events", "required: a non-empty list of events")])
@@ -78,6 +79,21 @@ def check_payload(flow: Flow, payload: Any, *, source: str) -> dict[str, Any]:
     if errors:
         raise InvalidRequest(source, errors)
     return dict(payload)
+
+
+def _check_sample_request(flow: Flow, payload: Mapping[str, Any], source: str) -> dict[str, Any]:
+    """`{"sample_recent": N}`: test on the source's N latest changes, if the flow can."""
+    try:
+        count = sample_size(payload)
+    except ValueError as error:
+        raise InvalidRequest(source, [FieldError(SAMPLE_CONF_KEY, str(error))]) from None
+    if flow.sample_source is None:
+        reason = f"{flow.slug} cannot ask its source for recent objects; give events"
+        raise InvalidRequest(source, [FieldError(SAMPLE_CONF_KEY, reason)])
+    if payload.get(EVENTS_CONF_KEY):
+        reason = f"give either events or {SAMPLE_CONF_KEY}"
+        raise InvalidRequest(source, [FieldError(EVENTS_CONF_KEY, reason)])
+    return sample_conf(count or DEFAULT_SAMPLE_SIZE)
 
 
 def load_payload_file(flow: Flow, path: Path) -> dict[str, Any]:

@@ -27,7 +27,7 @@ from integration_platform.lifecycle.errors import (
 from integration_platform.plugins.airflow_access import AirflowUrlMissing, configured_airflow_url
 from integration_platform.plugins.api.app import API_PATH, create_api
 from integration_platform.plugins.rendering import render
-from integration_platform.plugins.routes import actions, pages, replay, wizard
+from integration_platform.plugins.routes import actions, flow_tests, pages, replay, wizard
 from integration_platform.plugins.visibility import unknown_name_message
 
 log = logging.getLogger(__name__)
@@ -138,6 +138,7 @@ def create_app() -> FastAPI:
     app.include_router(wizard.router)
     app.include_router(actions.router)
     app.include_router(replay.router)
+    app.include_router(flow_tests.router)
     app.state.api = create_api()  # its own app: its own OpenAPI document and error format
     app.mount(API_PATH, app.state.api)
     _check_airflow_url()

@@ -90,7 +90,13 @@ def flow_test(
                 progress=progress,
             )
         ok = result.run.succeeded
-        message = f"Test run {result.run.run_id} of {flow_slug}: {result.run.state}"
-        return ok, message, f"{detail_url}?notice={'test-success' if ok else 'test-failed'}"
+        counted = "; ".join(
+            f"{task}: " + ", ".join(f"{k} {v}" for k, v in counts.items())
+            for task, counts in result.counts.items()
+        )
+        message = f"Test run {result.run.run_id} of {flow_slug}: {result.run.state}" + (
+            f" ({counted})" if counted else ""
+        )
+        return ok, message, f"{detail_url}/tests/{flow_slug}/{result.run.run_id}"
 
     return work

@@ -32,8 +32,6 @@ NOTICES = {
         "ok",
         "Secrets rotated: Acme signs with the new ones; the old ones expire after the overlap.",
     ),
-    "test-success": Notice("ok", "The test run succeeded; it is at the top of the executions."),
-    "test-failed": Notice("error", "The test run did not succeed; open its logs below."),
 }
 
 

@@ -1,7 +1,8 @@
 """The config wizard as an HTML form, read back into the lifecycle's `DeployRequest`.
 
-Field names: `instance_id`, `customer`, `config.<key>` for file-stored variables and
-`conn.<key>.<field>` for the fields of CONNECTION variables. This module only turns form
+Field names: `instance_id`, `customer`, `config.<key>` for file-stored and SECRET variables
+and `conn.<key>.<field>` for the fields of CONNECTION variables. A secret is a password input
+that is never filled in: its value goes to the lifecycle and is never rendered back. This module only turns form
 strings into a request and maps errors back onto fields; whether a request is *valid* is
 decided by `lifecycle.request.plan_deploy`, the same code the CLI's deploy runs.
 """
@@ -51,7 +52,10 @@ class WizardInput:
             INSTANCE_ID_FIELD: self.instance_id,
             CUSTOMER_FIELD: self.customer,
         }
-        values.update({f"config.{key}": value for key, value in self.config.items()})
+        secrets = {v.key for v in integration.secret_variables}
+        values.update(
+            {f"config.{key}": value for key, value in self.config.items() if key not in secrets}
+        )
         for variable in integration.connection_variables:
             assert variable.connection is not None
             given = self.connections.get(variable.key, {})
@@ -99,6 +103,10 @@ def parse_wizard_form(
                 if value or not spec.secret:
                     fields[spec.name] = value
             entered.connections[variable.key] = fields
+        elif variable.kind is VariableKind.SECRET:
+            value = form.get(config_field(variable))
+            if isinstance(value, str) and value.strip():
+                entered.config[variable.key] = value.strip()
         elif variable.stored_in_instance_file:
             given, value = _config_value(form, variable)
             if given:
@@ -112,7 +120,7 @@ def form_field(error_field: str) -> str:
         return INSTANCE_ID_FIELD
     if error_field.startswith("connections."):
         return "conn." + error_field.removeprefix("connections.").removesuffix("_env")
-    return error_field
+    return error_field.removesuffix("_env").removesuffix("_file")
 
 
 def form_errors(error: InvalidRequest) -> dict[str, str]:
@@ -134,6 +142,6 @@ def form_field_names(integration: Integration) -> set[str]:
         if variable.kind is VariableKind.CONNECTION and variable.connection:
             names.add(f"conn.{variable.key}")
             names.update(connection_field(variable, f.name) for f in variable.connection.fields)
-        elif variable.stored_in_instance_file:
+        else:
             names.add(config_field(variable))
     return names

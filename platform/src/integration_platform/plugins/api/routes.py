@@ -14,11 +14,13 @@ from fastapi import APIRouter, HTTPException, Path, Query, Request, Response, st
 from fastapi.responses import JSONResponse
 
 from integration_platform.integrations.config import FieldError
+from integration_platform.integrations.model import Integration
 from integration_platform.integrations.naming import INSTANCE_ID_PATTERN
 from integration_platform.lifecycle.bulk import BulkRequest
 from integration_platform.lifecycle.errors import InvalidRequest
 from integration_platform.lifecycle.request import ENV_SUFFIX, DeployRequest
 from integration_platform.lifecycle.samples import check_payload
+from integration_platform.lifecycle.secret_values import server_side_references
 from integration_platform.plugins import job_work
 from integration_platform.plugins.api import work
 from integration_platform.plugins.api.operations import OPERATIONS, Operation, OperationKind
@@ -130,14 +132,19 @@ def get_instance(
         return InstanceOut.of_report(service.status(instance_id))
 
 
-def _api_request(body: DeployBody) -> DeployRequest:
-    """The request, refusing `<field>_env`: the API never reads the API server's environment."""
+def _api_request(body: DeployBody, integration: Integration) -> DeployRequest:
+    """The request, refusing `<field>_env` and a secret's `<key>_file`: the API never reads
+    the API server's environment or files."""
     errors = [
         FieldError(f"connections.{key}.{name}", "give the value itself; *_env is for files")
         for key, fields in body.connections.items()
         for name in fields
         if name.endswith(ENV_SUFFIX)
     ]
+    errors.extend(
+        FieldError(f"config.{name}", "give the value itself; *_env and *_file are for files")
+        for name in server_side_references(integration, body.config)
+    )
     if errors:
         raise InvalidRequest(SOURCE, errors)
     return DeployRequest.from_mapping(body.model_dump(), source=SOURCE)
@@ -159,8 +166,8 @@ def deploy_instance(
     _integration: IntegrationQuery = None,
 ) -> Response:
     """Deploy (or redeploy with new settings) one instance; every invalid field is listed."""
-    deploy_request = _api_request(body)
     with closing(services()) as service:
+        deploy_request = _api_request(body, service.integration)
         plan = service.validate(instance_id, deploy_request)
         redeploy = service.store.exists(instance_id)
     if validate_only:

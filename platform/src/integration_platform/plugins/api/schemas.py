@@ -38,6 +38,8 @@ class VariableOut(BaseModel):
     required: bool
     default: Any = None
     choices: list[str] = Field(default_factory=list)
+    minimum: float | None = None
+    maximum: float | None = None
     connection_fields: list[ConnectionFieldOut] = Field(default_factory=list)
 
     @classmethod
@@ -51,6 +53,8 @@ class VariableOut(BaseModel):
             required=variable.required,
             default=variable.default,
             choices=list(variable.choices),
+            minimum=variable.minimum,
+            maximum=variable.maximum,
             connection_fields=[
                 ConnectionFieldOut(name=f.name, label=f.label, secret=f.secret) for f in fields
             ],

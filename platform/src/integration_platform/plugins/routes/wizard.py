@@ -45,6 +45,7 @@ def _render_wizard(
     values: dict[str, Any],
     errors: dict[str, str],
     status_code: int = 200,
+    stored_secrets: set[str] | frozenset[str] = frozenset(),
 ) -> HTMLResponse:
     base = mount_base(request)
     known = wizard_form.form_field_names(integration)
@@ -61,6 +62,7 @@ def _render_wizard(
         editing=editing,
         values=values,
         errors=errors,
+        stored_secrets=stored_secrets,
         top_errors=[str(e) for e in wizard_form.errors_outside_form(errors, known)],
         page_errors=_page_errors(integration, errors),
         action=f"{base}/instances/{editing}/edit"
@@ -112,6 +114,7 @@ def _submit(
             values=entered.shown_values(integration),
             errors=errors,
             status_code=400,
+            stored_secrets=_stored_secrets(service, editing),
         )
     return _start_deploy(request, services, entered)
 
@@ -150,6 +153,19 @@ def _current_values(
     return values
 
 
+def _stored_secrets(service: InstanceService, instance_id: str | None) -> set[str]:
+    """Which SECRET variables of the instance have a value in Airflow (never the value)."""
+    if instance_id is None:
+        return set()
+    instance = service.find_instance(instance_id)
+    return {
+        v.key
+        for v in service.integration.secret_variables
+        if instance is not None
+        and service.airflow.get_connection(instance.connections.get(v.key, "")) is not None
+    }
+
+
 @router.get("/instances/{instance_id}/edit", response_class=HTMLResponse)
 def edit_instance_form(
     instance_id: str,
@@ -160,7 +176,15 @@ def edit_instance_form(
 ) -> HTMLResponse:
     with closing(services()) as service:
         values = _current_values(integration, service, instance_id)
-    return _render_wizard(request, integration, editing=instance_id, values=values, errors={})
+        stored = _stored_secrets(service, instance_id)
+    return _render_wizard(
+        request,
+        integration,
+        editing=instance_id,
+        values=values,
+        errors={},
+        stored_secrets=stored,
+    )
 
 
 @router.post("/instances/{instance_id}/edit")

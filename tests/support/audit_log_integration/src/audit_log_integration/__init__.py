@@ -1,1 +1,1 @@
-"""A second integration for the tests: which Acme ERP customers changed, and nothing more."""
+"""A second integration for the tests: which Acme ERP customers changed, by keyed hash."""

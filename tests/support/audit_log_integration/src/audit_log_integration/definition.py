@@ -15,6 +15,7 @@ from integration_platform.integrations import (
 
 LOG_CHANGES = "log-changes"
 SOURCE_CONNECTION = "source_connection"
+ID_HASH_KEY = "id_hash_key"
 
 AUDIT_LOG = Integration(
     slug="audit-log",
@@ -58,6 +59,18 @@ AUDIT_LOG = Integration(
                             ConnectionField("password", "API key", secret=True),
                         ),
                     ),
+                ),
+            ),
+        ),
+        ConfigPage(
+            title="Privacy",
+            description="The audit log names customers by a keyed hash, never by their id.",
+            variables=(
+                ConfigVariable(
+                    key=ID_HASH_KEY,
+                    label="Pseudonymisation key",
+                    kind=VariableKind.SECRET,
+                    help="HMAC-SHA256 key of the object references in the audit log.",
                 ),
             ),
         ),
