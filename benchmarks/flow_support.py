@@ -15,6 +15,7 @@ import itertools
 import json
 import os
 import random
+import signal
 import statistics
 import sys
 import tempfile
@@ -142,9 +143,16 @@ def deployed_stack(instances: int) -> Iterator[tuple[Stack, Records, float]]:
     """What every flow benchmark starts from: the stack running, the records seeded, then
     `instances` deployed; yields the stack, the records and the seconds deploying took."""
     stack = start_stack(instances, {})
+    # A benchmark stopped with SIGTERM (a timeout, `kill`) stops its stack as Ctrl-C does,
+    # instead of leaving Airflow, the relay and the simulators running.
+    signal.signal(signal.SIGTERM, _interrupt)
     with stack:
         records = seed_records(stack)
         yield stack, records, deploy_instances(stack, instances)
+
+
+def _interrupt(*_: object) -> None:
+    raise KeyboardInterrupt
 
 
 def print_output(output: dict[str, Any], stack: Stack, deploy_seconds: float) -> None:
