@@ -65,8 +65,8 @@ def test_bulk_deploy_needs_the_right_to_deploy_and_a_well_formed_body(client_as,
 
 def test_an_instance_the_caller_may_not_see_is_refused_as_unknown(client_as, store, fake_airflow):
     deploy_fixture_instance(store, fake_airflow, "shop-1")
-    fake_airflow.readable = set()  # per-DAG roles: this caller may read none of its DAGs
-    caller = replace(ADMIN, can_read_all_dags=False)
+    # Per-DAG roles: the auth manager lets this caller read none of the instance's DAGs.
+    caller = replace(ADMIN, readable_dags=lambda _ids: set())
     client = client_as(caller)
 
     started = client.post(f"{API}/bulk-deploy", json={"instances": {"shop-1": VALID}})

@@ -77,14 +77,16 @@ def _start(
     return _accepted(request, OPERATIONS.start(kind, instance_id, caller.name, job))
 
 
-def _bulk_request(instance_id: str, body: DeployBody, hidden: set[str]) -> BulkRequest:
+def _bulk_request(
+    instance_id: str, body: DeployBody, hidden: set[str], integration: Integration
+) -> BulkRequest:
     """One instance of a bulk deploy; a problem is the item's own (reported, not deployed)."""
     source = f"{SOURCE}: instances.{instance_id}"
     if instance_id in hidden:
         problem = FieldError("instance", f"no instance {instance_id!r}")
         return BulkRequest(instance_id, source, None, (problem,))
     try:
-        deploy_request = _api_request(body)
+        deploy_request = _api_request(body, integration)
     except InvalidRequest as error:
         return BulkRequest(instance_id, source, None, tuple(error.errors))
     return BulkRequest(instance_id, source, replace(deploy_request, source=source))
@@ -307,8 +309,9 @@ def bulk_deploy(
         deployed = [i for i in body.instances if service.find_instance(i) is not None]
         visible = visible_ids(service.integration, caller, deployed)
         concurrency = service.settings.bulk_concurrency
+        integration = service.integration
     hidden = set(deployed) - visible
-    requests = [_bulk_request(i, b, hidden) for i, b in body.instances.items()]
+    requests = [_bulk_request(i, b, hidden, integration) for i, b in body.instances.items()]
     job = work.bulk_deploy(services, requests, concurrency=concurrency, force=body.force)
     op = OPERATIONS.start("bulk-deploy", "", caller.name, job, covers=frozenset(body.instances))
     return _accepted(request, op)
