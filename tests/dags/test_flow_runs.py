@@ -216,11 +216,11 @@ def test_drift_repair_puts_back_our_webhooks_only_and_skips_unless_deployed(
     foreign = acme_simulator.create_webhook(
         "http://127.0.0.1:9/elsewhere", "whsec_" + "B" * 32, events=["customer.created"]
     )
-    acme_simulator._call("DELETE", f"/v1/webhooks/{owned['sync-inventory-data']['id']}")
-    acme_simulator._call(
-        "PATCH",
-        f"/v1/webhooks/{owned['sync-customer-data']['id']}",
-        json={"url": "http://127.0.0.1:9/moved", "events": ["customer.created"]},
+    acme_simulator.delete_webhook(owned["sync-inventory-data"]["id"])
+    acme_simulator.update_webhook(
+        owned["sync-customer-data"]["id"],
+        url="http://127.0.0.1:9/moved",
+        events=["customer.created"],
     )
 
     outcome = deployment.run("webhook-drift-repair")
@@ -247,7 +247,7 @@ def test_drift_repair_puts_back_our_webhooks_only_and_skips_unless_deployed(
     # While a deploy runs (or failed, or a removal runs), the repair skips: nothing changes.
     write_instance(tmp_path / "instances", {**instance_data(INSTANCE), "state": "deploying"})
     before = deployment.owned_webhooks()
-    acme_simulator._call("DELETE", f"/v1/webhooks/{before[0]['id']}")
+    acme_simulator.delete_webhook(before[0]["id"])
     skipped = deployment.run("webhook-drift-repair")
     assert skipped["tasks"]["check_instance_active"] == "skipped"
     assert skipped["tasks"]["repair_webhooks"] == "skipped"

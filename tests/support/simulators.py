@@ -147,6 +147,10 @@ class AcmeSimulator(_Simulator):
         """As the customer would in Acme's settings, behind the integration's back."""
         self._call("DELETE", f"/v1/webhooks/{webhook_id}")
 
+    def update_webhook(self, webhook_id: str, **fields: Any) -> dict[str, Any]:
+        """Edit a webhook (events, enabled, url, ...) as the customer would in Acme."""
+        return self._call("PATCH", f"/v1/webhooks/{webhook_id}", json=fields)
+
     def list_all(self, path: str, **params: Any) -> list[dict[str, Any]]:
         """Every record of a list endpoint, following `next_cursor` to the end."""
         records: list[dict[str, Any]] = []

@@ -14,7 +14,6 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
-import httpx
 import pytest
 
 from acme_provider.webhook_secrets import secret_fingerprint
@@ -22,7 +21,6 @@ from integration_platform.integrations import naming
 from integration_platform.integrations.drift import REPORT_TASK_ID, repair_report_of
 from integration_platform.lifecycle.request import DeployRequest
 from integration_platform.lifecycle.service import InstanceService
-from integration_platform.lifecycle.settings import LifecycleSettings
 from integration_platform.relay_client import RelayRegistrar
 from tests.support.simulators import new_webhook_secret
 from tests.support.stack import ACME_ACCOUNTS, PROGIX_TENANTS, StackHandle
@@ -68,17 +66,7 @@ def ours(stack: StackHandle) -> dict[str, dict[str, Any]]:
 
 @pytest.fixture(scope="module")
 def service(stack: StackHandle) -> Iterator[InstanceService]:
-    running = stack.stack
-    settings = LifecycleSettings(
-        airflow_url=running.airflow_url,
-        airflow_username="admin",
-        airflow_password=running.airflow_password("admin"),
-        instances_dir=running.instances_dir,
-        relay_url=running.relay_url,
-        relay_registrar_token=running.relay_registrar_token,
-        run_timeout=180,
-    )
-    service = InstanceService(settings, integration="acme-erp")
+    service = stack.acme_erp_service(run_timeout=180, with_relay=True)
     yield service
     if service.store.exists(INSTANCE):  # leave the shared stack clean if a test failed early
         service.remove(INSTANCE)
@@ -95,9 +83,9 @@ def foreign(stack: StackHandle) -> Iterator[dict[str, Any]]:
         ["customer.updated"],
         {"managed_by": "another-tool", "key": CUSTOMERS},
     )
-    hook = acme._call("PATCH", f"/v1/webhooks/{hook['id']}", json={"enabled": False})
+    hook = acme.update_webhook(hook["id"], enabled=False)
     yield hook
-    acme._call("DELETE", f"/v1/webhooks/{hook['id']}")
+    acme.delete_webhook(hook["id"])
 
 
 def wait_for_repair(stack: StackHandle, wanted: dict[str, list[str]], deadline: float) -> None:
@@ -109,9 +97,11 @@ def wait_for_repair(stack: StackHandle, wanted: dict[str, list[str]], deadline: 
     pytest.fail(f"not repaired within the interval: {ours(stack)}")
 
 
-def test_deleted_and_edited_webhooks_are_repaired_within_one_interval(
-    stack: StackHandle, service: InstanceService, foreign: dict[str, Any]
-) -> None:
+def deploy_and_edit_behind_its_back(
+    stack: StackHandle, service: InstanceService
+) -> tuple[dict[str, dict[str, Any]], dict[str, list[str]]]:
+    """Deploy; then, in Acme, delete the inventory webhook and edit the customers one.
+    Returns the webhooks as registered and their events by flow."""
     result = service.deploy(INSTANCE, request(stack))
     assert result.outcome == "deployed", result.message
     repair_dag = service.airflow.get_dag(service.dag_ids(INSTANCE)[REPAIR])
@@ -123,46 +113,36 @@ def test_deleted_and_edited_webhooks_are_repaired_within_one_interval(
         CUSTOMERS: ["customer.created", "customer.updated"],
         INVENTORY: ["inventory.updated"],
     }
-
-    acme = stack.acme
-    acme._call("DELETE", f"/v1/webhooks/{registered[INVENTORY]['id']}")
-    acme._call(
-        "PATCH",
-        f"/v1/webhooks/{registered[CUSTOMERS]['id']}",
-        json={"events": ["customer.created"], "enabled": False},
+    stack.acme.delete_webhook(registered[INVENTORY]["id"])
+    stack.acme.update_webhook(
+        registered[CUSTOMERS]["id"], events=["customer.created"], enabled=False
     )
-    edited_at = time.monotonic()
+    return registered, wanted
 
-    wait_for_repair(stack, wanted, edited_at + INTERVAL_MINUTES * 60 + SLACK_SECONDS)
 
-    repaired = ours(stack)
-    assert repaired[CUSTOMERS]["id"] == registered[CUSTOMERS]["id"]  # put back, not replaced
-    assert repaired[INVENTORY]["id"] != registered[INVENTORY]["id"]  # re-created
+def assert_signed_with_the_route_secrets(
+    stack: StackHandle, repaired: dict[str, dict[str, Any]]
+) -> dict[str, str]:
+    """The repaired webhooks carry the relay's route secrets, and the relay takes a delivery
+    Acme signs with one. Returns the secrets by flow."""
     with RelayRegistrar(stack.stack.relay_url, stack.stack.relay_registrar_token) as relay:
         secrets = {s: relay.secret(naming.route("acme-erp", INSTANCE, s)) for s in repaired}
-        for slug, hook in repaired.items():
-            assert hook["metadata"]["secret_fingerprint"] == secret_fingerprint(secrets[slug])
-            assert hook["metadata"]["managed_by"] == f"acme-erp/{INSTANCE}"
-    untouched = next(h for h in acme.list_webhooks() if h["id"] == foreign["id"])
-    assert untouched == foreign
-
-    # Acme signs the repaired webhook's deliveries with the route's secret: the relay takes them.
-    acme.create_customer(name="Drift Check")
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        attempts = [
-            a["status_code"]
-            for d in acme.deliveries(repaired[CUSTOMERS]["id"])
-            for a in d["attempts"]
-        ]
-        if attempts:
-            break
+    for slug, hook in repaired.items():
+        assert hook["metadata"]["secret_fingerprint"] == secret_fingerprint(secrets[slug])
+        assert hook["metadata"]["managed_by"] == f"acme-erp/{INSTANCE}"
+    stack.acme.create_customer(name="Drift Check")
+    deadline, attempts = time.monotonic() + 60, []
+    while not attempts and time.monotonic() < deadline:
         time.sleep(1)
+        deliveries = stack.acme.deliveries(repaired[CUSTOMERS]["id"])
+        attempts = [a["status_code"] for d in deliveries for a in d["attempts"]]
     assert attempts[:1] == [200], attempts
+    return secrets
 
-    drift = next(f for f in service.status(INSTANCE).flows if f.slug == REPAIR).drift
-    assert drift is not None
-    assert drift.last_repair is not None
+
+def assert_reports_name_the_repairs(service: InstanceService, secrets: dict[str, str]) -> None:
+    """The scheduler's repair runs reported one missing and one changed webhook, and no XCom
+    of theirs holds a route secret."""
     repair_dag_id = service.dag_ids(INSTANCE)[REPAIR]
     # One check normally repairs both; a check running between the two edits splits them.
     found: dict[str, set[str]] = {"missing": set(), "changed": set(), "foreign": set()}
@@ -180,12 +160,25 @@ def test_deleted_and_edited_webhooks_are_repaired_within_one_interval(
             assert not [slug for slug, secret in secrets.items() if secret in xcom], task_id
     assert found == {"missing": {INVENTORY}, "changed": {CUSTOMERS}, "foreign": set()}
 
-    headers = {"Authorization": f"Bearer {stack.stack.rest('admin').token()}"}
-    page = httpx.get(
-        f"{stack.stack.airflow_url}/integrations/instances/{INSTANCE}",
-        headers={**headers, "Accept": "text/html"},
-        timeout=60,
-    )
+
+def test_deleted_and_edited_webhooks_are_repaired_within_one_interval(
+    stack: StackHandle, service: InstanceService, foreign: dict[str, Any]
+) -> None:
+    registered, wanted = deploy_and_edit_behind_its_back(stack, service)
+
+    wait_for_repair(stack, wanted, time.monotonic() + INTERVAL_MINUTES * 60 + SLACK_SECONDS)
+
+    repaired = ours(stack)
+    assert repaired[CUSTOMERS]["id"] == registered[CUSTOMERS]["id"]  # put back, not replaced
+    assert repaired[INVENTORY]["id"] != registered[INVENTORY]["id"]  # re-created
+    assert next(h for h in stack.acme.list_webhooks() if h["id"] == foreign["id"]) == foreign
+    secrets = assert_signed_with_the_route_secrets(stack, repaired)
+    assert_reports_name_the_repairs(service, secrets)
+    drift = next(f for f in service.status(INSTANCE).flows if f.slug == REPAIR).drift
+    assert drift is not None
+    assert drift.last_repair is not None
+    with stack.airflow_http("admin") as airflow:
+        page = airflow.get(f"/integrations/instances/{INSTANCE}", headers={"Accept": "text/html"})
     assert page.status_code == 200
     assert drift.last_repair.summary in page.text  # "repaired: 1 missing, 1 changed"
     assert "every 1 min" in page.text

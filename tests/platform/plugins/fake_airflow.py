@@ -127,19 +127,34 @@ class FakeAirflow:
                 if t["dag_id"] in body["dag_ids"] and t["dag_run_id"] in body["dag_run_ids"]
             ]
             return httpx.Response(200, json={"task_instances": tis, "total_entries": len(tis)})
-        if parts[0] == "dags" and len(parts) == 2:
+        if parts[0] == "dags":
+            answer = self._dag_path(request, parts, body)
+            if answer is not None:
+                return answer
+        if parts[0] == "connections" and len(parts) == 2:
+            conn = self.connections.get(parts[1])
+            if conn is None:
+                return httpx.Response(404, json={"detail": "no connection"})
+            return httpx.Response(200, json=conn)
+        return httpx.Response(404, json={"detail": f"fake Airflow has no {request.method} {path}"})
+
+    def _dag_path(
+        self, request: httpx.Request, parts: list[str], body: dict[str, Any]
+    ) -> httpx.Response | None:
+        """`/dags/{dag}`, its runs, task instances and XComs (None: not one of those)."""
+        if len(parts) == 2:
             dag = self.dags.get(parts[1])
             if dag is None:
                 return httpx.Response(404, json={"detail": "not found"})
             if request.method == "PATCH":
                 dag["is_paused"] = body["is_paused"]
             return httpx.Response(200, json=dag)
-        if parts[0] == "dags" and len(parts) == 3 and parts[2] == "dagRuns":
+        if len(parts) == 3 and parts[2] == "dagRuns":
             runs = [r for r in self._newest_first() if r["dag_id"] == parts[1]]
             states = request.url.params.get_list("state")
             runs = [r for r in runs if not states or r["state"] in states]
             return httpx.Response(200, json={"dag_runs": runs, "total_entries": len(runs)})
-        if parts[0] == "dags" and len(parts) == 4 and parts[2] == "dagRuns":
+        if len(parts) == 4 and parts[2] == "dagRuns":
             run = next(
                 (r for r in self.runs if (r["dag_id"], r["dag_run_id"]) == (parts[1], parts[3])),
                 None,
@@ -147,30 +162,28 @@ class FakeAirflow:
             if run is None:
                 return httpx.Response(404, json={"detail": "no such run"})
             return httpx.Response(200, json=run)
-        if parts[0] == "dags" and len(parts) == 5 and parts[4] == "taskInstances":
+        if len(parts) == 5 and parts[4] == "taskInstances":
             tis = [
                 t
                 for t in self.task_instances
                 if (t["dag_id"], t["dag_run_id"]) == (parts[1], parts[3])
             ]
             return httpx.Response(200, json={"task_instances": tis, "total_entries": len(tis)})
-        if parts[0] == "dags" and len(parts) == 7 and parts[6] == "xcomEntries":
+        if len(parts) == 7 and parts[6] == "xcomEntries":
             return self._list_xcoms(parts[1], parts[3], request.url.params)
-        if parts[0] == "dags" and len(parts) == 8 and parts[6] == "xcomEntries":
-            if parts[7] == "return_value":
-                value = self.xcoms.get((parts[1], parts[3], parts[5]))
-            else:
-                value = self.keyed_xcoms.get((parts[1], parts[3], parts[5], parts[7]))
-            if value is None:
-                return httpx.Response(404, json={"detail": "no xcom"})
-            entry = {**airflow_payloads.xcom(parts[1], parts[3], parts[5], value), "key": parts[7]}
-            return httpx.Response(200, json=entry)
-        if parts[0] == "connections" and len(parts) == 2:
-            conn = self.connections.get(parts[1])
-            if conn is None:
-                return httpx.Response(404, json={"detail": "no connection"})
-            return httpx.Response(200, json=conn)
-        return httpx.Response(404, json={"detail": f"fake Airflow has no {request.method} {path}"})
+        if len(parts) == 8 and parts[6] == "xcomEntries":
+            return self._get_xcom(*parts[1:8:2])
+        return None
+
+    def _get_xcom(self, dag_id: str, run_id: str, task_id: str, key: str) -> httpx.Response:
+        if key == "return_value":
+            value = self.xcoms.get((dag_id, run_id, task_id))
+        else:
+            value = self.keyed_xcoms.get((dag_id, run_id, task_id, key))
+        if value is None:
+            return httpx.Response(404, json={"detail": "no xcom"})
+        entry = {**airflow_payloads.xcom(dag_id, run_id, task_id, value), "key": key}
+        return httpx.Response(200, json=entry)
 
     def _list_xcoms(self, dag_id: str, run_id: str, params: httpx.QueryParams) -> httpx.Response:
         """`GET /dags/{dag}/dagRuns/{run|~}/taskInstances/~/xcomEntries?xcom_key=` (no values,

@@ -9,8 +9,9 @@ import typer
 from integration_platform.lifecycle.cli import app
 from integration_platform.lifecycle.cli_context import CliContext
 from integration_platform.lifecycle.cli_output import out, print_json
-from integration_platform.lifecycle.replay import ReplayReport, parse_since
+from integration_platform.lifecycle.replay import ReplayReport
 from integration_platform.lifecycle.service import InstanceService
+from integration_platform.lifecycle.since import parse_since
 
 InstanceArg = Annotated[str, typer.Argument(help="Instance id")]
 FlowOption = Annotated[

@@ -19,11 +19,10 @@ naming the count, so a broad filter never floods Airflow.
 from __future__ import annotations
 
 import hashlib
-import re
 import secrets
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import quote
 
@@ -384,24 +383,3 @@ class Replay(Waiting):
             report=progress or quiet,
         )
         return replayer.run(dry_run=dry_run)
-
-
-def parse_since(value: str, option: str = "since") -> datetime:
-    """`--since` / `--until`: an ISO timestamp (naive = UTC) or a relative `30m`, `6h`, `2d`."""
-    match = re.fullmatch(r"(\d+)([mhd])", value.strip())
-    if match:
-        amount, unit = int(match.group(1)), match.group(2)
-        delta = {
-            "m": timedelta(minutes=amount),
-            "h": timedelta(hours=amount),
-            "d": timedelta(days=amount),
-        }
-        return now() - delta[unit]
-    try:
-        parsed = datetime.fromisoformat(value.strip())
-    except ValueError:
-        raise InvalidRequest(
-            f"--{option}",
-            [FieldError(option, "must be an ISO timestamp (2026-01-31T12:00) or 30m / 6h / 2d")],
-        ) from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)

@@ -208,6 +208,36 @@ def config_digest(
     return "sha256:" + hashlib.sha256(canonical.encode()).hexdigest()
 
 
+def _plan_connections(
+    integration: Integration,
+    instance_id: str,
+    request: DeployRequest,
+    environ: Mapping[str, str],
+    is_redeploy: bool,
+) -> tuple[list[ConnectionPlan], list[FieldError]]:
+    """The connections a request asks for, each checked; a redeploy may leave one out."""
+    specs = {v.key: v.connection for v in integration.connection_variables if v.connection}
+    expected = ", ".join(sorted(specs))
+    errors = [
+        FieldError(f"connections.{key}", f"unknown connection; expected {expected}")
+        for key in request.connections
+        if key not in specs
+    ]
+    plans: list[ConnectionPlan] = []
+    for key, spec in specs.items():
+        given = request.connections.get(key)
+        if given is None and not is_redeploy:
+            errors.append(FieldError(f"connections.{key}", "required"))
+            continue
+        plan, problems = _plan_connection(
+            key, spec, given or {}, instance_id or "x", environ, is_redeploy
+        )
+        errors.extend(problems)
+        if plan is not None:
+            plans.append(plan)
+    return plans, errors
+
+
 def plan_deploy(
     integration: Integration,
     instance_id: str,
@@ -231,29 +261,8 @@ def plan_deploy(
         config = validate_config(integration, public_config)
     except ConfigError as error:
         errors.extend(error.errors)
-    specs = {v.key: v.connection for v in integration.connection_variables if v.connection}
-    for key in request.connections:
-        if key not in specs:
-            errors.append(
-                FieldError(
-                    f"connections.{key}",
-                    f"unknown connection; expected {', '.join(sorted(specs))}",
-                )
-            )
-    plans: list[ConnectionPlan] = []
-    for key, spec in specs.items():
-        given = request.connections.get(key)
-        if given is None:
-            if not is_redeploy:
-                errors.append(FieldError(f"connections.{key}", "required"))
-                continue
-            given = {}
-        plan, problems = _plan_connection(
-            key, spec, given, instance_id or "x", environ, is_redeploy
-        )
-        errors.extend(problems)
-        if plan is not None:
-            plans.append(plan)
+    plans, problems = _plan_connections(integration, instance_id, request, environ, is_redeploy)
+    errors.extend(problems)
     secret_plans, problems = plan_secrets(
         integration, instance_id or "x", secret_values, environ, is_redeploy=is_redeploy
     )

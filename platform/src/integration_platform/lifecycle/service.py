@@ -55,7 +55,6 @@ from integration_platform.lifecycle.replay import (
     Replay,
     ReplayReport,
     ReplayRun,
-    parse_since,
 )
 from integration_platform.lifecycle.results import (
     DeployOutcome,
@@ -72,6 +71,7 @@ from integration_platform.lifecycle.results import (
     RunSummary,
     TaskOutcome,
 )
+from integration_platform.lifecycle.since import parse_since
 
 __all__ = [
     "REPLAYABLE_STATES",
