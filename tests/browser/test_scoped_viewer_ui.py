@@ -19,7 +19,6 @@ from playwright.sync_api import Browser
 
 from integration_platform.lifecycle.request import DeployRequest
 from integration_platform.lifecycle.service import InstanceService
-from integration_platform.lifecycle.settings import LifecycleSettings
 from tests.browser import ui_scenario
 from tests.browser.ui_scenario import Shown
 from tests.support.fab_users import create_scoped_viewer, token_of
@@ -30,30 +29,11 @@ API = "/integrations/api/v1"
 
 
 def _service(stack: StackHandle) -> InstanceService:
-    running = stack.stack
-    settings = LifecycleSettings(
-        airflow_url=running.airflow_url,
-        airflow_password=running.airflow_password("admin"),
-        instances_dir=running.instances_dir,
-        relay_url=running.relay_url,
-        relay_registrar_token=running.relay_registrar_token,
-    )
-    return InstanceService(settings, integration="acme-erp")
+    return stack.acme_erp_service(run_timeout=600, with_relay=True)
 
 
 def _deploy(stack: StackHandle, shown: Shown, account: str, tenant: str) -> None:
-    running = stack.stack
-    request = {
-        "customer": shown.customer,
-        "config": {"progix_tenant": tenant},
-        "connections": {
-            "acme_connection": {"host": running.acme_url, "password": running.acme_keys[account]},
-            "progix_connection": {
-                "host": running.progix_url,
-                "password": running.progix_keys[tenant],
-            },
-        },
-    }
+    request = stack.acme_erp_request(shown.customer, account=account, tenant=tenant)
     with closing(_service(stack)) as service:
         result = service.deploy(shown.id, DeployRequest.from_mapping(request, source="test"))
         assert result.run is not None

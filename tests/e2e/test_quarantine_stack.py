@@ -28,7 +28,6 @@ from integration_contracts.runs import RunKind, run_id
 from integration_platform.integrations.events import SET_ASIDE_XCOM_KEY
 from integration_platform.lifecycle.request import DeployRequest
 from integration_platform.lifecycle.service import InstanceService
-from integration_platform.lifecycle.settings import LifecycleSettings
 from sandbox.load import LoadGenerator, LoadPlan
 from tests.e2e.scenario import wait_quiet
 from tests.support.polling import wait_until
@@ -49,27 +48,9 @@ PING = {"id": "msg_ping", "type": "ping", "object_id": "cus_ping", "occurred_at"
 
 @pytest.fixture(scope="module")
 def service(stack: StackHandle) -> Iterator[InstanceService]:
-    running = stack.stack
-    settings = LifecycleSettings(
-        airflow_url=running.airflow_url,
-        airflow_password=running.airflow_password("admin"),
-        instances_dir=running.instances_dir,
-        relay_url=running.relay_url,
-        relay_registrar_token=running.relay_registrar_token,
-        run_timeout=240,
-    )
-    service = InstanceService(settings, integration="acme-erp")
-    request = DeployRequest(
-        customer="Quarantine test",
-        config={"progix_tenant": TENANT},
-        connections={
-            "acme_connection": {"host": running.acme_url, "password": running.acme_keys[ACCOUNT]},
-            "progix_connection": {
-                "host": running.progix_url,
-                "password": running.progix_keys[TENANT],
-            },
-        },
-    )
+    service = stack.acme_erp_service(run_timeout=240, with_relay=True)
+    data = stack.acme_erp_request("Quarantine test", account=ACCOUNT, tenant=TENANT)
+    request = DeployRequest.from_mapping(data, source="test")
     try:
         result = service.deploy(INSTANCE, request)
         assert result.ok, result.message
@@ -208,12 +189,8 @@ def test_the_platform_and_the_instance_page_show_both_with_their_reasons(
     assert [(e.event_id, e.reason) for e in report.flows] == [
         ("msg_ping", "type 'ping' is not handled by this flow")
     ]
-    token = stack.stack.rest("viewer").token()
-    page = httpx.get(
-        f"{stack.stack.airflow_url}/integrations/instances/{INSTANCE}",
-        headers={"Authorization": f"Bearer {token}", "Accept": "text/html"},
-        timeout=60,
-    )
+    with stack.airflow_http("viewer") as airflow:
+        page = airflow.get(f"/integrations/instances/{INSTANCE}", headers={"Accept": "text/html"})
     assert page.status_code == 200, page.text[:500]
     assert 'data-quarantined="relay"' in page.text
     assert 'data-quarantined="flow"' in page.text

@@ -103,6 +103,32 @@ class StackHandle:
             **extra,
         )
 
+    def acme_erp_request(
+        self,
+        customer: str,
+        *,
+        account: str = ACME_ACCOUNTS[0],
+        tenant: str = PROGIX_TENANTS[0],
+        **config: Any,
+    ) -> dict[str, Any]:
+        """An Acme ERP deploy request, as a request file holds it, for one Acme account and
+        Progix tenant of this stack (`progix_tenant` set to match; `config` adds settings)."""
+        running = self.stack
+        return {
+            "customer": customer,
+            "config": {"progix_tenant": tenant, **config},
+            "connections": {
+                "acme_connection": {
+                    "host": running.acme_url,
+                    "password": running.acme_keys[account],
+                },
+                "progix_connection": {
+                    "host": running.progix_url,
+                    "password": running.progix_keys[tenant],
+                },
+            },
+        }
+
     def acme_erp_service(self, **settings: Any) -> InstanceService:
         """The Acme ERP integration's lifecycle service on this stack (see `lifecycle_settings`)."""
         from integration_platform.lifecycle.service import InstanceService

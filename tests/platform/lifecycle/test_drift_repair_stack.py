@@ -23,7 +23,7 @@ from integration_platform.lifecycle.request import DeployRequest
 from integration_platform.lifecycle.service import InstanceService
 from integration_platform.relay_client import RelayRegistrar
 from tests.support.simulators import new_webhook_secret
-from tests.support.stack import ACME_ACCOUNTS, PROGIX_TENANTS, StackHandle
+from tests.support.stack import StackHandle
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(1200)]
 
@@ -35,24 +35,8 @@ SLACK_SECONDS = 120  # scheduler loop, task start-up and the run itself, on a lo
 
 
 def request(stack: StackHandle) -> DeployRequest:
-    running, tenant = stack.stack, PROGIX_TENANTS[0]
-    return DeployRequest.from_mapping(
-        {
-            "customer": "Drift Shop",
-            "config": {"progix_tenant": tenant, "drift_repair_minutes": INTERVAL_MINUTES},
-            "connections": {
-                "acme_connection": {
-                    "host": running.acme_url,
-                    "password": running.acme_keys[ACME_ACCOUNTS[0]],
-                },
-                "progix_connection": {
-                    "host": running.progix_url,
-                    "password": running.progix_keys[tenant],
-                },
-            },
-        },
-        source="drift.yaml",
-    )
+    data = stack.acme_erp_request("Drift Shop", drift_repair_minutes=INTERVAL_MINUTES)
+    return DeployRequest.from_mapping(data, source="drift.yaml")
 
 
 def ours(stack: StackHandle) -> dict[str, dict[str, Any]]:

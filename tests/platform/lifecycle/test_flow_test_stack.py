@@ -13,12 +13,10 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 import yaml
 
 from integration_platform.lifecycle.service import InstanceService
-from integration_platform.lifecycle.settings import LifecycleSettings
 from tests.support.stack import ACME_ACCOUNTS, PROGIX_TENANTS, StackHandle
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(1200)]
@@ -41,30 +39,18 @@ def acme_cli(stack: StackHandle, *args: str) -> subprocess.CompletedProcess:
 
 @pytest.fixture(scope="module")
 def deployed(stack: StackHandle, tmp_path_factory) -> Iterator[InstanceService]:
-    running = stack.stack
-    request = {
-        "customer": "Flow Test Shop",
-        "config": {"progix_tenant": TENANT, "sync_page_size": 1, "invalid_records": "skip"},
-        "connections": {
-            "acme_connection": {"host": running.acme_url, "password": running.acme_keys[ACCOUNT]},
-            "progix_connection": {
-                "host": running.progix_url,
-                "password": running.progix_keys[TENANT],
-            },
-        },
-    }
+    request = stack.acme_erp_request(
+        "Flow Test Shop",
+        account=ACCOUNT,
+        tenant=TENANT,
+        sync_page_size=1,
+        invalid_records="skip",
+    )
     path = tmp_path_factory.mktemp("flow-test") / f"{INSTANCE}.yaml"
     path.write_text(yaml.safe_dump(request))
     result = acme_cli(stack, "deploy", INSTANCE, "--config", str(path))
     assert result.returncode == 0, result.stderr + result.stdout
-    settings = LifecycleSettings(
-        airflow_url=running.airflow_url,
-        airflow_password=running.airflow_password("admin"),
-        instances_dir=running.instances_dir,
-        relay_url=running.relay_url,
-        relay_registrar_token=running.relay_registrar_token,
-    )
-    service = InstanceService(settings, integration="acme-erp")
+    service = stack.acme_erp_service(run_timeout=600, with_relay=True)
     yield service
     if service.store.exists(INSTANCE):
         service.remove(INSTANCE)
@@ -98,12 +84,11 @@ def test_test_flow_syncs_the_latest_real_records_and_prints_the_counts(
     assert run.conf == {"events": [], "sample_recent": 3}  # the ids were chosen in the worker
 
     # The UI's page for the same run shows the same counts.
-    token = stack.stack.rest("admin").token()
-    page = httpx.get(
-        f"{stack.stack.airflow_url}/integrations/instances/{INSTANCE}/tests/{FLOW}/{run_id}",
-        headers={"Authorization": f"Bearer {token}", "Accept": "text/html"},
-        timeout=60,
-    )
+    with stack.airflow_http("admin") as airflow:
+        page = airflow.get(
+            f"/integrations/instances/{INSTANCE}/tests/{FLOW}/{run_id}",
+            headers={"Accept": "text/html"},
+        )
     assert page.status_code == 200, page.text[:500]
     table = page.text.split('class="counts"')[1].split("</table>")[0]
     assert re.findall(r"<th>(\w+)</th>", table)[:6] == list(counts)[:6]

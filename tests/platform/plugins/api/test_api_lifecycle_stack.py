@@ -17,7 +17,7 @@ import pytest
 
 from acme_erp_integration.definition import ACME_ERP, INITIALIZATION
 from tests.e2e.scenario import dag_runs
-from tests.support.stack import ACME_ACCOUNTS, PROGIX_TENANTS, StackHandle
+from tests.support.stack import StackHandle
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 
@@ -25,22 +25,6 @@ API = "/integrations/api/v1"
 INSTANCE = "api-walk"
 QUERY = {"integration": ACME_ERP.slug}
 WEBHOOK_FLOWS = ("sync-customer-data", "sync-inventory-data")
-
-
-def _request(stack: StackHandle) -> dict[str, Any]:
-    running = stack.stack
-    account, tenant = ACME_ACCOUNTS[0], PROGIX_TENANTS[0]
-    return {
-        "customer": "API Walkthrough Shop",
-        "config": {"progix_tenant": tenant},
-        "connections": {
-            "acme_connection": {"host": running.acme_url, "password": running.acme_keys[account]},
-            "progix_connection": {
-                "host": running.progix_url,
-                "password": running.progix_keys[tenant],
-            },
-        },
-    }
 
 
 def _finished(client: httpx.Client, started: httpx.Response, timeout: float = 400) -> dict:
@@ -80,7 +64,12 @@ def admin(stack: StackHandle) -> Iterator[httpx.Client]:
 def test_deploy_redeploy_and_remove_through_the_api(stack: StackHandle, admin: httpx.Client):
     init_dag = ACME_ERP.dag_id(INSTANCE, INITIALIZATION)
 
-    deployed = _finished(admin, admin.put(f"{API}/instances/{INSTANCE}", json=_request(stack)))
+    deployed = _finished(
+        admin,
+        admin.put(
+            f"{API}/instances/{INSTANCE}", json=stack.acme_erp_request("API Walkthrough Shop")
+        ),
+    )
     assert deployed["status"] == "succeeded", deployed
     assert deployed["result"]["outcome"] == "deployed"
     assert sorted(deployed["result"]["webhook_urls"]) == sorted(WEBHOOK_FLOWS)
