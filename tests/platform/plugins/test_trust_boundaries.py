@@ -55,6 +55,17 @@ def test_an_unknown_id_lists_only_the_instances_the_caller_may_see(client_as, st
         assert "shop-2" in client_as(VIEWER).get(path).text  # who may see it is told of it
 
 
+def test_a_hidden_instance_is_refused_exactly_as_an_unknown_one(client_as, store, fake_airflow):
+    _scoped_to_shop_1(store, fake_airflow)
+    client = client_as(SCOPED)
+    hidden = client.get("/integrations/api/v1/instances/shop-2")
+    unknown = client.get("/integrations/api/v1/instances/shop-9")
+    assert (hidden.status_code, unknown.status_code) == (404, 404)
+    assert hidden.json()["detail"].replace("shop-2", "ID") == unknown.json()["detail"].replace(
+        "shop-9", "ID"
+    )
+
+
 def test_one_unreadable_dag_hides_the_instance(client_as, store, fake_airflow):
     """Its page would show that DAG's runs: every DAG of the instance must be readable."""
     _scoped_to_shop_1(store, fake_airflow)

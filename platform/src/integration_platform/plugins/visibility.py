@@ -81,12 +81,16 @@ def require_visible_instance(
     service = services()
     try:
         integration = service.integration
-        if service.store.exists(instance_id):
-            if instance_id not in visible_ids(integration, caller, [instance_id]):
-                raise HTTPException(404, f"no instance {instance_id!r}")
+        if service.store.exists(instance_id) and instance_id in visible_ids(
+            integration, caller, [instance_id]
+        ):
             return
         known = [i.id for i in service.list_instances()]
-        setattr(request.state, HIDDEN_STATE, set(known) - visible_ids(integration, caller, known))
+        hidden = set(known) - visible_ids(integration, caller, known)
+        if instance_id in hidden:  # the very answer an unknown id gets
+            shown = [i for i in known if i not in hidden]
+            raise HTTPException(404, str(UnknownName("instance", instance_id, shown)))
+        setattr(request.state, HIDDEN_STATE, hidden)
     finally:
         service.close()
 
