@@ -255,3 +255,21 @@ def test_replay_options_reach_the_service_and_bad_ones_are_named(cli, instances_
     result = cli("--json", "replay", "shop-1", *args, "--dry-run")
     assert result.exit_code == 2, result.stdout + result.stderr
     assert json.loads(result.stdout)["fields"][0]["field"] == field
+
+
+def test_a_flow_tests_counts_stay_on_one_line_in_a_narrow_pipe(monkeypatch, capsys) -> None:
+    """Scripts grep `<task>: fetched …, quarantined …`; Rich must not wrap it at 80 columns."""
+    from rich.console import Console
+
+    from integration_platform.lifecycle import cli_output
+    from integration_platform.lifecycle.results import FlowTestResult, RunOutcome
+
+    monkeypatch.setattr(cli_output, "out", Console(markup=False, width=40))
+    counts = {"fetched": 3, "created": 1, "updated": 0, "stale": 2, "missing": 0}
+    counts |= {"quarantined": 0, "events": 3, "objects": 3, "batches": 3}
+    run = RunOutcome("acme_erp__shop_1__sync_customer_data", "test__1", "success", "http://x")
+    cli_output.print_flow_test(
+        FlowTestResult("shop-1", "sync-customer-data", {}, run, {"sync_customers": counts})
+    )
+    (line,) = [x for x in capsys.readouterr().out.splitlines() if x.startswith("sync_customers")]
+    assert line.endswith("quarantined 0, events 3, objects 3, batches 3")

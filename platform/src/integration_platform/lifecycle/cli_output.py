@@ -157,4 +157,5 @@ def print_flow_test(result: FlowTestResult) -> None:
                 (f"{task_id}: ", "bold"), ", ".join(f"{k} {v}" for k, v in counts.items())
             ),
             highlight=False,
+            soft_wrap=True,  # one line per task however narrow the terminal: greppable
         )
