@@ -80,7 +80,7 @@ def test_deploy_redeploy_and_remove_through_the_api(stack: StackHandle, admin: h
     stack.acme.delete_webhook(_our_webhooks(stack)[0]["id"])
     redeployed = _finished(admin, admin.post(f"{API}/instances/{INSTANCE}/redeploy"))
     assert redeployed["status"] == "succeeded", redeployed
-    assert redeployed["result"]["run"]["succeeded"] is True
+    assert redeployed["result"]["run"]["state"] == "success"
     assert len(dag_runs(stack, init_dag)) == 2
     assert len(_our_webhooks(stack)) == len(WEBHOOK_FLOWS)
 
