@@ -54,5 +54,5 @@ def test_no_request_makes_the_real_api_server_fail(stack: StackHandle) -> None:
 
     assert failures == []
     assert _instance_files(stack) == before  # nothing deployed, nothing removed
-    for variable in ACME_ERP.connection_variables():
+    for variable in ACME_ERP.connection_variables:
         assert running.rest("admin").get_connection(variable.connection.conn_id(THROWAWAY)) is None
