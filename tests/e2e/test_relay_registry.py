@@ -195,11 +195,7 @@ def test_remove_during_a_burst_leaves_nothing_behind_and_its_routes_are_gone(
         for status in ("pending", "batched"):
             params = {"route": route_of(instance, flow), "status": status}
             assert admin(stack, "GET", "/events", params=params).json()["events"] == []
-    assert [
-        h
-        for h in stack.acme_for(ACCOUNT).list_webhooks()
-        if f"/hooks/acme-erp/{instance}/" in h["url"]
-    ] == []
+    assert stack.webhooks_of(instance, account=ACCOUNT) == {}
 
     # The removed instance's route is gone (410), a never-deployed one unknown (404): nothing
     # is stored for either and nothing is dead-lettered.

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 import pytest
 
+from integration_contracts.routes import HOOKS_PATH_PREFIX
 from sandbox.stack import Stack, StackOptions, StackPorts
 from tests.support.simulators import ACME_TEST_FLAGS, AcmeSimulator, ProgixSimulator
 
@@ -74,6 +75,17 @@ class StackHandle:
     @property
     def progix(self) -> ProgixSimulator:
         return self.progix_for(PROGIX_TENANTS[0])
+
+    def webhooks_of(
+        self, instance: str, *, integration: str = "acme-erp", account: str = ACME_ACCOUNTS[0]
+    ) -> dict[str, dict[str, Any]]:
+        """One instance's webhooks in an Acme account, by flow (the last segment of their URL)."""
+        prefix = f"{HOOKS_PATH_PREFIX}{integration}/{instance}/"
+        return {
+            hook["url"].rsplit("/", 1)[1]: hook
+            for hook in self.acme_for(account).list_webhooks()
+            if prefix in hook["url"]
+        }
 
     def airflow_http(self, user: str | None = None) -> httpx.Client:
         """An HTTP client of the stack's Airflow API server, with `user`'s token (or none)."""

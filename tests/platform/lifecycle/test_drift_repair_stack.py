@@ -39,15 +39,6 @@ def request(stack: StackHandle) -> DeployRequest:
     return DeployRequest.from_mapping(data, source="drift.yaml")
 
 
-def ours(stack: StackHandle) -> dict[str, dict[str, Any]]:
-    """The instance's webhooks in Acme by flow slug (the last segment of their URL)."""
-    return {
-        hook["url"].rsplit("/", 1)[1]: hook
-        for hook in stack.acme.list_webhooks()
-        if f"/hooks/acme-erp/{INSTANCE}/" in hook["url"]
-    }
-
-
 @pytest.fixture(scope="module")
 def service(stack: StackHandle) -> Iterator[InstanceService]:
     service = stack.acme_erp_service(run_timeout=180, with_relay=True)
@@ -74,11 +65,11 @@ def foreign(stack: StackHandle) -> Iterator[dict[str, Any]]:
 
 def wait_for_repair(stack: StackHandle, wanted: dict[str, list[str]], deadline: float) -> None:
     while time.monotonic() < deadline:
-        hooks = ours(stack)
+        hooks = stack.webhooks_of(INSTANCE)
         if {slug: sorted(h["events"]) for slug, h in hooks.items() if h["enabled"]} == wanted:
             return
         time.sleep(2)
-    pytest.fail(f"not repaired within the interval: {ours(stack)}")
+    pytest.fail(f"not repaired within the interval: {stack.webhooks_of(INSTANCE)}")
 
 
 def deploy_and_edit_behind_its_back(
@@ -91,7 +82,7 @@ def deploy_and_edit_behind_its_back(
     repair_dag = service.airflow.get_dag(service.dag_ids(INSTANCE)[REPAIR])
     assert repair_dag is not None
     assert repair_dag.is_paused is False
-    registered = ours(stack)
+    registered = stack.webhooks_of(INSTANCE)
     wanted = {slug: sorted(hook["events"]) for slug, hook in registered.items()}
     assert wanted == {
         CUSTOMERS: ["customer.created", "customer.updated"],
@@ -152,7 +143,7 @@ def test_deleted_and_edited_webhooks_are_repaired_within_one_interval(
 
     wait_for_repair(stack, wanted, time.monotonic() + INTERVAL_MINUTES * 60 + SLACK_SECONDS)
 
-    repaired = ours(stack)
+    repaired = stack.webhooks_of(INSTANCE)
     assert repaired[CUSTOMERS]["id"] == registered[CUSTOMERS]["id"]  # put back, not replaced
     assert repaired[INVENTORY]["id"] != registered[INVENTORY]["id"]  # re-created
     assert next(h for h in stack.acme.list_webhooks() if h["id"] == foreign["id"]) == foreign
@@ -180,7 +171,7 @@ def test_pause_pauses_the_repair_dag_and_remove_leaves_nothing(
     removed = service.remove(INSTANCE)
 
     assert removed.removed, removed.reason
-    assert ours(stack) == {}
+    assert stack.webhooks_of(INSTANCE) == {}
     assert service.airflow.get_dag(repair_dag_id).is_paused is True
     active = service.airflow.list_dag_runs(repair_dag_id, states=["queued", "running"])
     assert active == []

@@ -14,7 +14,6 @@ import sys
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
 import pytest
 import yaml
@@ -64,14 +63,6 @@ def acme_cli(stack: StackHandle, *args: str, timeout: float = 240) -> subprocess
     )
 
 
-def our_webhooks(stack: StackHandle, instance_id: str) -> list[dict[str, Any]]:
-    return [
-        hook
-        for hook in stack.acme.list_webhooks()
-        if f"/hooks/acme-erp/{instance_id}/" in hook["url"]
-    ]
-
-
 @pytest.fixture(scope="module")
 def service(stack: StackHandle) -> Iterator[InstanceService]:
     service = stack.acme_erp_service(run_timeout=180, with_relay=True)
@@ -110,7 +101,7 @@ def test_deploy_runs_initialization_and_registers_one_webhook_per_flow(
     assert deployed["instance"]["generation"] == 1
     assert deployed["run"]["succeeded"] is True
     assert deployed["webhook_urls"] == expected_urls
-    assert sorted(hook["url"] for hook in our_webhooks(stack, INSTANCE)) == sorted(
+    assert sorted(hook["url"] for hook in stack.webhooks_of(INSTANCE).values()) == sorted(
         expected_urls.values()
     )
     for dag_id in service.dag_ids(INSTANCE).values():
@@ -201,7 +192,7 @@ def test_redeploying_a_paused_instance_runs_initialization_and_keeps_it_paused(
     assert result.instance.state is InstanceState.PAUSED
     assert "kept paused" in result.message
     assert all(service.airflow.get_dag(d).is_paused for d in service.dag_ids(INSTANCE).values())
-    assert len(our_webhooks(stack, INSTANCE)) == len(WEBHOOK_FLOWS)
+    assert len(stack.webhooks_of(INSTANCE)) == len(WEBHOOK_FLOWS)
 
     service.resume(INSTANCE)
     assert service.get_instance(INSTANCE).state is InstanceState.ACTIVE
@@ -286,13 +277,13 @@ def test_a_failed_initialization_is_visible_and_a_fixed_redeploy_retries(
     assert stored.status.log_url is not None
     assert "/tasks/ensure_webhooks" in stored.status.log_url
     assert "sk_wrong_key" not in service.store.path_for(FAILING).read_text()
-    assert our_webhooks(stack, FAILING) == []
+    assert stack.webhooks_of(FAILING) == {}
 
     fixed = service.deploy(FAILING, DeployRequest.from_mapping(request_data(stack), source="ok"))
 
     assert fixed.outcome == "deployed"
     assert fixed.instance.generation == 2
-    assert len(our_webhooks(stack, FAILING)) == 2
+    assert len(stack.webhooks_of(FAILING)) == 2
 
 
 def test_remove_tears_down_then_deletes_file_and_connections(
@@ -304,7 +295,7 @@ def test_remove_tears_down_then_deletes_file_and_connections(
     removed = json.loads(result.stdout)
     assert removed["removed"] is True
     assert {"discarded_events", "cleared_runs", "failed_runs"} <= set(removed)
-    assert our_webhooks(stack, INSTANCE) == []
+    assert stack.webhooks_of(INSTANCE) == {}
     relay = RelayRegistrar(stack.stack.relay_url, stack.stack.relay_registrar_token)
     assert {r["state"] for r in relay.routes("acme-erp", INSTANCE)} == {"retired"}
     relay.close()

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from typing import Any
 
 import httpx
 import pytest
@@ -38,11 +37,6 @@ def _finished(client: httpx.Client, started: httpx.Response, timeout: float = 40
             return body
         assert time.monotonic() < deadline, f"operation still running: {body}"
         time.sleep(1)
-
-
-def _our_webhooks(stack: StackHandle) -> list[dict[str, Any]]:
-    prefix = f"/hooks/{ACME_ERP.slug}/{INSTANCE}/"
-    return [hook for hook in stack.acme.list_webhooks() if prefix in hook["url"]]
 
 
 @pytest.fixture(scope="module")
@@ -73,19 +67,19 @@ def test_deploy_redeploy_and_remove_through_the_api(stack: StackHandle, admin: h
     assert deployed["status"] == "succeeded", deployed
     assert deployed["result"]["outcome"] == "deployed"
     assert sorted(deployed["result"]["webhook_urls"]) == sorted(WEBHOOK_FLOWS)
-    assert len(_our_webhooks(stack)) == len(WEBHOOK_FLOWS)
+    assert len(stack.webhooks_of(INSTANCE)) == len(WEBHOOK_FLOWS)
     assert len(dag_runs(stack, init_dag)) == 1
 
     # Someone deletes a webhook in Acme; the unchanged redeploy re-runs Initialization anyway.
-    stack.acme.delete_webhook(_our_webhooks(stack)[0]["id"])
+    stack.acme.delete_webhook(next(iter(stack.webhooks_of(INSTANCE).values()))["id"])
     redeployed = _finished(admin, admin.post(f"{API}/instances/{INSTANCE}/redeploy"))
     assert redeployed["status"] == "succeeded", redeployed
     assert redeployed["result"]["run"]["state"] == "success"
     assert len(dag_runs(stack, init_dag)) == 2
-    assert len(_our_webhooks(stack)) == len(WEBHOOK_FLOWS)
+    assert len(stack.webhooks_of(INSTANCE)) == len(WEBHOOK_FLOWS)
 
     removed = _finished(admin, admin.delete(f"{API}/instances/{INSTANCE}"))
     assert removed["status"] == "succeeded", removed
     assert removed["result"]["removed"] is True
-    assert _our_webhooks(stack) == []
+    assert stack.webhooks_of(INSTANCE) == {}
     assert admin.get(f"{API}/instances/{INSTANCE}").status_code == 404
