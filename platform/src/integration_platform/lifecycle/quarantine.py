@@ -52,15 +52,31 @@ def _text(value: Any) -> str | None:
     return value if isinstance(value, str) else None
 
 
+# Where each source keeps an event's id and type: the relay's rows and the flows' XCom records.
+_ID_AND_TYPE_KEYS = {"relay": ("webhook_id", "event_type"), "flow": ("id", "type")}
+
+
+def _entry(
+    source: Literal["relay", "flow"], flow: str, record: Mapping[str, Any], **where: Any
+) -> QuarantinedEntry:
+    id_key, type_key = _ID_AND_TYPE_KEYS[source]
+    return QuarantinedEntry(
+        source=source,
+        flow=flow,
+        reason=str(record.get("reason") or ""),
+        event_id=_text(record.get(id_key)),
+        event_type=_text(record.get(type_key)),
+        object_id=_text(record.get("object_id")),
+        **where,
+    )
+
+
 def _relay_entry(flow: str, row: Mapping[str, Any]) -> QuarantinedEntry:
     received = row.get("received_at")
-    return QuarantinedEntry(
-        source="relay",
-        flow=flow,
-        reason=str(row.get("reason") or ""),
-        event_id=_text(row.get("webhook_id")),
-        event_type=_text(row.get("event_type")),
-        object_id=_text(row.get("object_id")),
+    return _entry(
+        "relay",
+        flow,
+        row,
         relay_id=row.get("id") if isinstance(row.get("id"), int) else None,
         received_at=datetime.fromtimestamp(received, UTC)
         if isinstance(received, int | float)
@@ -71,16 +87,7 @@ def _relay_entry(flow: str, row: Mapping[str, Any]) -> QuarantinedEntry:
 def _flow_entries(flow: str, dag_id: str, run_id: str, value: Any) -> list[QuarantinedEntry]:
     records = value if isinstance(value, list) else []
     return [
-        QuarantinedEntry(
-            source="flow",
-            flow=flow,
-            reason=str(record.get("reason") or ""),
-            event_id=_text(record.get("id")),
-            event_type=_text(record.get("type")),
-            object_id=_text(record.get("object_id")),
-            run_id=run_id,
-            dag_id=dag_id,
-        )
+        _entry("flow", flow, record, run_id=run_id, dag_id=dag_id)
         for record in records
         if isinstance(record, Mapping)
     ]
