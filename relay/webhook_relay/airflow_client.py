@@ -1,9 +1,10 @@
 """Trigger DAG runs and read their states through Airflow's REST API v2.
 
 Only the public API: `POST /auth/token` for a JWT, `POST /api/v2/dags/{id}/dagRuns`
-with `"logical_date": null`, and `POST /api/v2/dags/~/dagRuns/list` to read the states of
-all the relay's unfinished runs in one call. The token is fetched lazily and refreshed once
-on 401.
+with `"logical_date": null`, `POST /api/v2/dags/~/dagRuns/list` to read the states of all
+the relay's unfinished runs in one call, and `POST /api/v2/dags/~/dagRuns/~/taskInstances/list`
+to learn which of the running ones have a task that started (Airflow marks a run running
+before an executor slot is free). The token is fetched lazily and refreshed once on 401.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import asyncio
 import enum
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -36,6 +37,19 @@ class Outcome(enum.Enum):
 # Runs Airflow has not finished; a tracked run absent from a listing of these has finished.
 UNFINISHED_STATES = ("queued", "running")
 PAGE_LIMIT = 100  # Airflow's default `[api] maximum_page_limit`
+# A task in one of these has been given an executor slot (or is past needing one).
+STARTED_TASK_STATES = (
+    "running",
+    "success",
+    "failed",
+    "up_for_retry",
+    "up_for_reschedule",
+    "upstream_failed",
+    "skipped",
+    "deferred",
+    "restarting",
+    "removed",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,31 +139,40 @@ class AirflowClient:
         """{(dag id, run id): state} of the queued and running runs of these DAGs, in one
         call per 100 runs. Raises `httpx.HTTPError` or `RunListFailed` when Airflow does not
         answer, so the caller keeps the states it knew."""
-        found: dict[tuple[str, str], str] = {}
-        offset = 0
+        body = {"dag_ids": sorted(set(dag_ids)), "states": list(UNFINISHED_STATES)}
+        runs = await self._list(LIST_RUNS_PATH, {**body, "order_by": "id"}, "dag_runs")
+        return {(run["dag_id"], run["dag_run_id"]): run["state"] for run in runs}
+
+    async def started_runs(self, runs: Collection[tuple[str, str]]) -> set[tuple[str, str]]:
+        """Which of these (dag id, run id) have a task that started: a run whose tasks
+        all wait for an executor slot is, for flow control, still waiting to start."""
+        body = {
+            "dag_ids": sorted({dag_id for dag_id, _ in runs}),
+            "dag_run_ids": sorted({run_id for _, run_id in runs}),
+            "state": list(STARTED_TASK_STATES),
+            "order_by": "id",
+        }
+        found = await self._list(LIST_TASKS_PATH, body, "task_instances")
+        return {(ti["dag_id"], ti["dag_run_id"]) for ti in found} & set(runs)
+
+    async def _list(self, path: str, body: dict[str, Any], key: str) -> list[dict[str, Any]]:
+        """Every page of one of Airflow's bulk listings."""
+        found: list[dict[str, Any]] = []
         while True:
-            body = {
-                "dag_ids": sorted(set(dag_ids)),
-                "states": list(UNFINISHED_STATES),
-                "page_limit": PAGE_LIMIT,
-                "page_offset": offset,
-                "order_by": "id",
-            }
+            page_body = {**body, "page_limit": PAGE_LIMIT, "page_offset": len(found)}
             try:
                 token = self._token or await self._fetch_token(None)
             except AuthFailed as exc:
                 raise RunListFailed(f"authentication failed: {exc}") from None
-            response = await self._post(LIST_RUNS_PATH, body, token)
+            response = await self._post(path, page_body, token)
             if response.status_code == 401:
-                response = await self._post(LIST_RUNS_PATH, body, await self._fetch_token(token))
+                response = await self._post(path, page_body, await self._fetch_token(token))
             if response.status_code != 200:
                 raise RunListFailed(_error_detail(response))
             page = response.json()
-            runs = page.get("dag_runs", [])
-            for run in runs:
-                found[(run["dag_id"], run["dag_run_id"])] = run["state"]
-            offset += len(runs)
-            if not runs or offset >= page.get("total_entries", 0):
+            items = page.get(key, [])
+            found += items
+            if not items or len(found) >= page.get("total_entries", 0):
                 return found
 
     async def _post(self, path: str, body: dict[str, Any], token: str) -> httpx.Response:
@@ -161,10 +184,11 @@ class AuthFailed(Exception):
 
 
 class RunListFailed(Exception):
-    """Airflow did not list the runs (the message is its answer)."""
+    """Airflow did not list the runs or tasks (the message is its answer)."""
 
 
 LIST_RUNS_PATH = "/api/v2/dags/~/dagRuns/list"
+LIST_TASKS_PATH = "/api/v2/dags/~/dagRuns/~/taskInstances/list"
 
 
 def _classify(response: httpx.Response) -> TriggerResult:

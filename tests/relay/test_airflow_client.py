@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 
@@ -119,3 +120,39 @@ def test_backoff_grows_exponentially_with_jitter_up_to_the_cap() -> None:
 
 def test_backoff_waits_at_least_retry_after() -> None:
     assert backoff_seconds(1, 1.0, 300.0, 120.0) >= 120.0
+
+
+def test_started_runs_asks_for_started_tasks_of_those_runs_page_by_page() -> None:
+    """One bulk task listing (paged at 100) for the runs asked about; a run of another DAG
+    that shares a run id is not mistaken for one of them."""
+    bodies: list[dict] = []
+    started = [
+        {"dag_id": "d1", "dag_run_id": f"relay__{i}", "state": "running"} for i in range(150)
+    ]
+    started.append({"dag_id": "d2", "dag_run_id": "relay__0", "state": "success"})
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/auth/token":
+            return httpx.Response(201, json={"access_token": "t"})
+        body = json.loads(request.content)
+        bodies.append(body)
+        page = started[body["page_offset"] : body["page_offset"] + body["page_limit"]]
+        return httpx.Response(200, json={"task_instances": page, "total_entries": len(started)})
+
+    asked = {("d1", f"relay__{i}") for i in range(0, 200, 2)} | {("d2", "relay__1")}
+
+    async def go():
+        client = AirflowClient(
+            "http://airflow", "relay", SecretStr("pw"), transport=httpx.MockTransport(handler)
+        )
+        try:
+            return await client.started_runs(asked)
+        finally:
+            await client.aclose()
+
+    found = asyncio.run(go())
+    assert found == {("d1", f"relay__{i}") for i in range(0, 150, 2)}
+    assert [b["page_offset"] for b in bodies] == [0, 100]
+    assert bodies[0]["dag_ids"] == ["d1", "d2"]
+    assert {"running", "success"} <= set(bodies[0]["state"])
+    assert not {"scheduled", "queued", None} & set(bodies[0]["state"])

@@ -1,8 +1,11 @@
-"""The flow window's arithmetic and the reading of Airflow's run list, in-process."""
+"""The flow window's arithmetic and the reading of Airflow's run and task lists, in-process."""
 
 from __future__ import annotations
 
-from webhook_relay.flow_control import FlowWindow, Observation, diff_states
+import asyncio
+
+from webhook_relay.airflow_client import RunListFailed
+from webhook_relay.flow_control import FlowWindow, Observation, RunTracker, diff_states
 from webhook_relay.store.dispatch import TrackedRun
 
 
@@ -74,3 +77,72 @@ def test_a_slow_but_idle_airflow_does_not_close_the_window() -> None:
     assert window.size == 4
     window.observe(Observation(queued_ages=[0.1]), now=700)  # the measurement aged out
     assert window.base_delay == 0.0
+
+
+class FakeStore:
+    """The two store calls `RunTracker.poll` makes."""
+
+    def __init__(self, tracked: list[TrackedRun]) -> None:
+        self.tracked = tracked
+        self.recorded: dict[str, tuple[str, str | None]] = {}
+
+    def tracked_runs(self) -> list[TrackedRun]:
+        return self.tracked
+
+    def set_run_states(self, changes: dict[str, tuple[str, str | None]], now: float) -> None:
+        self.recorded.update(changes)
+
+
+class AirflowAnswers:
+    """Airflow's bulk listings as `RunTracker` reads them: run states, then started tasks."""
+
+    def __init__(self, runs: dict[tuple[str, str], str], started: set | Exception) -> None:
+        self.runs, self.started = runs, started
+        self.asked_tasks_of: list[tuple[str, str]] = []
+
+    async def unfinished_runs(self, dag_ids):
+        return dict(self.runs)
+
+    async def started_runs(self, runs):
+        self.asked_tasks_of = sorted(runs)
+        if isinstance(self.started, Exception):
+            raise self.started
+        return self.started
+
+
+def poll(tracked: list[TrackedRun], airflow: AirflowAnswers) -> tuple[FakeStore, Observation]:
+    store = FakeStore(tracked)
+    tracker = RunTracker(store, airflow, state_timeout_s=60)  # type: ignore[arg-type]
+    return store, asyncio.run(tracker.poll(now=100))
+
+
+def test_a_running_run_whose_task_waits_for_a_slot_still_counts_as_queued() -> None:
+    """Airflow marks a DAG run running before its task has an executor slot: only a started
+    task frees the route and counts as a start for the window."""
+    tracked = [run("waits", "queued", 90), run("went", "queued", 95), run("r1", "running", 80)]
+    airflow = AirflowAnswers(
+        {
+            ("dag_a", "relay__waits"): "running",
+            ("dag_a", "relay__went"): "running",
+            ("dag_a", "relay__r1"): "running",
+        },
+        started={("dag_a", "relay__went")},
+    )
+    store, seen = poll(tracked, airflow)
+    # Only runs not yet seen to start are looked up (r1 started before).
+    assert airflow.asked_tasks_of == [("dag_a", "relay__waits"), ("dag_a", "relay__went")]
+    assert store.recorded == {"went": ("queued", "running")}
+    assert seen.started == 1
+    assert seen.queued_ages == [10]  # "waits" has waited since it was sent, at 90
+
+
+def test_without_task_states_the_run_states_decide() -> None:
+    """If the relay's Airflow user may not read task instances, flow control falls back to
+    the runs' own states instead of holding every route."""
+    tracked = [run("waits", "queued", 90)]
+    airflow = AirflowAnswers(
+        {("dag_a", "relay__waits"): "running"}, started=RunListFailed("HTTP 403: Forbidden")
+    )
+    store, seen = poll(tracked, airflow)
+    assert store.recorded == {"waits": ("queued", "running")}
+    assert seen.started == 1

@@ -4,12 +4,13 @@ It answers the endpoints the relay uses as Airflow 3.3 does: `POST /auth/token`
 (201 + JWT-ish token, 401 on bad credentials), `POST /api/v2/dags/{dag_id}/dagRuns`
 (200 queued run, 409 duplicate run id, 404 unknown DAG, 400 import errors, 401 bad/expired
 token, 422 for a body that is not `logical_date` + known keys, 400 when the DAG's params
-reject the conf) and `POST /api/v2/dags/~/dagRuns/list` (runs by `dag_ids` and `states`,
-paged, at most 100 a page). Trigger latency and concurrency are configurable so a benchmark
+reject the conf) `POST /api/v2/dags/~/dagRuns/list` (runs by `dag_ids` and `states`, paged, at most 100 a
+page) and `POST /api/v2/dags/~/dagRuns/~/taskInstances/list` (by `dag_ids`, `dag_run_ids`
+and `state`). Trigger latency and concurrency are configurable so a benchmark
 can mimic a real api-server (about 70 triggers/s on this machine), and so is the scheduler:
-`--run-slots` runs at a time (0: any number), each queued at least `--start-delay-ms` and
-running `--run-ms`, so runs move queued -> running -> success over time as in Airflow, and
-a test can change the capacity mid-run. `/_stub/*` lets a test inspect runs and inject
+each run queued at least `--start-delay-ms`, then, as in Airflow, running while its
+task waits for one of `--run-slots` (0: any number) and runs `--run-ms`
+(`webhook_relay.testing.stub_scheduler`); a test can change the capacity mid-run. `/_stub/*` lets a test inspect runs and inject
 faults.
 
     python -m webhook_relay.testing.stub_airflow --port 8080 --latency-ms 30-60 --capacity 3 \
@@ -66,6 +67,7 @@ class StubState:
         self.reject_event_ids: set[str] = set()
         self.scheduler = Scheduler(args.run_slots, args.run_ms / 1000, args.start_delay_ms / 1000)
         self.list_calls = 0
+        self.task_list_calls = 0
 
 
 class StubApi:
@@ -197,6 +199,34 @@ class StubApi:
             {"dag_runs": matching[offset : offset + limit], "total_entries": len(matching)}
         )
 
+    async def list_task_instances(self, request: Request) -> JSONResponse:
+        """`POST /api/v2/dags/~/dagRuns/~/taskInstances/list`: filters `dag_ids`,
+        `dag_run_ids`, `state` (null: no status yet); paged."""
+        state = self.state
+        auth = request.headers.get("authorization", "").removeprefix("Bearer ")
+        if auth not in state.tokens:
+            return JSONResponse({"detail": "Token Expired"}, 401)
+        body = await request.json()
+        state.task_list_calls += 1
+        dag_ids, run_ids = body.get("dag_ids"), body.get("dag_run_ids")
+        runs = [
+            r
+            for r in state.runs.values()
+            if (dag_ids is None or r["dag_id"] in dag_ids)
+            and (run_ids is None or r["dag_run_id"] in run_ids)
+        ]
+        states = body.get("state")
+        matching = [
+            ti
+            for ti in state.scheduler.task_instances(runs)
+            if states is None or ti["state"] in states
+        ]
+        offset = int(body.get("page_offset", 0))
+        limit = min(int(body.get("page_limit", 100)), 100)
+        return JSONResponse(
+            {"task_instances": matching[offset : offset + limit], "total_entries": len(matching)}
+        )
+
     async def runs(self, _request: Request) -> JSONResponse:
         state = self.state
         return JSONResponse(
@@ -215,12 +245,13 @@ class StubApi:
                 "runs": len(state.runs),
                 "events": sum(len(r["conf"].get("events", [])) for r in state.runs.values()),
                 "attempts": len(state.attempts),
-                "queued": len(scheduler.queued),
+                "queued": scheduler.waiting,  # waiting to start: queued, or task scheduled
                 "running": len(scheduler.running),
                 "started": scheduler.started,
                 "finished": scheduler.finished,
                 "peak_queued": scheduler.peak_queued,
                 "list_calls": state.list_calls,
+                "task_list_calls": state.task_list_calls,
             }
         )
 
@@ -264,6 +295,11 @@ def create_app(args: argparse.Namespace) -> Starlette:
         routes=[
             Route("/auth/token", api.token, methods=["POST"]),
             Route("/api/v2/dags/~/dagRuns/list", api.list_runs, methods=["POST"]),
+            Route(
+                "/api/v2/dags/~/dagRuns/~/taskInstances/list",
+                api.list_task_instances,
+                methods=["POST"],
+            ),
             Route("/api/v2/dags/{dag_id}/dagRuns", api.trigger, methods=["POST"]),
             Route("/api/v2/monitor/health", api.health, methods=["GET"]),
             Route("/_stub/runs", api.runs, methods=["GET"]),
