@@ -176,12 +176,30 @@ class Probes:
     changes: list[tuple[float, int]] = field(default_factory=list)
     seen: dict[str, dict[int, float]] = field(default_factory=dict)
 
+    closed_at: float | None = None  # when measuring stopped: a probe unseen by then counts so
+
     def freshness(self, only: str | None = None) -> list[float]:
+        """Seconds from each probe change to its showing in each tenant; a probe never seen
+        counts as the time until measuring stopped (a lower bound), so a backlog that never
+        delivers makes the figures worse, not smaller."""
         out = []
         for name in [only] if only else self.tenants:
             seen = self.seen.get(name, {})
-            out += [seen[k] - t0 for k, (t0, _) in enumerate(self.changes) if k in seen]
+            for k, (t0, _) in enumerate(self.changes):
+                if k in seen:
+                    out.append(seen[k] - t0)
+                elif self.closed_at is not None:
+                    out.append(self.closed_at - t0)
         return out
+
+    def unseen(self) -> int:
+        """Probe changes some tenant never showed."""
+        return sum(
+            1
+            for name in self.tenants
+            for k in range(len(self.changes))
+            if k not in self.seen.get(name, {})
+        )
 
     def all_seen(self) -> bool:
         return all(len(self.seen.get(name, {})) == len(self.changes) for name in self.tenants)
