@@ -20,7 +20,14 @@ import argparse
 from typing import Any
 
 from flow_phase import Phase, ratio, run_phase
-from flow_support import deployed_stack, instance_id, percentiles, print_output, tenant
+from flow_support import (
+    DEFAULT_PARALLELISM,
+    deployed_stack,
+    instance_id,
+    percentiles,
+    print_output,
+    tenant,
+)
 
 
 def main() -> None:
@@ -30,10 +37,16 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=120.0, help="seconds of load")
     parser.add_argument("--probe-every", type=float, default=5.0)
     parser.add_argument("--drain-timeout", type=float, default=900.0)
+    parser.add_argument(
+        "--parallelism",
+        type=int,
+        default=DEFAULT_PARALLELISM,
+        help="Airflow's [core] parallelism: LocalExecutor task slots",
+    )
     args = parser.parse_args()
 
     tenants = [tenant(i) for i in range(args.instances)]
-    with deployed_stack(args.instances) as (stack, records, deploy_seconds):
+    with deployed_stack(args.instances, args.parallelism) as (stack, records, deploy_seconds):
         results = {}
         for mode in ("adaptive", "fixed"):  # ours first: the baseline leaves a backlog
             phase = Phase(mode, args.rate, args.duration, args.probe_every, args.drain_timeout)

@@ -40,6 +40,7 @@ REPO = Path(__file__).resolve().parents[1]
 ACCOUNT = "bench-acme"
 POOL = 60  # customers and items changed by the load (the probe customer is extra; <= 99)
 WEBHOOK_DAG_SUFFIXES = tuple(f"__{f.slug.replace('-', '_')}" for f in ACME_ERP.flows if f.events)
+DEFAULT_PARALLELISM = StackOptions.airflow_parallelism  # the demo's: 4 task slots
 Records = tuple[list[str], list[str], str]
 """The load's customers and items, and the probe customer (see `seed_records`)."""
 
@@ -56,7 +57,7 @@ def instance_id(i: int) -> str:
     return f"bench-{i:02d}"
 
 
-def start_stack(instances: int, relay_env: dict[str, str]) -> Stack:
+def start_stack(instances: int, relay_env: dict[str, str], parallelism: int) -> Stack:
     """The stack, not started yet: `with stack:` starts and stops it."""
     (REPO / ".state").mkdir(exist_ok=True)
     state = Path(tempfile.mkdtemp(prefix="bench-flow-", dir=REPO / ".state"))
@@ -68,6 +69,7 @@ def start_stack(instances: int, relay_env: dict[str, str]) -> Stack:
             progix_tenants=tuple(tenant(i) for i in range(instances)),
             acme_args=("--delivery-concurrency", "32"),
             relay_env=relay_env,
+            airflow_parallelism=parallelism,
         )
     )
     log(f"starting the stack in {state}")
@@ -139,10 +141,12 @@ def deploy_instances(stack: Stack, count: int) -> float:
 
 
 @contextmanager
-def deployed_stack(instances: int) -> Iterator[tuple[Stack, Records, float]]:
+def deployed_stack(
+    instances: int, parallelism: int = DEFAULT_PARALLELISM
+) -> Iterator[tuple[Stack, Records, float]]:
     """What every flow benchmark starts from: the stack running, the records seeded, then
     `instances` deployed; yields the stack, the records and the seconds deploying took."""
-    stack = start_stack(instances, {})
+    stack = start_stack(instances, {}, parallelism)
     # A benchmark stopped with SIGTERM (a timeout, `kill`) stops its stack as Ctrl-C does,
     # instead of leaving Airflow, the relay and the simulators running.
     signal.signal(signal.SIGTERM, _interrupt)

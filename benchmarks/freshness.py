@@ -20,7 +20,7 @@ import argparse
 from typing import Any
 
 from flow_phase import Phase, fail_leftover_runs, ratio, run_phase
-from flow_support import deployed_stack, log, print_output, tenant
+from flow_support import DEFAULT_PARALLELISM, deployed_stack, log, print_output, tenant
 
 
 def main() -> None:
@@ -29,10 +29,16 @@ def main() -> None:
     parser.add_argument("--rates", default="2,10,50", help="changes/s, comma-separated")
     parser.add_argument("--probe-every", type=float, default=3.0, help="seconds between probes")
     parser.add_argument("--drain-timeout", type=float, default=300.0)
+    parser.add_argument(
+        "--parallelism",
+        type=int,
+        default=DEFAULT_PARALLELISM,
+        help="Airflow's [core] parallelism: LocalExecutor task slots",
+    )
     args = parser.parse_args()
     rates = [float(r) for r in args.rates.split(",")]
 
-    with deployed_stack(1) as (stack, records, deploy_seconds):
+    with deployed_stack(1, args.parallelism) as (stack, records, deploy_seconds):
         results: dict[str, dict[str, dict]] = {"adaptive": {}, "fixed": {}}
         for mode in ("adaptive", "fixed"):  # ours first: the baseline may leave a backlog
             for rate in rates:
