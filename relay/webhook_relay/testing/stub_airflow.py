@@ -177,13 +177,17 @@ class StubApi:
             return JSONResponse({"detail": conflict}, 409)
         return None
 
+    async def _listing_body(self, request: Request) -> dict[str, Any] | None:
+        """The body of a bulk listing, or None when the token is not one we issued."""
+        auth = request.headers.get("authorization", "").removeprefix("Bearer ")
+        return await request.json() if auth in self.state.tokens else None
+
     async def list_runs(self, request: Request) -> JSONResponse:
         """`POST /api/v2/dags/~/dagRuns/list`: filters `dag_ids`, `states`; paged."""
         state = self.state
-        auth = request.headers.get("authorization", "").removeprefix("Bearer ")
-        if auth not in state.tokens:
+        body = await self._listing_body(request)
+        if body is None:
             return JSONResponse({"detail": "Token Expired"}, 401)
-        body = await request.json()
         state.list_calls += 1
         dag_ids = set(body["dag_ids"]) if body.get("dag_ids") is not None else None
         states = set(body["states"]) if body.get("states") is not None else None
@@ -193,20 +197,15 @@ class StubApi:
             if (dag_ids is None or r["dag_id"] in dag_ids)
             and (states is None or r["state"] in states)
         ]
-        offset = int(body.get("page_offset", 0))
-        limit = min(int(body.get("page_limit", 100)), 100)
-        return JSONResponse(
-            {"dag_runs": matching[offset : offset + limit], "total_entries": len(matching)}
-        )
+        return _page(body, "dag_runs", matching)
 
     async def list_task_instances(self, request: Request) -> JSONResponse:
         """`POST /api/v2/dags/~/dagRuns/~/taskInstances/list`: filters `dag_ids`,
         `dag_run_ids`, `state` (null: no status yet); paged."""
         state = self.state
-        auth = request.headers.get("authorization", "").removeprefix("Bearer ")
-        if auth not in state.tokens:
+        body = await self._listing_body(request)
+        if body is None:
             return JSONResponse({"detail": "Token Expired"}, 401)
-        body = await request.json()
         state.task_list_calls += 1
         dag_ids, run_ids = body.get("dag_ids"), body.get("dag_run_ids")
         runs = [
@@ -221,11 +220,7 @@ class StubApi:
             for ti in state.scheduler.task_instances(runs)
             if states is None or ti["state"] in states
         ]
-        offset = int(body.get("page_offset", 0))
-        limit = min(int(body.get("page_limit", 100)), 100)
-        return JSONResponse(
-            {"task_instances": matching[offset : offset + limit], "total_entries": len(matching)}
-        )
+        return _page(body, "task_instances", matching)
 
     async def runs(self, _request: Request) -> JSONResponse:
         state = self.state
@@ -330,6 +325,13 @@ def _new_run(dag_id: str, run_id: str, body: dict[str, Any]) -> dict[str, Any]:
         "bundle_version": None,
         "dag_display_name": dag_id,
     }
+
+
+def _page(body: dict[str, Any], key: str, matching: list[dict[str, Any]]) -> JSONResponse:
+    """One page of a listing, as Airflow pages them (at most 100)."""
+    offset = int(body.get("page_offset", 0))
+    limit = min(int(body.get("page_limit", 100)), 100)
+    return JSONResponse({key: matching[offset : offset + limit], "total_entries": len(matching)})
 
 
 def _public(run: dict[str, Any]) -> dict[str, Any]:
