@@ -15,7 +15,7 @@ import yaml
 
 from integration_platform.lifecycle.service import InstanceService
 from tests.platform.lifecycle.test_concurrent_deploys_stack import service_for
-from tests.platform.lifecycle.test_lifecycle_stack import acme_cli, our_webhooks, request_data
+from tests.platform.lifecycle.test_lifecycle_stack import acme_cli, request_data
 from tests.support.stack import StackHandle
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(1500)]
@@ -40,7 +40,7 @@ def assert_deployed(service: InstanceService, stack: StackHandle, instance_id: s
         dag = service.airflow.get_dag(dag_id)
         assert dag is not None, dag_id
         assert not dag.is_stale
-    assert len(our_webhooks(stack, instance_id)) == 2, instance_id
+    assert len(stack.webhooks_of(instance_id)) == 2, instance_id
 
 
 def test_a_directory_deploys_through_the_cli_and_a_bad_file_is_reported(

@@ -20,7 +20,7 @@ from acme_erp_integration.definition import INITIALIZATION
 from integration_platform.lifecycle.airflow_api import AirflowClient
 from integration_platform.lifecycle.request import DeployRequest
 from integration_platform.lifecycle.service import InstanceService
-from tests.platform.lifecycle.test_lifecycle_stack import our_webhooks, request_data
+from tests.platform.lifecycle.test_lifecycle_stack import request_data
 from tests.support.stack import StackHandle
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(1200)]
@@ -119,14 +119,14 @@ def test_two_instances_of_one_shard_deploy_and_remove_at_once(
                 dag = seeded.airflow.get_dag(dag_id)
                 assert dag is not None
                 assert not dag.is_stale
-            assert len(our_webhooks(stack, instance_id)) == 2
+            assert len(stack.webhooks_of(instance_id)) == 2
 
         with ThreadPoolExecutor(max_workers=2) as pool:
             removed = list(pool.map(lambda s, i: s.remove(i).removed, services, ids))
 
         assert removed == [True, True]
         for instance_id in ids:
-            assert our_webhooks(stack, instance_id) == []
+            assert stack.webhooks_of(instance_id) == {}
             assert not seeded.store.exists(instance_id)
     finally:
         for service in services:
