@@ -337,13 +337,16 @@ def test_container_paths_used_by_the_compose_file_are_files_of_this_repository()
 
 def test_the_relay_role_can_trigger_and_read_dag_runs_and_nothing_more() -> None:
     """Triggering needs create on DAG Runs and edit on DAGs; the dispatcher's flow control
-    reads run states (`POST /api/v2/dags/~/dagRuns/list`), which needs read on both."""
+    reads run states (`POST /api/v2/dags/~/dagRuns/list`), which needs read on both, and
+    which running runs have a started task (`.../taskInstances/list`: read on Task
+    Instances)."""
     roles = json.loads((REPO_ROOT / "deploy" / "airflow" / "roles.json").read_text())
     assert {(r["name"], r["resource"], r["action"]) for r in roles} == {
         ("WebhookRelay", "DAG Runs", "can_create"),
         ("WebhookRelay", "DAGs", "can_edit"),
         ("WebhookRelay", "DAG Runs", "can_read"),
         ("WebhookRelay", "DAGs", "can_read"),
+        ("WebhookRelay", "Task Instances", "can_read"),
     }
 
 

@@ -116,6 +116,10 @@ def test_relay_user_can_trigger_runs_and_nothing_else(stack: DistributedStack) -
     for path in ("/api/v2/connections", "/api/v2/variables", "/api/v2/config"):
         response = httpx.get(f"{stack.airflow_url}{path}", headers=headers, timeout=30)
         assert response.status_code == 403, (path, response.status_code)
+    # What the dispatcher's flow control reads: run states, and which runs have a started task.
+    for path in ("/api/v2/dags/~/dagRuns/list", "/api/v2/dags/~/dagRuns/~/taskInstances/list"):
+        response = httpx.post(f"{stack.airflow_url}{path}", json={}, headers=headers, timeout=30)
+        assert response.status_code == 200, (path, response.status_code, response.text)
 
 
 def test_acme_changes_reach_progix_through_celery_workers(
