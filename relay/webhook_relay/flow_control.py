@@ -113,6 +113,7 @@ class RunTracker:
         self.client = client
         self.state_timeout_s = state_timeout_s
         self._last_ok: float | None = None
+        self._tasks_readable = True  # False while task states cannot be read (warned once)
 
     async def poll(self, now: float) -> Observation:
         tracked = await asyncio.to_thread(self.store.tracked_runs)
@@ -146,8 +147,13 @@ class RunTracker:
         try:
             started = await self.client.started_runs(unconfirmed)
         except Exception as exc:
-            log.warning("reading task states from Airflow failed: %s", str(exc)[:300])
+            if self._tasks_readable:  # once per outage, not at every poll
+                log.warning("reading task states from Airflow failed: %s", str(exc)[:300])
+            self._tasks_readable = False
             return
+        if not self._tasks_readable:
+            log.info("reading task states from Airflow works again")
+        self._tasks_readable = True
         for key in unconfirmed:
             if key not in started:
                 states[key] = QUEUED

@@ -146,3 +146,21 @@ def test_without_task_states_the_run_states_decide() -> None:
     store, seen = poll(tracked, airflow)
     assert store.recorded == {"waits": ("queued", "running")}
     assert seen.started == 1
+
+
+def test_unreadable_task_states_are_warned_about_once_per_outage(caplog) -> None:
+    """The tracker polls four times a second: a missing permission must not flood the log."""
+    tracked = [run("waits", "queued", 90)]
+    failing = AirflowAnswers(
+        {("dag_a", "relay__waits"): "running"}, started=RunListFailed("HTTP 403: Forbidden")
+    )
+    store = FakeStore(tracked)
+    tracker = RunTracker(store, failing, state_timeout_s=60)  # type: ignore[arg-type]
+    with caplog.at_level("INFO", logger="webhook_relay.flow_control"):
+        for _ in range(3):
+            asyncio.run(tracker.poll(now=100))
+        failing.started = set()
+        asyncio.run(tracker.poll(now=101))
+    messages = [r.getMessage() for r in caplog.records]
+    assert sum("reading task states from Airflow failed" in m for m in messages) == 1
+    assert any("works again" in m for m in messages)
