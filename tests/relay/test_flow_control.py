@@ -87,6 +87,7 @@ def test_a_route_has_at_most_k_waiting_runs_and_its_batches_grow(
         assert max(sizes) > 1
         assert len(runs) < len(sender.acknowledged) / 3
         assert summary["list_calls"] > 0  # states came from the bulk endpoint
+        assert summary["task_list_calls"] > 0  # and task starts from the bulk task listing
         assert_ledger(slow_airflow, sender.acknowledged)
     finally:
         relay.stop()

@@ -4,14 +4,14 @@ It answers the endpoints the relay uses as Airflow 3.3 does: `POST /auth/token`
 (201 + JWT-ish token, 401 on bad credentials), `POST /api/v2/dags/{dag_id}/dagRuns`
 (200 queued run, 409 duplicate run id, 404 unknown DAG, 400 import errors, 401 bad/expired
 token, 422 for a body that is not `logical_date` + known keys, 400 when the DAG's params
-reject the conf) `POST /api/v2/dags/~/dagRuns/list` (runs by `dag_ids` and `states`, paged, at most 100 a
-page) and `POST /api/v2/dags/~/dagRuns/~/taskInstances/list` (by `dag_ids`, `dag_run_ids`
-and `state`). Trigger latency and concurrency are configurable so a benchmark
-can mimic a real api-server (about 70 triggers/s on this machine), and so is the scheduler:
-each run queued at least `--start-delay-ms`, then, as in Airflow, running while its
-task waits for one of `--run-slots` (0: any number) and runs `--run-ms`
-(`webhook_relay.testing.stub_scheduler`); a test can change the capacity mid-run. `/_stub/*` lets a test inspect runs and inject
-faults.
+reject the conf), `POST /api/v2/dags/~/dagRuns/list` (runs by `dag_ids` and `states`,
+paged, at most 100 a page) and `POST /api/v2/dags/~/dagRuns/~/taskInstances/list` (by
+`dag_ids`, `dag_run_ids` and `state`). Trigger latency and concurrency are configurable so a
+benchmark can mimic a real api-server (about 70 triggers/s on this machine), and so is the
+scheduler: each run is queued at least `--start-delay-ms`, then, as in Airflow, running while
+its task waits for one of `--run-slots` (0: any number) and runs `--run-ms`
+(`webhook_relay.testing.stub_scheduler`); a test can change the capacity mid-run. `/_stub/*`
+lets a test inspect runs and inject faults.
 
     python -m webhook_relay.testing.stub_airflow --port 8080 --latency-ms 30-60 --capacity 3 \
         --run-slots 4 --run-ms 1500 --start-delay-ms 300
