@@ -53,6 +53,10 @@ class AirflowSettings:
     relay_admin_url: str = ""  # where the lifecycle (UI actions) reaches the relay's admin API
     port: int = 8080
     parallelism: int = 4
+    # Airflow's default is 1 s: an idle scheduler wakes up to 1 s after a run is triggered,
+    # most of a one-change run's latency here (measured 0.73 s of 0.98 s). 0.25 s costs a
+    # few percent of a core while idle.
+    scheduler_idle_sleep: float = 0.25
     auth_manager: str = "simple"  # a key of AUTH_MANAGERS
     worker_log_server_port: int = field(default_factory=free_port)
     trigger_log_server_port: int = field(default_factory=free_port)
@@ -101,6 +105,7 @@ class AirflowSettings:
             # LocalExecutor forks `parallelism` workers up front (32 by default: ~37 processes).
             "AIRFLOW__CORE__PARALLELISM": str(self.parallelism),
             "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+            "AIRFLOW__SCHEDULER__SCHEDULER_IDLE_SLEEP_TIME": str(self.scheduler_idle_sleep),
             "AIRFLOW__CORE__DAGS_FOLDER": str(self.dags_folder),
             "AIRFLOW__CORE__PLUGINS_FOLDER": str(self.plugins_folder),
             "AIRFLOW__CORE__FERNET_KEY": self.fernet_key,

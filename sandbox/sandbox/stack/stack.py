@@ -61,6 +61,7 @@ class StackOptions:
     relay_env: Mapping[str, str] = field(default_factory=dict)  # e.g. RELAY_BATCH_MAX_EVENTS
     relay_on_postgres: bool = False  # default: SQLite in the state dir, as in production docs
     airflow_parallelism: int = 4
+    airflow_scheduler_idle_sleep: float = AirflowSettings.scheduler_idle_sleep
     # "simple": `airflow standalone` (SimpleAuthManager, global roles), as `make demo` runs;
     # "fab": the same components under the FAB auth manager, whose roles can grant single DAGs.
     airflow_auth_manager: str = "simple"
@@ -182,6 +183,7 @@ class Stack:
             relay_registrar_token=self.relay_registrar_token,
             port=self.ports.airflow,
             parallelism=self.options.airflow_parallelism,
+            scheduler_idle_sleep=self.options.airflow_scheduler_idle_sleep,
             auth_manager=self.options.airflow_auth_manager,
         )
         self.airflow = AirflowStandalone(settings, log_dir=self.log_dir)
