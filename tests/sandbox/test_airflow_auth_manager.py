@@ -44,6 +44,14 @@ def test_simple_keeps_standalones_users(tmp_path: Path) -> None:
     assert env["AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS"] == "admin:admin,relay:user,viewer:viewer"
 
 
+def test_the_scheduler_idle_sleep_reaches_every_component(tmp_path: Path) -> None:
+    """Airflow's 1 s default was most of a quiet stack's run latency; the setting is ours."""
+    settings = _settings(tmp_path, "simple")
+    assert settings.environment()["AIRFLOW__SCHEDULER__SCHEDULER_IDLE_SLEEP_TIME"] == "0.25"
+    settings.scheduler_idle_sleep = 1.0
+    assert settings.environment()["AIRFLOW__SCHEDULER__SCHEDULER_IDLE_SLEEP_TIME"] == "1.0"
+
+
 def test_an_unknown_auth_manager_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="auth_manager must be one of"):
         _settings(tmp_path, "ldap")
