@@ -56,7 +56,7 @@ def _sync_flow(resource: Resource) -> FlowRecipe:
         options = SyncOptions.of(context.config, resource)
         connections = dict(context.instance.connections)
 
-        @task(task_id=f"sync_{resource}")
+        @task(task_id=f"sync_{resource}", multiple_outputs=False)
         def sync() -> dict[str, int]:
             """Fetch the changed records (`sync_page_size` per request), map, upsert; return
             counts only (the events set aside go to XCom `quarantined_events`)."""
@@ -136,7 +136,7 @@ def _build_drift_repair(context: FlowContext) -> None:
         acme_conn_id=context.conn_id(ACME_CONNECTION),
     )
 
-    @task(task_id="repair_report")
+    @task(task_id="repair_report", multiple_outputs=False)
     def report(summary: Mapping[str, Any]) -> dict[str, Any]:
         """What was repaired, for `status` and the instance page."""
         return repair_report_of_summary(summary)

@@ -36,7 +36,7 @@ def desired_webhooks_task(context: Any, *, after: Any = None) -> Any:
     integration, instance = context.integration, context.instance
     webhook_flows = integration.flows_triggered_by(TriggerKind.WEBHOOK)
 
-    @task(task_id="webhook_urls")
+    @task(task_id="webhook_urls", multiple_outputs=False)
     def webhook_urls() -> dict[str, dict[str, str]]:
         """Register the instance's routes in the relay (before the source can deliver to
         them), then `{"webhookUrls": {flow slug: URL}}` from the relay's public URL."""
@@ -67,7 +67,7 @@ def retire_routes_task(context: Any) -> Any:
     integration, instance = context.integration, context.instance
     slugs = [f.slug for f in integration.flows_triggered_by(TriggerKind.WEBHOOK)]
 
-    @task(task_id="retire_routes")
+    @task(task_id="retire_routes", multiple_outputs=False)
     def retire() -> dict[str, int]:
         """The relay answers 410 for the instance's routes and discards what it held."""
         return retire_routes(integration.slug, instance.id, slugs)

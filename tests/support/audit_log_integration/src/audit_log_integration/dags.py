@@ -36,7 +36,7 @@ def _log_changes(context: FlowContext) -> None:
     accepted = context.flow.events
     key_conn_id = context.conn_id(ID_HASH_KEY)
 
-    @task(task_id="log_changes")
+    @task(task_id="log_changes", multiple_outputs=False)
     def log_changes() -> dict[str, object]:
         changed = changed_objects(get_current_context()["params"][EVENTS_PARAM], accepted)
         record_set_aside(changed.quarantined)
