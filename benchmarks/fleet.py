@@ -22,6 +22,7 @@ from typing import Any
 from flow_phase import Phase, ratio, run_phase
 from flow_support import (
     DEFAULT_PARALLELISM,
+    DEFAULT_PARSE_INTERVAL,
     deployed_stack,
     instance_id,
     percentiles,
@@ -43,10 +44,20 @@ def main() -> None:
         default=DEFAULT_PARALLELISM,
         help="Airflow's [core] parallelism: LocalExecutor task slots",
     )
+    parser.add_argument(
+        "--parse-interval",
+        type=int,
+        default=DEFAULT_PARSE_INTERVAL,
+        help="Airflow's [dag_processor] min_file_process_interval, seconds",
+    )
     args = parser.parse_args()
 
     tenants = [tenant(i) for i in range(args.instances)]
-    with deployed_stack(args.instances, args.parallelism) as (stack, records, deploy_seconds):
+    with deployed_stack(args.instances, args.parallelism, args.parse_interval) as (
+        stack,
+        records,
+        deploy_seconds,
+    ):
         results = {}
         for mode in ("adaptive", "fixed"):  # ours first: the baseline leaves a backlog
             phase = Phase(mode, args.rate, args.duration, args.probe_every, args.drain_timeout)

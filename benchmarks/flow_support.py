@@ -41,6 +41,10 @@ ACCOUNT = "bench-acme"
 POOL = 60  # customers and items changed by the load (the probe customer is extra; <= 99)
 WEBHOOK_DAG_SUFFIXES = tuple(f"__{f.slug.replace('-', '_')}" for f in ACME_ERP.flows if f.events)
 DEFAULT_PARALLELISM = StackOptions.airflow_parallelism  # the demo's: 4 task slots
+# Airflow's default, as production runs (docker-compose.yaml): the local stack re-parses every
+# shard file each 10 s so that a first instance shows up quickly, which with 20 instances
+# costs a quarter of this machine's two cores (measured).
+DEFAULT_PARSE_INTERVAL = 30
 Records = tuple[list[str], list[str], str]
 """The load's customers and items, and the probe customer (see `seed_records`)."""
 
@@ -57,7 +61,9 @@ def instance_id(i: int) -> str:
     return f"bench-{i:02d}"
 
 
-def start_stack(instances: int, relay_env: dict[str, str], parallelism: int) -> Stack:
+def start_stack(
+    instances: int, relay_env: dict[str, str], parallelism: int, parse_interval: int
+) -> Stack:
     """The stack, not started yet: `with stack:` starts and stops it."""
     (REPO / ".state").mkdir(exist_ok=True)
     state = Path(tempfile.mkdtemp(prefix="bench-flow-", dir=REPO / ".state"))
@@ -70,6 +76,7 @@ def start_stack(instances: int, relay_env: dict[str, str], parallelism: int) -> 
             acme_args=("--delivery-concurrency", "32"),
             relay_env=relay_env,
             airflow_parallelism=parallelism,
+            airflow_min_file_process_interval=parse_interval,
         )
     )
     log(f"starting the stack in {state}")
@@ -142,11 +149,13 @@ def deploy_instances(stack: Stack, count: int) -> float:
 
 @contextmanager
 def deployed_stack(
-    instances: int, parallelism: int = DEFAULT_PARALLELISM
+    instances: int,
+    parallelism: int = DEFAULT_PARALLELISM,
+    parse_interval: int = DEFAULT_PARSE_INTERVAL,
 ) -> Iterator[tuple[Stack, Records, float]]:
     """What every flow benchmark starts from: the stack running, the records seeded, then
     `instances` deployed; yields the stack, the records and the seconds deploying took."""
-    stack = start_stack(instances, {}, parallelism)
+    stack = start_stack(instances, {}, parallelism, parse_interval)
     # A benchmark stopped with SIGTERM (a timeout, `kill`) stops its stack as Ctrl-C does,
     # instead of leaving Airflow, the relay and the simulators running.
     signal.signal(signal.SIGTERM, _interrupt)
@@ -167,6 +176,7 @@ def print_output(output: dict[str, Any], stack: Stack, deploy_seconds: float) ->
         cpus=os.cpu_count(),
         load_avg_1m=round(os.getloadavg()[0], 2),
         airflow_parallelism=stack.options.airflow_parallelism,
+        airflow_min_file_process_interval=stack.options.airflow_min_file_process_interval,
     )
     print(json.dumps(output, indent=2))
     print(json.dumps(output))

@@ -20,7 +20,14 @@ import argparse
 from typing import Any
 
 from flow_phase import Phase, fail_leftover_runs, ratio, run_phase
-from flow_support import DEFAULT_PARALLELISM, deployed_stack, log, print_output, tenant
+from flow_support import (
+    DEFAULT_PARALLELISM,
+    DEFAULT_PARSE_INTERVAL,
+    deployed_stack,
+    log,
+    print_output,
+    tenant,
+)
 
 
 def main() -> None:
@@ -35,10 +42,17 @@ def main() -> None:
         default=DEFAULT_PARALLELISM,
         help="Airflow's [core] parallelism: LocalExecutor task slots",
     )
+    parser.add_argument(
+        "--parse-interval",
+        type=int,
+        default=DEFAULT_PARSE_INTERVAL,
+        help="Airflow's [dag_processor] min_file_process_interval, seconds",
+    )
     args = parser.parse_args()
     rates = [float(r) for r in args.rates.split(",")]
 
-    with deployed_stack(1, args.parallelism) as (stack, records, deploy_seconds):
+    one_instance = deployed_stack(1, args.parallelism, args.parse_interval)
+    with one_instance as (stack, records, deploy_seconds):
         results: dict[str, dict[str, dict]] = {"adaptive": {}, "fixed": {}}
         for mode in ("adaptive", "fixed"):  # ours first: the baseline may leave a backlog
             for rate in rates:

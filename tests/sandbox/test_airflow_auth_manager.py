@@ -52,6 +52,22 @@ def test_the_scheduler_idle_sleep_reaches_every_component(tmp_path: Path) -> Non
     assert settings.environment()["AIRFLOW__SCHEDULER__SCHEDULER_IDLE_SLEEP_TIME"] == "1.0"
 
 
+def test_a_finished_task_frees_its_slot_within_a_second(tmp_path: Path) -> None:
+    """The supervisor sees its task's exit only at its next wake-up: 5 s by Airflow's default."""
+    settings = _settings(tmp_path, "simple")
+    assert settings.environment()["AIRFLOW__WORKERS__MIN_HEARTBEAT_INTERVAL"] == "1"
+    settings.worker_min_heartbeat_interval = 5
+    assert settings.environment()["AIRFLOW__WORKERS__MIN_HEARTBEAT_INTERVAL"] == "5"
+
+
+def test_the_periodic_parse_interval_is_a_setting(tmp_path: Path) -> None:
+    """10 s for the demo and tests; the benchmarks run Airflow's default 30 s."""
+    settings = _settings(tmp_path, "simple")
+    assert settings.environment()["AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL"] == "10"
+    settings.min_file_process_interval = 30
+    assert settings.environment()["AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL"] == "30"
+
+
 def test_an_unknown_auth_manager_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="auth_manager must be one of"):
         _settings(tmp_path, "ldap")

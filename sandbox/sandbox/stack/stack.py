@@ -62,6 +62,7 @@ class StackOptions:
     relay_on_postgres: bool = False  # default: SQLite in the state dir, as in production docs
     airflow_parallelism: int = 4
     airflow_scheduler_idle_sleep: float = AirflowSettings.scheduler_idle_sleep
+    airflow_min_file_process_interval: int = AirflowSettings.min_file_process_interval
     # "simple": `airflow standalone` (SimpleAuthManager, global roles), as `make demo` runs;
     # "fab": the same components under the FAB auth manager, whose roles can grant single DAGs.
     airflow_auth_manager: str = "simple"
@@ -184,6 +185,7 @@ class Stack:
             port=self.ports.airflow,
             parallelism=self.options.airflow_parallelism,
             scheduler_idle_sleep=self.options.airflow_scheduler_idle_sleep,
+            min_file_process_interval=self.options.airflow_min_file_process_interval,
             auth_manager=self.options.airflow_auth_manager,
         )
         self.airflow = AirflowStandalone(settings, log_dir=self.log_dir)
