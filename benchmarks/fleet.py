@@ -19,13 +19,12 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from flow_measure import percentiles
 from flow_phase import Phase, ratio, run_phase
 from flow_support import (
-    DEFAULT_PARALLELISM,
-    DEFAULT_PARSE_INTERVAL,
+    add_airflow_arguments,
     deployed_stack,
     instance_id,
-    percentiles,
     print_output,
     tenant,
 )
@@ -38,18 +37,7 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=120.0, help="seconds of load")
     parser.add_argument("--probe-every", type=float, default=5.0)
     parser.add_argument("--drain-timeout", type=float, default=900.0)
-    parser.add_argument(
-        "--parallelism",
-        type=int,
-        default=DEFAULT_PARALLELISM,
-        help="Airflow's [core] parallelism: LocalExecutor task slots",
-    )
-    parser.add_argument(
-        "--parse-interval",
-        type=int,
-        default=DEFAULT_PARSE_INTERVAL,
-        help="Airflow's [dag_processor] min_file_process_interval, seconds",
-    )
+    add_airflow_arguments(parser)
     args = parser.parse_args()
 
     tenants = [tenant(i) for i in range(args.instances)]

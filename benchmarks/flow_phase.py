@@ -8,16 +8,15 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
-from flow_support import (
+from flow_measure import (
     AirflowSampler,
     Background,
-    ChangeLoad,
     Probes,
     ProbeWatcher,
-    log,
     percentiles,
     relay_stats,
 )
+from flow_support import ChangeLoad, log
 
 from sandbox.stack import Stack
 

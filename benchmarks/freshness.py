@@ -21,8 +21,7 @@ from typing import Any
 
 from flow_phase import Phase, fail_leftover_runs, ratio, run_phase
 from flow_support import (
-    DEFAULT_PARALLELISM,
-    DEFAULT_PARSE_INTERVAL,
+    add_airflow_arguments,
     deployed_stack,
     log,
     print_output,
@@ -36,18 +35,7 @@ def main() -> None:
     parser.add_argument("--rates", default="2,10,50", help="changes/s, comma-separated")
     parser.add_argument("--probe-every", type=float, default=3.0, help="seconds between probes")
     parser.add_argument("--drain-timeout", type=float, default=300.0)
-    parser.add_argument(
-        "--parallelism",
-        type=int,
-        default=DEFAULT_PARALLELISM,
-        help="Airflow's [core] parallelism: LocalExecutor task slots",
-    )
-    parser.add_argument(
-        "--parse-interval",
-        type=int,
-        default=DEFAULT_PARSE_INTERVAL,
-        help="Airflow's [dag_processor] min_file_process_interval, seconds",
-    )
+    add_airflow_arguments(parser)
     args = parser.parse_args()
     rates = [float(r) for r in args.rates.split(",")]
 

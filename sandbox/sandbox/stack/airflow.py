@@ -63,7 +63,7 @@ class AirflowSettings:
     worker_min_heartbeat_interval: int = 1
     # Every shard file is re-parsed this often, whether or not an instance changed (a deploy
     # asks for its own file at once). 10 s shows a first instance in an empty shard quickly;
-    # with 20 instances it cost a quarter of this 2-core machine. Airflow's default is 30.
+    # with 20 instances it took a quarter of a core here. Airflow's default is 30.
     min_file_process_interval: int = 10
     auth_manager: str = "simple"  # a key of AUTH_MANAGERS
     worker_log_server_port: int = field(default_factory=free_port)
