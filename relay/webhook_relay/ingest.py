@@ -37,7 +37,13 @@ from webhook_relay.settings import RelaySettings
 from webhook_relay.signatures import SignatureError, verify
 from webhook_relay.store.quarantine import QUARANTINED
 from webhook_relay.store.routes_repo import RouteEntry
-from webhook_relay.writer import EventWriter, RowRefused, StorageUnavailable, WriterFull
+from webhook_relay.writer import (
+    EventWriter,
+    RouteGone,
+    RowRefused,
+    StorageUnavailable,
+    WriterFull,
+)
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +56,7 @@ MAX_WEBHOOK_ID_LENGTH = 255
 REQUIRED_HEADERS = (b"webhook-id", b"webhook-timestamp", b"webhook-signature")
 _JSON_HEADERS = [(b"content-type", b"application/json")]
 RESULT_HEADER = b"webhook-relay-result"
+ROUTE_RETIRED = "route retired"
 _ACK_HEADERS = {
     result: [(b"content-length", b"0"), (RESULT_HEADER, result.encode())]
     for result in ("accepted", "duplicate", "quarantined")
@@ -182,6 +189,8 @@ class IngestHandler:
             is_new = await self.writer.write(row)
         except RowRefused as exc:
             raise Rejected(422, str(exc)) from None
+        except RouteGone:
+            raise Rejected(410, ROUTE_RETIRED) from None
         except WriterFull:
             raise Rejected(503, "relay busy, retry later", "error", self._retry_after) from None
         except StorageUnavailable:
@@ -204,7 +213,7 @@ class IngestHandler:
         if entry is None:
             raise Rejected(404, "unknown route: not registered in this relay")
         if not entry.active:  # type: ignore[union-attr]
-            raise Rejected(410, "route retired")
+            raise Rejected(410, ROUTE_RETIRED)
         return entry  # type: ignore[return-value]
 
     async def _read_body(self, content_length: bytes | None, receive: Receive) -> bytes:

@@ -17,7 +17,9 @@ One bad row never fails its group: when a group's insert fails for a reason othe
 store being unavailable, the group is split in halves, each committed on its own, until the
 row the store refuses is alone; only that request gets `RowRefused` (a 4xx), the others
 commit. An unavailable store (disk full, connection lost) fails the group as a whole with
-`StorageUnavailable` (503: retry later). Both writers hold at most `max_queue` waiting rows;
+`StorageUnavailable` (503: retry later). A row whose route was retired after ingest looked
+it up is left out of the commit and answered `RouteGone` (410), so a retire discards every
+event it could see and nothing arrives after it. Both writers hold at most `max_queue` waiting rows;
 beyond that `WriterFull` (503 with Retry-After) sheds load instead of growing memory.
 """
 
@@ -34,6 +36,7 @@ from typing import Any, Protocol
 from sqlalchemy import exc as sa_exc
 
 from webhook_relay.store.repository import Store
+from webhook_relay.store.statements import Inserted
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +56,10 @@ class WriterFull(StorageUnavailable):
 
 class RowRefused(ValueError):
     """The store refused this row on its own (its group committed without it)."""
+
+
+class RouteGone(LookupError):
+    """The row's route was retired between ingest's registry check and the commit."""
 
 
 _UNAVAILABLE = (
@@ -155,7 +162,7 @@ class SqliteGroupWriter:
     async def _insert_and_commit(self, group: Group) -> None:
         """Insert and commit `group` in the transaction already begun."""
         try:
-            new_keys = self._ingest.insert([row for row, _ in group])
+            inserted = self._ingest.insert([row for row, _ in group])
         except Exception as exc:
             await self._in_helper(self._ingest.rollback)
             await self._isolate(group, exc)
@@ -165,7 +172,7 @@ class SqliteGroupWriter:
         except Exception as exc:
             self._fail(group, exc, "committing")
             return
-        _resolve_all(group, new_keys)
+        _resolve_all(group, inserted)
 
     async def _isolate(self, group: Group, exc: Exception) -> None:
         """Commit each half of a failed group on its own until the refused row is alone."""
@@ -254,7 +261,7 @@ class GroupCommitWriter:
     def _commit(self, group: Group) -> None:
         """Commit `group`; on a refused row, each half on its own (see the module doc)."""
         try:
-            new_keys = self.store.insert_events([row for row, _ in group])
+            inserted = self.store.insert_events([row for row, _ in group])
         except Exception as exc:
             if is_unavailable(exc):
                 log.error("committing %d events failed: %s", len(group), exc, exc_info=exc)
@@ -266,16 +273,21 @@ class GroupCommitWriter:
                 self._commit(group[:middle])
                 self._commit(group[middle:])
             return
-        self._call(_resolve_all, group, new_keys)
+        self._call(_resolve_all, group, inserted)
 
     @staticmethod
     def _call(callback: Any, group: Group, arg: Any) -> None:
         group[0][1].get_loop().call_soon_threadsafe(callback, group, arg)
 
 
-def _resolve_all(group: Group, new_keys: set[tuple[str, str]]) -> None:
+def _resolve_all(group: Group, inserted: Inserted) -> None:
+    new_keys = inserted.new_keys
     for row, future in group:
-        if not future.done():
+        if future.done():
+            continue
+        if row["route"] in inserted.retired:
+            future.set_exception(RouteGone(row["route"]))
+        else:
             key = (row["route"], row["webhook_id"])
             # The first of two identical deliveries in one group claims "new".
             is_new = key in new_keys

@@ -11,7 +11,17 @@ from pathlib import Path
 import pytest
 
 from sandbox.processes import free_port
-from tests.relay.harness import REGISTRAR_TOKEN, Relay, start_all, unique_route, wait_for
+from tests.relay.harness import (
+    REGISTRAR_TOKEN,
+    SECRETS_KEY,
+    Relay,
+    migrated_store,
+    start_all,
+    unique_route,
+    wait_for,
+)
+from webhook_relay.secretbox import SecretBox
+from webhook_relay.store.routes_repo import RouteRepository
 
 POLL_MS = 200
 
@@ -65,6 +75,30 @@ def test_unknown_and_retired_routes_are_refused_and_nothing_is_stored(relay: Rel
     assert [e["status"] for e in relay.events(route)] == ["discarded"]
     stats = relay.admin("GET", "/stats").json()
     assert stats["dead_letters"] == 0
+
+
+def test_a_route_retired_elsewhere_is_refused_before_this_process_polls(tmp_path: Path) -> None:
+    """Another process (a second relay, the CLI) retires a route this relay still has cached
+    as active: the next delivery is answered 410 at once and stores nothing, because the
+    commit checks the route again. Otherwise it would sit pending on a route that never
+    dispatches again, after the retire reported what it discarded."""
+    url = f"sqlite:///{tmp_path / 'relay.db'}"
+    slow_poll = {"RELAY_REGISTRY_POLL_MS": "600000"}
+    airflow_url = f"http://127.0.0.1:{free_port()}"
+    relay = Relay(tmp_path, url, airflow_url=airflow_url, no_dispatcher=True, extra_env=slow_poll)
+    try:
+        relay.start()
+        route = unique_route()
+        assert relay.deliver(route).status_code == 200  # registers; now cached as active
+        with migrated_store(url) as store:
+            retired = RouteRepository(store, SecretBox([SECRETS_KEY])).retire(route, time.time())
+        assert retired["discarded_events"] == 1
+
+        response = relay.deliver(route, "msg_after_retire", secret=relay.secrets[route])
+        assert (response.status_code, response.json()) == (410, {"detail": "route retired"})
+        assert [e["status"] for e in relay.events(route)] == ["discarded"]
+    finally:
+        relay.stop()
 
 
 def test_registrar_manages_routes_but_is_refused_everything_else(relay: Relay) -> None:

@@ -78,7 +78,7 @@ def test_a_pruned_key_still_deduplicates_a_late_redelivery(store: Store) -> None
     dispatch_all(store, days_ago=10)
     store.prune(time.time(), POLICY)
     assert rows(store)["dup_0"] == ("pruned", "")
-    assert store.insert_events([event_row(ROUTE, "dup_0")]) == set()
+    assert store.insert_events([event_row(ROUTE, "dup_0")]).new_keys == set()
 
 
 def test_quarantine_replay_releases_what_passes_after_a_fix(

@@ -5,18 +5,20 @@ encrypted at rest and the at-rest key rotates."""
 from __future__ import annotations
 
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from sqlalchemy import select
 
-from tests.relay.harness import OLD_SECRETS_KEY, SECRETS_KEY, event_row
+from tests.relay.harness import OLD_SECRETS_KEY, SECRETS_KEY, event_row, migrated_store
 from webhook_relay.routes import Route
 from webhook_relay.secretbox import SecretBox
 from webhook_relay.settings import ConfigError
 from webhook_relay.signatures import secret_to_key
-from webhook_relay.store.models import route_secrets
+from webhook_relay.store.models import events, route_secrets
 from webhook_relay.store.repository import Store
 from webhook_relay.store.routes_repo import RetiredRoute, RouteRepository, UnknownRoute
+from webhook_relay.store.statements import route_states
 
 ROUTE = Route.parse("acme-erp/shop-1/sync-customer-data")
 OTHER = Route.parse("acme-erp/shop-1/sync-inventory-data")
@@ -66,6 +68,30 @@ def test_retiring_discards_held_events_and_reviving_issues_a_new_secret(
     assert revived["result"] == "revived"
     assert repo.current_secret(ROUTE.path)["secret"] != old_secret
     assert len(repo.lookup(ROUTE.path).keys) == 1
+
+
+@pytest.mark.postgres
+def test_a_retire_waits_for_an_ingest_commit_that_read_the_route_active(
+    postgres_url: str,
+) -> None:
+    """Several relay processes share PostgreSQL. An ingest commit locks its routes FOR KEY
+    SHARE: a retire waits for it and then discards what it committed, so no event is left
+    pending on a retired route; a rotation does not wait."""
+    with migrated_store(postgres_url) as store:
+        repo = RouteRepository(store, SecretBox([SECRETS_KEY]))
+        repo.register([ROUTE], time.time())
+        with ThreadPoolExecutor(2) as pool, store.engine.connect() as ingest:
+            with ingest.begin():
+                states = ingest.execute(route_states(), {"routes": [ROUTE.path]}).all()
+                assert states == [(ROUTE.path, "active")]
+                ingest.execute(events.insert(), event_row(ROUTE.path, "in_flight"))
+                rotating = pool.submit(repo.rotate, [ROUTE.path], time.time(), 60)
+                assert rotating.result(timeout=10) == [ROUTE.path]
+                retiring = pool.submit(repo.retire, ROUTE.path, time.time())
+                time.sleep(0.5)
+                assert not retiring.done()  # blocked by the ingest transaction
+            assert retiring.result(timeout=10)["discarded_events"] == 1
+        assert store.stats(time.time())["events"]["pending"] == 0
 
 
 def test_rotation_keeps_the_old_secret_verifying_for_the_overlap_only(

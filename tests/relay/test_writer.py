@@ -13,11 +13,15 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from tests.relay.harness import event_row, migrated_store
+from tests.relay.harness import SECRETS_KEY, event_row, migrated_store
+from webhook_relay.routes import Route
+from webhook_relay.secretbox import SecretBox
 from webhook_relay.store.models import events
 from webhook_relay.store.repository import Store
+from webhook_relay.store.routes_repo import RouteRepository
 from webhook_relay.writer import (
     GroupCommitWriter,
+    RouteGone,
     RowRefused,
     SqliteGroupWriter,
     StorageUnavailable,
@@ -93,6 +97,28 @@ def test_a_row_the_store_refuses_is_answered_alone_and_its_group_commits(store: 
     assert stored_ids(store) == sorted(
         [f"msg_{i:02d}" for i in range(40) if i != 17] + ["msg_after"]
     )
+
+
+def test_a_row_whose_route_was_retired_after_the_lookup_is_refused_and_its_group_commits(
+    store: Store,
+) -> None:
+    """Ingest checked the route while it was active (a cached lookup may be a poll interval
+    old), then it was retired: the commit leaves that row out and answers RouteGone (410),
+    so nothing lands pending on a route that will never dispatch again."""
+    repo = RouteRepository(store, SecretBox([SECRETS_KEY]))
+    retired, active = ROUTE, "acme-erp/shop-1/sync-inventory-data"
+    repo.register([Route.parse(retired), Route.parse(active)], time.time())
+    repo.retire(retired, time.time())
+
+    async def body(writer) -> list[BaseException | bool]:
+        rows = [row("msg_late"), event_row(active, "msg_kept"), row("msg_late_2")]
+        return await asyncio.gather(*(writer.write(r) for r in rows), return_exceptions=True)
+
+    late, kept, late_again = asyncio.run(with_writer(store, body))
+    assert isinstance(late, RouteGone)
+    assert isinstance(late_again, RouteGone)
+    assert kept is True
+    assert stored_ids(store) == ["msg_kept"]
 
 
 def test_an_unavailable_store_fails_the_group_and_the_writer_recovers(

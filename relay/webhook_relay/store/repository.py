@@ -20,7 +20,17 @@ from webhook_relay.store.models import batches, events, route_settings
 from webhook_relay.store.quarantine import QUARANTINED, replay_quarantined
 from webhook_relay.store.retention import PRUNED, RetentionPolicy, prune
 from webhook_relay.store.sqlite_ingest import SqliteIngest
-from webhook_relay.store.statements import BATCHED, DEAD, DISPATCHED, OPEN, PENDING, SPLIT
+from webhook_relay.store.statements import (
+    ACTIVE,
+    BATCHED,
+    DEAD,
+    DISPATCHED,
+    OPEN,
+    PENDING,
+    SPLIT,
+    Inserted,
+    route_states,
+)
 
 __all__ = [
     "BATCHED",
@@ -69,11 +79,15 @@ class Store(DispatchStore):
 
     # --- ingest -------------------------------------------------------------------------
 
-    def insert_events(self, rows: Sequence[dict[str, Any]]) -> set[tuple[str, str]]:
-        """Insert in one transaction; returns the (route, webhook_id) keys that were new."""
+    def insert_events(self, rows: Sequence[dict[str, Any]]) -> Inserted:
+        """Insert in one transaction, leaving out the rows of routes retired by now (ingest's
+        registry check may be older than a retire; see `statements.route_states`)."""
         with self._write() as conn:
-            result = conn.execute(self._insert_events, list(rows))
-            return {(r.route, r.webhook_id) for r in result}
+            states = conn.execute(route_states(), {"routes": sorted({r["route"] for r in rows})})
+            retired = frozenset(route for route, state in states if state != ACTIVE)
+            kept = [row for row in rows if row["route"] not in retired]
+            result = conn.execute(self._insert_events, kept) if kept else ()
+            return Inserted({(r.route, r.webhook_id) for r in result}, retired)
 
     def sqlite_ingest(self) -> SqliteIngest:
         """A dedicated connection for the SQLite ingest writer (see `SqliteIngest`)."""

@@ -27,9 +27,15 @@ from webhook_relay.store.models import (
     routes,
 )
 from webhook_relay.store.repository import Store
-from webhook_relay.store.statements import BATCHED, DISPATCHED, OPEN, PENDING
-
-ACTIVE, RETIRED, DISCARDED = "active", "retired", "discarded"
+from webhook_relay.store.statements import (
+    ACTIVE,
+    BATCHED,
+    DISCARDED,
+    DISPATCHED,
+    OPEN,
+    PENDING,
+    RETIRED,
+)
 
 
 class UnknownRoute(LookupError):
@@ -228,12 +234,15 @@ class RouteRepository:
         verifying until `now + overlap_s`. Returns the routes rotated."""
         wanted = set(selected)
         with self.store._write() as conn:
-            active = set(
+            # FOR NO KEY UPDATE: ingest commits (FOR KEY SHARE) go on during a rotation.
+            rotated = list(
                 conn.execute(
-                    select(routes.c.route).where(routes.c.state == ACTIVE).with_for_update()
+                    select(routes.c.route)
+                    .where(routes.c.state == ACTIVE, routes.c.route.in_(sorted(wanted)))
+                    .order_by(routes.c.route)
+                    .with_for_update(key_share=True)
                 ).scalars()
             )
-            rotated = sorted(wanted & active)
             for route in rotated:
                 conn.execute(
                     delete(route_secrets).where(

@@ -11,6 +11,8 @@ from typing import Any
 
 from sqlalchemy import Engine
 
+from webhook_relay.store.statements import ACTIVE, Inserted
+
 _INGEST_COLUMNS = (
     "route",
     "webhook_id",
@@ -33,6 +35,13 @@ def _sqlite_insert_sql(row_count: int) -> str:
         f"INSERT INTO relay_events ({columns}) VALUES {values}"  # noqa: S608
         " ON CONFLICT (route, webhook_id) DO NOTHING RETURNING route, webhook_id"
     )
+
+
+@functools.lru_cache(maxsize=64)
+def _sqlite_states_sql(route_count: int) -> str:
+    """`statements.route_states` for the raw connection: only placeholders are interpolated."""
+    marks = ",".join("?" * route_count)
+    return f"SELECT route, state FROM relay_routes WHERE route IN ({marks})"  # noqa: S608
 
 
 class SqliteIngest:
@@ -61,10 +70,18 @@ class SqliteIngest:
             self._lock.release()
             raise
 
-    def insert(self, rows: Sequence[dict[str, Any]]) -> set[tuple[str, str]]:
-        """One statement for the whole group; returns the keys that were new."""
-        params = [row.get(column) for row in rows for column in _INGEST_COLUMNS]
-        return set(self._conn.execute(_sqlite_insert_sql(len(rows)), params).fetchall())
+    def insert(self, rows: Sequence[dict[str, Any]]) -> Inserted:
+        """One statement for the whole group, without the rows of routes retired by now:
+        this transaction holds the write lock, so no retire can come between the two."""
+        names = sorted({row["route"] for row in rows})
+        states = self._conn.execute(_sqlite_states_sql(len(names)), names)
+        retired = frozenset(route for route, state in states if state != ACTIVE)
+        kept = [row for row in rows if row["route"] not in retired]
+        if not kept:
+            return Inserted(set(), retired)
+        params = [row.get(column) for row in kept for column in _INGEST_COLUMNS]
+        new_keys = set(self._conn.execute(_sqlite_insert_sql(len(kept)), params).fetchall())
+        return Inserted(new_keys, retired)
 
     def commit(self) -> None:
         try:
